@@ -1,0 +1,10 @@
+# The two set-up commands of the README.
+.PHONY: demo test
+
+demo:
+	./scripts/bootstrap.sh
+	.venv/bin/ocpp-bridge demo
+
+test:
+	./scripts/bootstrap.sh --mosquitto
+	.venv/bin/python -m pytest $(PYTEST_ARGS)

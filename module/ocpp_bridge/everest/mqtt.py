@@ -1,0 +1,114 @@
+"""The MQTT link: paho-mqtt's network thread, used as a black box.
+
+Owns the broker connection: connect (TCP or unix socket), keep the subscriptions across
+reconnects, publish at QoS 2, and hand every received message to ``on_message``. It decides
+nothing: callbacks only forward to the engine's inbox, and never block.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+from typing import Callable
+
+import paho.mqtt.client as paho
+
+log = logging.getLogger("ocpp_bridge.mqtt")
+
+
+class MqttLink:
+    """One paho client with TCP_NODELAY, automatic reconnect and sticky subscriptions."""
+
+    def __init__(
+        self,
+        *,
+        host: str = "localhost",
+        port: int = 1883,
+        socket_path: str | None = None,
+        on_message: Callable[[str, bytes], None],
+        on_connection: Callable[[bool], None] = lambda up: None,
+        keepalive: int = 20,
+    ):
+        self._host, self._port, self._socket_path = host, port, socket_path
+        self._on_message = on_message
+        self._on_connection = on_connection
+        self._keepalive = keepalive
+        self._topics: list[str] = []
+        self._lock = threading.Lock()
+        self._connected = threading.Event()
+        transport = "unix" if socket_path else "tcp"
+        self._client = paho.Client(
+            callback_api_version=paho.CallbackAPIVersion.VERSION2,
+            protocol=paho.MQTTv311,
+            transport=transport,
+        )
+        self._client.max_queued_messages_set(0)
+        self._client.max_inflight_messages_set(100)
+        self._client.reconnect_delay_set(min_delay=1, max_delay=10)
+        self._client.on_connect = self._handle_connect
+        self._client.on_disconnect = self._handle_disconnect
+        self._client.on_message = self._handle_message
+        self._client.on_socket_open = self._handle_socket_open
+
+    # -------------------------------------------------------------- lifecycle
+    def start(self, wait_s: float = 10.0) -> bool:
+        """Connect and start the network thread; True when connected within ``wait_s``."""
+        target = self._socket_path or self._host
+        self._client.connect_async(target, self._port if not self._socket_path else 0, self._keepalive)
+        self._client.loop_start()
+        return self._connected.wait(wait_s)
+
+    def stop(self) -> None:
+        try:
+            self._client.disconnect()
+        finally:
+            self._client.loop_stop()
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    # -------------------------------------------------------------- traffic
+    def subscribe(self, topics: list[str]) -> None:
+        """Subscribe now (if connected) and again after every reconnect."""
+        with self._lock:
+            new = [t for t in topics if t not in self._topics]
+            self._topics.extend(new)
+        if new and self._connected.is_set():
+            self._client.subscribe([(t, 2) for t in new])
+
+    def publish(self, topic: str, payload: str, qos: int = 2, retain: bool = False) -> None:
+        info = self._client.publish(topic, payload, qos=qos, retain=retain)
+        if info.rc not in (paho.MQTT_ERR_SUCCESS, paho.MQTT_ERR_NO_CONN):
+            log.warning("publish to %s failed: %s", topic, paho.error_string(info.rc))
+
+    # -------------------------------------------------------------- paho callbacks
+    def _handle_socket_open(self, client, userdata, sock) -> None:
+        try:
+            if sock.family in (socket.AF_INET, socket.AF_INET6):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError as exc:  # pragma: no cover - platform specific
+            log.debug("TCP_NODELAY not set: %s", exc)
+
+    def _handle_connect(self, client, userdata, flags, reason_code, properties) -> None:
+        if reason_code.is_failure:
+            log.error("MQTT broker refused the connection: %s", reason_code)
+            return
+        with self._lock:
+            topics = list(self._topics)
+        if topics:
+            client.subscribe([(t, 2) for t in topics])
+        log.info("MQTT connected to %s", self._socket_path or f"{self._host}:{self._port}")
+        self._connected.set()
+        self._on_connection(True)
+
+    def _handle_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        was_up = self._connected.is_set()
+        self._connected.clear()
+        if was_up:
+            log.warning("MQTT connection lost (%s); paho reconnects", reason_code)
+            self._on_connection(False)
+
+    def _handle_message(self, client, userdata, message) -> None:
+        self._on_message(message.topic, message.payload)
