@@ -1,0 +1,410 @@
+"""The websocket connection to the CSMS, on its own thread (websocket-client).
+
+Owns: dialling the CSMS URL with the OCPP subprotocol (``ocpp1.6`` /
+``ocpp2.0.1``) and, for security profile 1, an HTTP Basic ``Authorization``
+header; checking that the server agreed the subprotocol; websocket pings and
+the pong timeout; re-dialling forever with ``Backoff`` (jitter on every re-dial,
+also after a pong timeout: libocpp #1175 is the bug we must not have);
+``pause``/``resume``/``stop``; TCP_NODELAY on the socket.
+
+Must never: parse or build OCPP messages, keep protocol state, or block in the
+``on_event`` callback's place. It turns network traffic into three events,
+``Connected``, ``Disconnected`` (once per connection that was up and went
+down; failed dials are logged, not reported) and ``TextReceived``, delivered
+by calling ``on_event`` from the transport thread; the engine is expected to
+put them on its inbox queue and return at once.
+
+Theory of operation
+-------------------
+One thread runs ``_loop``: dial, serve, wait, dial again. Serving is a
+``poll`` over the websocket's socket and a wake-up socket pair, with a timeout
+that lands on the next ping or the pong deadline, so the thread owns every read
+and every ping, and ``pause``/``resume``/``stop`` take effect at once by
+setting a flag under the lock and writing one byte to the wake-up pair. Sends
+come from other threads and use websocket-client's own send lock. A dial in
+progress is cut short by ``pause``/``stop`` shutting its socket down; a server
+that accepts TCP and never answers the handshake is given ``connect_timeout_s``.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import select
+import socket
+import ssl
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import websocket
+
+from .backoff import Backoff
+
+log = logging.getLogger(__name__)
+
+CLOSE_TIMEOUT_S = 1.0
+STATUS_NORMAL = 1000
+STATUS_PROTOCOL_ERROR = 1002
+
+
+@dataclass(frozen=True)
+class Connected:
+    subprotocol: str
+
+
+@dataclass(frozen=True)
+class Disconnected:
+    reason: str
+
+
+@dataclass(frozen=True)
+class TextReceived:
+    text: str
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, websocket.WebSocketBadStatusException):
+        return f"HTTP status {exc.status_code}"
+    if isinstance(exc, (socket.timeout, websocket.WebSocketTimeoutException)):
+        return "timed out"
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+class WebSocketTransport:
+    def __init__(self, url: str, subprotocol: str, on_event: Callable[[object], None], *,
+                 basic_auth: tuple[str, str] | None = None, ping_interval_s: float = 30,
+                 pong_timeout_s: float = 10, backoff: Backoff, connect_timeout_s: float = 10,
+                 sslopt: dict | None = None) -> None:
+        if ping_interval_s < 0 or pong_timeout_s <= 0 or connect_timeout_s <= 0:
+            raise ValueError("ping interval must be >= 0 (0: no pings), timeouts > 0")
+        self._url = url
+        self._subprotocol = subprotocol
+        self._on_event = on_event
+        self._ping_interval_s = float(ping_interval_s)
+        self._pong_timeout_s = float(pong_timeout_s)
+        self._connect_timeout_s = float(connect_timeout_s)
+        self._backoff = backoff
+        self._sslopt = sslopt
+        self._headers = [f"Sec-WebSocket-Protocol: {subprotocol}"]
+        if basic_auth is not None:
+            user, password = basic_auth
+            if ":" in user:
+                raise ValueError("a Basic auth user id (the charge point id) must not contain ':'")
+            token = base64.b64encode(f"{user}:{password}".encode("utf-8")).decode("ascii")
+            self._headers.append(f"Authorization: Basic {token}")
+
+        self._lock = threading.Lock()
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
+        self._wake_poll = select.poll()  # poll, not select: no FD_SETSIZE limit
+        self._wake_poll.register(self._wake_r, select.POLLIN)
+        self._thread: threading.Thread | None = None
+        self._stop = False
+        self._paused = False
+        self._dial_now = False
+        self._ws: websocket.WebSocket | None = None       # up and handed out
+        self._dialing: websocket.WebSocket | None = None  # handshake in progress
+
+    # ------------------------------------------------------------ public API
+
+    def start(self) -> None:
+        """Start the thread; it connects, and re-dials with back-off until ``stop``."""
+        with self._lock:
+            if self._thread is not None:
+                raise RuntimeError("transport already started")
+            if self._stop:
+                raise RuntimeError("transport was stopped")
+            self._thread = threading.Thread(target=self._run, name="ocpp-websocket", daemon=True)
+        self._thread.start()
+
+    def send(self, text: str) -> bool:
+        """Send one text message. Thread-safe; False when not connected. Never raises."""
+        with self._lock:
+            ws = None if (self._stop or self._paused) else self._ws
+        if ws is None:
+            return False
+        try:
+            ws.send(text)
+            return True
+        except Exception as exc:  # a half-written frame: this connection is done for
+            log.warning("send failed (%s); dropping the connection", _describe(exc))
+            self._abort(ws)
+            return False
+
+    def pause(self) -> None:
+        """Close the connection (1000) and do not re-dial until ``resume``."""
+        with self._lock:
+            self._paused = True
+            self._dial_now = False
+            dialing = self._dialing
+        self._wake()
+        if dialing is not None:
+            self._abort(dialing)
+
+    def resume(self) -> None:
+        """Dial again now, with the back-off reset. No effect while connected."""
+        with self._lock:
+            if self._stop:
+                return
+            self._paused = False
+            if self._ws is None:
+                self._dial_now = True
+        self._wake()
+
+    def stop(self, timeout: float = 5) -> None:
+        """Close the connection (1000) and join the thread (at most ``timeout`` s)."""
+        with self._lock:
+            self._stop = True
+            thread = self._thread
+            dialing = self._dialing
+        self._wake()
+        if dialing is not None:
+            self._abort(dialing)
+        if thread is None:
+            self._close_wake_pair()
+            return
+        if thread is threading.current_thread():
+            return  # called from on_event: the loop ends when the callback returns
+        thread.join(timeout)
+        if thread.is_alive():
+            log.warning("transport thread still running %.1f s after stop()", timeout)
+
+    @property
+    def connected(self) -> bool:
+        with self._lock:
+            return self._ws is not None and not self._paused and not self._stop
+
+    # ------------------------------------------------------------ thread
+
+    def _run(self) -> None:
+        try:
+            self._loop()
+        except Exception:  # a bug here must be visible, not a silent dead link
+            log.exception("transport thread failed")
+        finally:
+            with self._lock:
+                self._ws = None
+            self._close_wake_pair()
+
+    def _loop(self) -> None:
+        while True:
+            with self._lock:
+                if self._stop:
+                    return
+                paused = self._paused
+                if not paused and self._dial_now:
+                    self._dial_now = False
+                    self._backoff.reset()
+            if paused:
+                self._sleep(None)
+                continue
+
+            ws = self._dial()
+            if ws is None:
+                if not self._interrupted():
+                    self._wait_backoff()
+                continue
+
+            self._backoff.reset()
+            with self._lock:
+                abandon = self._stop or self._paused
+                if not abandon:
+                    self._ws = ws
+                    self._dial_now = False
+            if abandon:
+                self._close(ws, STATUS_NORMAL, "closing")
+                continue
+
+            log.info("connected to %s (%s)", self._url, self._subprotocol)
+            self._emit(Connected(self._subprotocol))
+            reason = self._serve(ws)
+            with self._lock:
+                self._ws = None
+            log.info("disconnected: %s", reason)
+            self._emit(Disconnected(reason))
+            if not self._interrupted():
+                self._wait_backoff()
+
+    def _dial(self) -> websocket.WebSocket | None:
+        ws = websocket.WebSocket(
+            sockopt=((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),),
+            sslopt=self._sslopt,
+            enable_multithread=True,
+        )
+        with self._lock:
+            if self._stop or self._paused:
+                return None
+            self._dialing = ws
+        try:
+            # The subprotocol header is ours, not websocket-client's
+            # ``subprotocols=``: we check the answer ourselves and say why.
+            ws.connect(self._url, timeout=self._connect_timeout_s, header=self._headers)
+        except Exception as exc:
+            log.warning("dial %s failed: %s", self._url, _describe(exc))
+            ws.shutdown()
+            return None
+        finally:
+            with self._lock:
+                self._dialing = None
+        agreed = (ws.getheaders() or {}).get("sec-websocket-protocol")
+        if agreed is None or agreed.strip() != self._subprotocol:
+            log.warning("dial %s failed: server agreed subprotocol %r, we need %r",
+                        self._url, agreed, self._subprotocol)
+            self._close(ws, STATUS_PROTOCOL_ERROR, "subprotocol not agreed")
+            return None
+        return ws
+
+    def _serve(self, ws: websocket.WebSocket) -> str:
+        """Read and ping until the connection ends; returns why it ended."""
+        sock = ws.sock
+        poller = select.poll()
+        poller.register(sock, select.POLLIN)
+        poller.register(self._wake_r, select.POLLIN)
+        wake_fd = self._wake_r.fileno()
+        interval = self._ping_interval_s
+        next_ping = time.monotonic() + interval if interval > 0 else None
+        pong_deadline: float | None = None
+        while True:
+            with self._lock:
+                stop, paused = self._stop, self._paused
+            if stop or paused:
+                why = "stopped" if stop else "paused"
+                self._close(ws, STATUS_NORMAL, why)
+                return why
+
+            now = time.monotonic()
+            if pong_deadline is not None and now >= pong_deadline:
+                log.warning("no pong within %.1f s; dropping the connection", self._pong_timeout_s)
+                ws.shutdown()
+                return "pong timeout"
+            if next_ping is not None and now >= next_ping:
+                try:
+                    ws.ping()
+                except Exception as exc:
+                    ws.shutdown()
+                    return f"ping failed: {_describe(exc)}"
+                if pong_deadline is None:
+                    pong_deadline = now + self._pong_timeout_s
+                next_ping = now + interval
+
+            deadlines = [t for t in (next_ping, pong_deadline) if t is not None]
+            timeout = max(0.0, min(deadlines) - now) if deadlines else None
+            if isinstance(sock, ssl.SSLSocket) and sock.pending():
+                readable = True
+            else:
+                try:
+                    ready = poller.poll(None if timeout is None else timeout * 1000)
+                except OSError as exc:
+                    ws.shutdown()
+                    return f"connection lost: {_describe(exc)}"
+                readable = False
+                for fd, _ in ready:  # POLLHUP/POLLERR too: recv will say what happened
+                    if fd == wake_fd:
+                        self._drain_wake()
+                    else:
+                        readable = True
+            if not readable:
+                continue
+
+            try:
+                opcode, frame = ws.recv_data_frame(True)
+            except websocket.WebSocketConnectionClosedException:
+                ws.shutdown()
+                return "connection closed"
+            except Exception as exc:
+                ws.shutdown()
+                return f"connection lost: {_describe(exc)}"
+
+            if opcode == websocket.ABNF.OPCODE_TEXT:
+                try:
+                    text = frame.data.decode("utf-8") if isinstance(frame.data, bytes) else frame.data
+                except UnicodeDecodeError:
+                    self._close(ws, 1007, "invalid UTF-8")
+                    return "invalid UTF-8 from the server"
+                self._emit(TextReceived(text))
+            elif opcode == websocket.ABNF.OPCODE_PONG:
+                pong_deadline = None
+            elif opcode == websocket.ABNF.OPCODE_CLOSE:
+                ws.shutdown()  # websocket-client has already answered the close
+                return f"closed by the server ({_close_status(frame.data)})"
+            elif opcode == websocket.ABNF.OPCODE_BINARY:
+                log.warning("ignoring a binary message of %d bytes (OCPP-J is text)", len(frame.data))
+            # OPCODE_PING: websocket-client has answered it with a pong.
+
+    # ------------------------------------------------------------ helpers
+
+    def _interrupted(self) -> bool:
+        with self._lock:
+            return self._stop or self._paused or self._dial_now
+
+    def _wait_backoff(self) -> None:
+        delay = self._backoff.next_delay()
+        log.info("re-dialling %s in %.2f s (attempt %d)", self._url, delay, self._backoff.attempts)
+        deadline = time.monotonic() + delay
+        while not self._interrupted():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            self._sleep(remaining)
+
+    def _sleep(self, timeout: float | None) -> None:
+        try:
+            ready = self._wake_poll.poll(None if timeout is None else timeout * 1000)
+        except OSError:
+            return
+        if ready:
+            self._drain_wake()
+
+    def _wake(self) -> None:
+        try:
+            self._wake_w.send(b"\0")
+        except OSError:  # full (already woken) or closed (thread gone)
+            pass
+
+    def _drain_wake(self) -> None:
+        try:
+            while self._wake_r.recv(4096):
+                pass
+        except OSError:
+            pass
+
+    def _close_wake_pair(self) -> None:
+        for s in (self._wake_r, self._wake_w):
+            try:
+                s.close()
+            except OSError:
+                pass
+
+    def _emit(self, event: object) -> None:
+        try:
+            self._on_event(event)
+        except Exception:
+            log.exception("on_event raised for %s", type(event).__name__)
+
+    @staticmethod
+    def _close(ws: websocket.WebSocket, status: int, reason: str) -> None:
+        try:
+            ws.close(status=status, reason=reason.encode("utf-8"), timeout=CLOSE_TIMEOUT_S)
+        except Exception:
+            pass
+        finally:
+            ws.shutdown()
+
+    @staticmethod
+    def _abort(ws: websocket.WebSocket) -> None:
+        sock = ws.sock
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+def _close_status(data: bytes) -> str:
+    if isinstance(data, bytes) and len(data) >= 2:
+        return f"code {int.from_bytes(data[:2], 'big')}"
+    return "no code"
