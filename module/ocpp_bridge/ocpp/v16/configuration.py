@@ -1,0 +1,411 @@
+"""OCPP 1.6 configuration keys: definitions, validation, persistence, change listeners.
+
+Owns: the keys a Core+ charge point exposes (Core, LocalAuthListManagement, Reservation,
+SmartCharging, RemoteTrigger profiles plus the security whitepaper's AuthorizationKey and
+SecurityProfile), their R/RW/W access, value types and defaults; the answers to
+GetConfiguration and ChangeConfiguration; the table ``config16_key`` in the connection it is
+given (normally ``open_database(DatabasePath, DATABASE_NAME, MIGRATIONS)``; the constructor
+applies ``MIGRATIONS`` itself, so an in-memory connection works too).
+
+Values and where they come from:
+- each key's row remembers whether its value is the software default, an integrator
+  override, or a change made at run time (by the CSMS or the module). Default and override
+  rows follow the code and the override file on every start; a changed row is never
+  touched again by either. So overrides take effect on first start, and later edits of the
+  override file still reach keys nobody changed, but never clobber a CSMS change.
+- ``overrides`` must name known keys (case-insensitive) with valid values, else ValueError.
+  Vendor keys are not added through overrides (a typo must fail loudly); code adds them
+  with ``extra_keys``.
+
+Rules worth knowing:
+- key names are CiString: matched case-insensitively, reported with their canonical case.
+- booleans take "true"/"false" in any case and are stored lower-case; integers are plain
+  decimal within their range (no interval is negative); lists are comma-separated, items
+  trimmed, no duplicates, at most the count held by the matching ``...MaxLength`` key.
+- a measurand list item may carry a phase suffix (``Voltage.L1``, ``Current.Import.L2-N``),
+  as 1.6 section 9.1 allows for the four measurand keys.
+- AuthorizationKey is write-only: GetConfiguration lists it with no value, ever. It takes
+  16 to 40 printable characters, used verbatim as the basic-auth password.
+- SecurityProfile (0..3) is never lowered by the CSMS, and profile 1 or 2 needs an
+  AuthorizationKey first. Certificate checks for profiles 2/3 belong to the security block.
+- GetConfigurationMaxKeys is published here; refusing longer requests is the handler's job.
+
+Must never: open sockets, start threads, read the clock, or return AuthorizationKey's value
+from ``get``.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Union
+
+from ocpp_bridge.store.database import apply_migrations, transaction
+
+DATABASE_NAME = "config16"
+
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE config16_key (
+        key    TEXT PRIMARY KEY,
+        value  TEXT,
+        source TEXT NOT NULL CHECK (source IN ('default', 'override', 'set'))
+    );
+    """,
+]
+
+MEASURANDS = frozenset(
+    {
+        "Energy.Active.Export.Register", "Energy.Active.Import.Register",
+        "Energy.Reactive.Export.Register", "Energy.Reactive.Import.Register",
+        "Energy.Active.Export.Interval", "Energy.Active.Import.Interval",
+        "Energy.Reactive.Export.Interval", "Energy.Reactive.Import.Interval",
+        "Power.Active.Export", "Power.Active.Import", "Power.Offered",
+        "Power.Reactive.Export", "Power.Reactive.Import", "Power.Factor",
+        "Current.Import", "Current.Export", "Current.Offered",
+        "Voltage", "Frequency", "Temperature", "SoC", "RPM",
+    }
+)
+PHASES = frozenset({"L1", "L2", "L3", "N", "L1-N", "L2-N", "L3-N", "L1-L2", "L2-L3", "L3-L1"})
+FEATURE_PROFILES = frozenset(
+    {"Core", "FirmwareManagement", "LocalAuthListManagement", "Reservation",
+     "SmartCharging", "RemoteTrigger"}
+)
+RATE_UNITS = frozenset({"Current", "Power"})
+PHASE_ROTATIONS = frozenset({"NotApplicable", "Unknown", "RST", "RTS", "SRT", "STR", "TRS", "TSR"})
+
+INT32_MAX = 2**31 - 1
+VALUE_MAX_CHARS = 500  # ChangeConfiguration.req value is CiString500
+
+R, RW, W = "R", "RW", "W"
+
+Status = str  # "Accepted" | "Rejected" | "RebootRequired" | "NotSupported"
+OverrideValue = Union[str, int, float, bool]
+
+
+@dataclass(frozen=True)
+class KeyValue:
+    """One entry of GetConfiguration.conf ``configurationKey``."""
+
+    key: str
+    read_only: bool
+    value: str | None
+
+
+@dataclass(frozen=True)
+class KeyDef:
+    """What a key is: access (R, RW or W), value type and default.
+
+    ``kind``: "bool", "int", "string", "measurands", "profiles", "rate_units",
+    "phase_rotation". ``max_length_key`` names the key holding the list's item limit.
+    """
+
+    name: str
+    access: str
+    kind: str
+    default: str | None
+    minimum: int = 0
+    maximum: int = INT32_MAX
+    max_length_key: str | None = None
+    reboot_required: bool = False
+
+
+def _k(name: str, access: str, kind: str, default: str | None, **kw: object) -> KeyDef:
+    return KeyDef(name, access, kind, default, **kw)  # type: ignore[arg-type]
+
+
+_EAIR = "Energy.Active.Import.Register"
+
+STANDARD_KEYS: tuple[KeyDef, ...] = (
+    # Core profile (1.6 section 9.1)
+    _k("AllowOfflineTxForUnknownId", RW, "bool", "false"),
+    _k("AuthorizationCacheEnabled", RW, "bool", "true"),
+    _k("AuthorizeRemoteTxRequests", RW, "bool", "false"),
+    _k("BlinkRepeat", RW, "int", "3"),
+    _k("ClockAlignedDataInterval", RW, "int", "900"),
+    _k("ConnectionTimeOut", RW, "int", "60"),
+    _k("ConnectorPhaseRotation", RW, "phase_rotation", "0.Unknown",
+       max_length_key="ConnectorPhaseRotationMaxLength"),
+    _k("ConnectorPhaseRotationMaxLength", R, "int", "10"),
+    _k("GetConfigurationMaxKeys", R, "int", "100", minimum=1),
+    _k("HeartbeatInterval", RW, "int", "300"),
+    _k("LightIntensity", RW, "int", "100", maximum=100),
+    _k("LocalAuthorizeOffline", RW, "bool", "true"),
+    _k("LocalPreAuthorize", RW, "bool", "false"),
+    _k("MaxEnergyOnInvalidId", RW, "int", "0"),
+    _k("MeterValuesAlignedData", RW, "measurands", _EAIR,
+       max_length_key="MeterValuesAlignedDataMaxLength"),
+    _k("MeterValuesAlignedDataMaxLength", R, "int", "10"),
+    _k("MeterValuesSampledData", RW, "measurands", _EAIR,
+       max_length_key="MeterValuesSampledDataMaxLength"),
+    _k("MeterValuesSampledDataMaxLength", R, "int", "10"),
+    _k("MeterValueSampleInterval", RW, "int", "60"),
+    _k("MinimumStatusDuration", RW, "int", "0"),
+    _k("NumberOfConnectors", R, "int", "1"),
+    _k("ResetRetries", RW, "int", "3"),
+    _k("StopTransactionOnEVSideDisconnect", RW, "bool", "true"),
+    _k("StopTransactionOnInvalidId", RW, "bool", "true"),
+    _k("StopTxnAlignedData", RW, "measurands", "",
+       max_length_key="StopTxnAlignedDataMaxLength"),
+    _k("StopTxnAlignedDataMaxLength", R, "int", "10"),
+    _k("StopTxnSampledData", RW, "measurands", _EAIR,
+       max_length_key="StopTxnSampledDataMaxLength"),
+    _k("StopTxnSampledDataMaxLength", R, "int", "10"),
+    _k("SupportedFeatureProfiles", R, "profiles",
+       "Core,LocalAuthListManagement,Reservation,RemoteTrigger,SmartCharging",
+       max_length_key="SupportedFeatureProfilesMaxLength"),
+    _k("SupportedFeatureProfilesMaxLength", R, "int", "6"),
+    _k("TransactionMessageAttempts", RW, "int", "3"),
+    _k("TransactionMessageRetryInterval", RW, "int", "60"),
+    _k("UnlockConnectorOnEVSideDisconnect", RW, "bool", "true"),
+    _k("WebSocketPingInterval", RW, "int", "30"),
+    # Local Auth List Management profile (9.2)
+    _k("LocalAuthListEnabled", RW, "bool", "true"),
+    _k("LocalAuthListMaxLength", R, "int", "1000"),
+    _k("SendLocalListMaxLength", R, "int", "100"),
+    # Reservation profile (9.3)
+    _k("ReserveConnectorZeroSupported", R, "bool", "false"),
+    # Smart Charging profile (9.4)
+    _k("ChargeProfileMaxStackLevel", R, "int", "8"),
+    _k("ChargingScheduleAllowedChargingRateUnit", R, "rate_units", "Current,Power"),
+    _k("ChargingScheduleMaxPeriods", R, "int", "24"),
+    _k("MaxChargingProfilesInstalled", R, "int", "10"),
+    # Security whitepaper
+    _k("AuthorizationKey", W, "string", None, minimum=16, maximum=40),
+    _k("SecurityProfile", RW, "int", "0", maximum=3),
+)
+
+_INT = re.compile(r"^[+-]?[0-9]+$")
+_PRINTABLE = re.compile(r"^[\x21-\x7e]*$")
+_LIST_CHOICES = {"profiles": FEATURE_PROFILES, "rate_units": RATE_UNITS}
+_KINDS = frozenset({"bool", "int", "string", "measurands", "phase_rotation", *_LIST_CHOICES})
+
+
+def _text(value: OverrideValue) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float, str)):
+        return str(value)
+    raise ValueError(f"value {value!r} is not a string, number or boolean")
+
+
+class ConfigurationKeys:
+    """The 1.6 configuration keys of one charge point, kept in SQLite."""
+
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        overrides: Mapping[str, OverrideValue] | None = None,
+        *,
+        extra_keys: Sequence[KeyDef] = (),
+    ) -> None:
+        self._conn = conn
+        self._defs: dict[str, KeyDef] = {}
+        for d in (*STANDARD_KEYS, *extra_keys):
+            if d.name.lower() in self._defs:
+                raise ValueError(f"configuration key {d.name!r} is defined twice")
+            if d.access not in (R, RW, W) or d.kind not in _KINDS:
+                raise ValueError(f"key {d.name!r}: bad access {d.access!r} or kind {d.kind!r}")
+            self._defs[d.name.lower()] = d
+        self._listeners: list[Callable[[str, str], None]] = []
+        apply_migrations(conn, MIGRATIONS)
+        self._values: dict[str, str | None] = {}
+        self._load(dict(overrides or {}))
+
+    # ----------------------------------------------------------------- start-up
+
+    def _load(self, overrides: dict[str, OverrideValue]) -> None:
+        rows = {
+            key: (value, source)
+            for key, value, source in self._conn.execute(
+                "SELECT key, value, source FROM config16_key"
+            )
+        }
+        wanted: dict[str, tuple[str | None, str]] = {}
+        for d in self._defs.values():
+            wanted[d.name] = (d.default, "default")
+        for raw_key, raw_value in overrides.items():
+            d = self._defs.get(str(raw_key).lower())
+            if d is None:
+                raise ValueError(
+                    f"configuration override names unknown OCPP 1.6 key {raw_key!r}; "
+                    "known keys are listed in ocpp_bridge.ocpp.v16.configuration.STANDARD_KEYS"
+                )
+            wanted[d.name] = (_text(raw_value), "override")
+        # the final value of every key, so a list override is checked against the limit
+        # that will really be in force (itself possibly overridden)
+        final: dict[str, str | None] = {}
+        for name, (value, _source) in wanted.items():
+            row = rows.get(name)
+            final[name] = row[0] if row is not None and row[1] == "set" else value
+        self._values = final
+        for name, (value, source) in wanted.items():
+            if source != "override":
+                continue
+            normal = self._normalise(self._defs[name.lower()], value or "")
+            if normal is None:
+                raise ValueError(
+                    f"configuration override {name}={value!r} is not a valid value for this key"
+                )
+            wanted[name] = (normal, source)
+            if final[name] == value:
+                final[name] = normal
+        with transaction(self._conn):
+            for name, (value, source) in wanted.items():
+                row = rows.get(name)
+                if row is None:
+                    self._conn.execute(
+                        "INSERT INTO config16_key (key, value, source) VALUES (?, ?, ?)",
+                        (name, value, source),
+                    )
+                elif row[1] != "set" and row != (value, source):
+                    self._conn.execute(
+                        "UPDATE config16_key SET value = ?, source = ? WHERE key = ?",
+                        (value, source, name),
+                    )
+
+    # ----------------------------------------------------------------- reading
+
+    def get(self, keys: Sequence[str]) -> tuple[list[KeyValue], list[str]]:
+        """GetConfiguration: (known keys, unknown keys). An empty list asks for every key."""
+        if not keys:
+            return [self._key_value(d) for d in self._defs.values()], []
+        known: list[KeyValue] = []
+        unknown: list[str] = []
+        seen: set[str] = set()
+        for key in keys:
+            d = self._defs.get(key.lower())
+            if d is None:
+                if key not in unknown:
+                    unknown.append(key)
+            elif d.name not in seen:
+                seen.add(d.name)
+                known.append(self._key_value(d))
+        return known, unknown
+
+    def _key_value(self, d: KeyDef) -> KeyValue:
+        value = None if d.access == W else self._values[d.name]
+        return KeyValue(d.name, d.access == R, value)
+
+    def definition(self, key: str) -> KeyDef:
+        """The definition of ``key`` (case-insensitive); KeyError when unknown."""
+        d = self._defs.get(key.lower())
+        if d is None:
+            raise KeyError(f"unknown OCPP 1.6 configuration key {key!r}")
+        return d
+
+    def value(self, key: str) -> str | None:
+        """The stored value, for the module itself (write-only keys included)."""
+        return self._values[self.definition(key).name]
+
+    def int_value(self, key: str) -> int:
+        raw = self.value(key)
+        if raw is None or not _INT.match(raw):
+            raise ValueError(f"configuration key {key!r} holds {raw!r}, not an integer")
+        return int(raw)
+
+    def bool_value(self, key: str) -> bool:
+        raw = self.value(key)
+        if raw not in ("true", "false"):
+            raise ValueError(f"configuration key {key!r} holds {raw!r}, not a boolean")
+        return raw == "true"
+
+    # ----------------------------------------------------------------- writing
+
+    def add_listener(self, fn: Callable[[str, str], None]) -> None:
+        """``fn(key, new_value)`` runs after every change that altered a stored value."""
+        self._listeners.append(fn)
+
+    def set(self, key: str, value: str, *, by_csms: bool) -> Status:
+        """ChangeConfiguration (``by_csms``) or a change by the module; returns the status."""
+        d = self._defs.get(key.lower())
+        if d is None:
+            return "NotSupported"
+        if by_csms and d.access == R:
+            return "Rejected"
+        normal = self._normalise(d, value)
+        if normal is None:
+            return "Rejected"
+        if by_csms and d.name == "SecurityProfile" and not self._profile_change_ok(int(normal)):
+            return "Rejected"
+        self._store(d, normal)
+        return "RebootRequired" if d.reboot_required else "Accepted"
+
+    def set_internal(self, key: str, value: str) -> None:
+        """A change made by the module (read-only keys too); KeyError/ValueError when refused."""
+        d = self.definition(key)
+        normal = self._normalise(d, value)
+        if normal is None:
+            raise ValueError(f"{value!r} is not a valid value for configuration key {d.name}")
+        self._store(d, normal)
+
+    def _store(self, d: KeyDef, value: str) -> None:
+        if self._values[d.name] == value:
+            return
+        with transaction(self._conn):
+            self._conn.execute(
+                "UPDATE config16_key SET value = ?, source = 'set' WHERE key = ?", (value, d.name)
+            )
+        self._values[d.name] = value
+        errors: list[BaseException] = []
+        for fn in list(self._listeners):
+            try:
+                fn(d.name, value)
+            except Exception as exc:  # every listener hears of the change; the first error wins
+                errors.append(exc)
+        if errors:
+            raise errors[0]
+
+    def _profile_change_ok(self, new: int) -> bool:
+        current = self.value("SecurityProfile")
+        if current is not None and _INT.match(current) and new < int(current):
+            return False
+        return not (new in (1, 2) and not self.value("AuthorizationKey"))
+
+    # ----------------------------------------------------------------- validation
+
+    def _normalise(self, d: KeyDef, value: str) -> str | None:
+        """The value as it will be stored, or None when the key cannot take it."""
+        if not isinstance(value, str) or len(value) > VALUE_MAX_CHARS:
+            return None
+        if d.kind == "bool":
+            lowered = value.strip().lower()
+            return lowered if lowered in ("true", "false") else None
+        if d.kind == "int":
+            text = value.strip()
+            if not _INT.match(text):
+                return None
+            number = int(text)
+            return str(number) if d.minimum <= number <= d.maximum else None
+        if d.kind == "string":
+            if not d.minimum <= len(value) <= d.maximum or not _PRINTABLE.match(value):
+                return None
+            return value
+        items = [item.strip() for item in value.split(",")] if value.strip() else []
+        if len(set(items)) != len(items) or not all(items):
+            return None
+        if d.max_length_key is not None:
+            limit = self._values.get(self._defs[d.max_length_key.lower()].name)
+            if limit is not None and _INT.match(limit) and len(items) > int(limit):
+                return None
+        if d.kind == "measurands":
+            ok = all(_is_measurand(item) for item in items)
+        elif d.kind == "phase_rotation":
+            ok = all(_is_phase_rotation(item) for item in items)
+        else:
+            ok = all(item in _LIST_CHOICES[d.kind] for item in items)
+        return ",".join(items) if ok else None
+
+
+def _is_measurand(item: str) -> bool:
+    if item in MEASURANDS:
+        return True
+    base, _, phase = item.rpartition(".")
+    return base in MEASURANDS and phase in PHASES
+
+
+def _is_phase_rotation(item: str) -> bool:
+    connector, _, rotation = item.partition(".")
+    return connector.isdigit() and rotation in PHASE_ROTATIONS

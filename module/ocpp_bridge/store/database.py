@@ -1,0 +1,107 @@
+"""SQLite files of the module: opening, durability settings, schema versions, transactions.
+
+Owns: where a store's file lives (``<directory>/<name>.db``), the pragmas every store gets
+(WAL journal, ``synchronous=FULL``, foreign keys on), the schema version kept in the
+``user_version`` pragma, and a small transaction helper.
+
+Schema versions: a store hands over the full list of its SQL scripts, oldest first. Script
+``i`` (0-based) moves the file from version ``i`` to ``i + 1``; scripts already applied are
+skipped, each new one runs in its own transaction together with the ``user_version`` bump,
+so a crash leaves the file at the last complete version. Scripts must not contain
+``BEGIN``/``COMMIT`` themselves. A file whose version is higher than the list is long was
+written by newer software (or belongs to another store) and is refused.
+
+One file belongs to one store (one migration list). Connections are opened in autocommit
+mode; writers group statements with :func:`transaction`. ``check_same_thread`` is off so the
+wiring may open a file on the main thread and hand it to the engine thread; at any time only
+one thread may use a connection.
+
+Must never: run a thread, hold protocol state, know any table of any store, or swallow an
+error from SQLite.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+class SchemaVersionError(RuntimeError):
+    """The file's schema version does not fit the migration list it is opened with."""
+
+
+def database_path(directory: str | Path, name: str) -> Path:
+    """``<directory>/<name>.db``; ``name`` is a plain file stem (no folders)."""
+    if not _NAME.match(name) or name.endswith(".db"):
+        raise ValueError(f"database name {name!r} must be a plain file stem like 'config16'")
+    return Path(directory) / f"{name}.db"
+
+
+def open_database(
+    directory: str | Path, name: str, migrations: Sequence[str]
+) -> sqlite3.Connection:
+    """Open (creating folder and file) ``<directory>/<name>.db`` and bring its schema up to date."""
+    path = database_path(directory, name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=5.0)
+    try:
+        mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        if str(mode).lower() != "wal":
+            raise sqlite3.OperationalError(f"{path}: journal_mode stays {mode!r}, WAL refused")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        apply_migrations(conn, migrations)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    """The ``user_version`` of the file behind ``conn``."""
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def apply_migrations(conn: sqlite3.Connection, migrations: Sequence[str]) -> int:
+    """Run the scripts the file has not seen yet; return the resulting version."""
+    if conn.in_transaction:
+        raise RuntimeError("apply_migrations needs a connection with no open transaction")
+    current = schema_version(conn)
+    if current > len(migrations):
+        raise SchemaVersionError(
+            f"database schema version {current} is newer than this software knows "
+            f"({len(migrations)}); it was written by a newer release or belongs to another store"
+        )
+    for index in range(current, len(migrations)):
+        script = (f"BEGIN IMMEDIATE;\n{migrations[index]}\n;"
+                  f"PRAGMA user_version = {index + 1};\nCOMMIT;")
+        try:
+            conn.executescript(script)
+        except BaseException:
+            if conn.in_transaction:
+                conn.rollback()
+            raise
+    return len(migrations)
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """Group writes: commit on success, roll back on any exception.
+
+    Nested use joins the transaction already open on ``conn`` (the outer block decides).
+    """
+    if conn.in_transaction:
+        yield conn
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.rollback()
+        raise
+    conn.commit()
