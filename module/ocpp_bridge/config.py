@@ -1,0 +1,131 @@
+"""The module's settings: an EVerest run config (or the manager's answer) + manifest defaults.
+
+Owns turning "where does my configuration come from" into one ``Settings`` object: the
+broker, the prefix, our module id, every ``config:`` option of ``manifest.yaml`` (defaults
+filled in, types checked) and the connections of our requirements. Nothing here connects
+to anything.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+MODULE_NAME = "OcppBridge"
+
+_TYPES = {"boolean": bool, "integer": int, "number": (int, float), "string": str}
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message says why."""
+
+
+@dataclass(frozen=True)
+class Connection:
+    """One fulfilment of a requirement: ``module_id``'s implementation ``implementation_id``."""
+
+    module_id: str
+    implementation_id: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    module_id: str
+    prefix: str = "everest/"
+    broker_host: str = "localhost"
+    broker_port: int = 1883
+    broker_socket: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    connections: dict[str, list[Connection]] = field(default_factory=dict)
+
+    def __getitem__(self, option: str) -> Any:
+        return self.options[option]
+
+    @property
+    def ocpp_version(self) -> str:
+        return str(self.options["OcppVersion"])
+
+    @property
+    def central_system_url(self) -> str:
+        base = str(self.options["CentralSystemURI"]).rstrip("/")
+        return f"{base}/{self.options['ChargePointId']}"
+
+
+def resolve_options(given: dict[str, Any], declared: dict[str, dict]) -> dict[str, Any]:
+    """Manifest defaults + given values, every value checked against its declared type."""
+    unknown = sorted(set(given) - set(declared))
+    if unknown:
+        raise ConfigError(f"unknown config option(s) {unknown}; known: {sorted(declared)}")
+    options: dict[str, Any] = {}
+    for name, spec in declared.items():
+        value = given.get(name, spec.get("default"))
+        if value is None:
+            raise ConfigError(f"config option {name} has no value and no default")
+        expected = _TYPES[spec["type"]]
+        if isinstance(value, bool) and spec["type"] in ("integer", "number"):
+            raise ConfigError(f"config option {name} must be {spec['type']}, got {value!r}")
+        if spec["type"] == "string" and isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = str(value)  # YAML reads 1.6 as a number; the option is a string
+        if not isinstance(value, expected):
+            raise ConfigError(f"config option {name} must be {spec['type']}, got {value!r}")
+        options[name] = value
+    if str(options.get("OcppVersion")) not in ("1.6", "2.0.1"):
+        raise ConfigError(f"OcppVersion must be \"1.6\" or \"2.0.1\", got {options.get('OcppVersion')!r}")
+    if options.get("EverestProtocol") not in ("2025.12", "2024.11"):
+        raise ConfigError(f"EverestProtocol must be \"2025.12\" or \"2024.11\", got {options.get('EverestProtocol')!r}")
+    if options.get("SecurityProfile") not in (0, 1):
+        raise ConfigError("SecurityProfile must be 0 (no auth) or 1 (HTTP Basic auth)")
+    return options
+
+
+def parse_connections(raw: dict | None, requires: dict[str, dict]) -> dict[str, list[Connection]]:
+    raw = raw or {}
+    result: dict[str, list[Connection]] = {}
+    for req_id, spec in requires.items():
+        entries = raw.get(req_id) or []
+        conns = [Connection(str(e["module_id"]), str(e["implementation_id"])) for e in entries]
+        low, high = spec.get("min_connections", 1), spec.get("max_connections", 1)
+        if not low <= len(conns) <= high:
+            raise ConfigError(f"requirement {req_id!r} needs {low}..{high} connections, got {len(conns)}")
+        result[req_id] = conns
+    extra = sorted(set(raw) - set(requires))
+    if extra:
+        raise ConfigError(f"connections for unknown requirement(s) {extra}")
+    return result
+
+
+def load_run_config(path: str | Path, module_id: str | None, declared: dict[str, dict],
+                    requires: dict[str, dict], env: dict[str, str] | None = None) -> Settings:
+    """Read an EVerest run-config YAML file and build our Settings."""
+    env = os.environ if env is None else env
+    try:
+        doc = yaml.safe_load(Path(path).read_text()) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read run config {path}: {exc}") from None
+    modules = doc.get("active_modules") or {}
+    ours = [mid for mid, m in modules.items() if isinstance(m, dict) and m.get("module") == MODULE_NAME]
+    if module_id is None:
+        if len(ours) != 1:
+            raise ConfigError(f"{path}: {len(ours)} modules of type {MODULE_NAME} ({ours}); pass --module")
+        module_id = ours[0]
+    entry = modules.get(module_id)
+    if not isinstance(entry, dict) or entry.get("module") != MODULE_NAME:
+        raise ConfigError(f"{path}: no active module {module_id!r} with module: {MODULE_NAME}")
+    settings = doc.get("settings") or {}
+    host = str(env.get("MQTT_SERVER_ADDRESS") or settings.get("mqtt_broker_host") or "localhost")
+    port = int(env.get("MQTT_SERVER_PORT") or settings.get("mqtt_broker_port") or 1883)
+    prefix = str(settings.get("mqtt_everest_prefix") or "everest")
+    socket_path = settings.get("mqtt_broker_socket_path") if env.get("MQTT_SERVER_ADDRESS") is None else None
+    return Settings(
+        module_id=module_id,
+        prefix=prefix if prefix.endswith("/") else prefix + "/",
+        broker_host=host,
+        broker_port=port,
+        broker_socket=socket_path,
+        options=resolve_options(entry.get("config_module") or {}, declared),
+        connections=parse_connections(entry.get("connections"), requires),
+    )

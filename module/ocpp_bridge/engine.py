@@ -1,0 +1,314 @@
+"""The engine: the one thread that owns all state and makes every decision.
+
+Theory of operation
+-------------------
+Two network threads only translate traffic into inbox events: paho (``MqttIn``,
+``MqttUp``) and the websocket transport (``Connected``, ``Disconnected``,
+``TextReceived``). The engine thread drains the inbox, feeds the pure parts (EVerest
+``Protocol``, OCPP ``StationCore``), and writes what they return: MQTT publishes,
+websocket frames, command replies. Timers are deadlines in the pure parts; the inbox wait
+times out at the nearest one. No lock guards protocol state because no other thread
+touches it; calls into paho and the transport are thread-safe sends.
+
+Start-up (as an EVerest module): subscribe (commands, results, required vars, global ready)
+-> announce module ready -> serve commands at once -> on the manager's global ready (or
+after ``GlobalReadyTimeoutS`` without a manager) start OCPP.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import random
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from ocpp_bridge.config import MODULE_NAME, Settings
+from ocpp_bridge.everest import protocol as P
+from ocpp_bridge.everest.calls import OnDone, OutstandingCalls
+from ocpp_bridge.everest.definitions import Definitions, ValidationFailure
+from ocpp_bridge.everest.mqtt import MqttLink
+from ocpp_bridge.ocpp.backoff import Backoff
+from ocpp_bridge.ocpp.transport import Connected, Disconnected, TextReceived, WebSocketTransport
+
+log = logging.getLogger("ocpp_bridge.engine")
+frames_log = logging.getLogger("ocpp_bridge.frames")
+
+
+@dataclass(frozen=True)
+class MqttIn:
+    topic: str
+    payload: bytes
+
+
+@dataclass(frozen=True)
+class MqttUp:
+    up: bool
+
+
+@dataclass(frozen=True)
+class Invoke:
+    """Run ``fn`` on the engine thread (used by tests and the CLI for shutdown)."""
+
+    fn: Callable[[], None]
+
+
+class CommandFailed(Exception):
+    """Raised by a command handler to answer with an error reply of a given type."""
+
+    def __init__(self, message: str, error_type: str = P.HANDLER_EXCEPTION):
+        super().__init__(message)
+        self.error_type = error_type
+
+
+class Engine:
+    def __init__(self, settings: Settings, definitions: Definitions, *, clock: Callable[[], float] = time.time):
+        from ocpp_bridge.impls import build_impls
+        from ocpp_bridge.station_factory import build_station
+
+        self.settings = settings
+        self.definitions = definitions
+        self.clock = clock
+        self.inbox: queue.Queue = queue.Queue()
+        self.protocol = P.Protocol(settings.prefix, settings.module_id, settings["EverestProtocol"])
+        self.validate = bool(settings["ValidateSchema"])
+        self.calls = OutstandingCalls()
+        self._var_handlers: dict[tuple[str, str, str], list[Callable[[Any], None]]] = {}
+        self._stopping = threading.Event()
+        self.ocpp_started = False
+        self._ready_deadline: float | None = None
+        self._start_at: float | None = None
+        self._message_log = None
+
+        self.mqtt = MqttLink(
+            host=settings.broker_host, port=settings.broker_port, socket_path=settings.broker_socket,
+            on_message=lambda t, p: self.inbox.put(MqttIn(t, p)),
+            on_connection=lambda up: self.inbox.put(MqttUp(up)),
+        )
+        version = settings.ocpp_version
+        basic_auth = None
+        if settings["SecurityProfile"] == 1:
+            basic_auth = (str(settings["ChargePointId"]), str(settings["BasicAuthPassword"]))
+        self.transport = WebSocketTransport(
+            settings.central_system_url,
+            "ocpp1.6" if version == "1.6" else "ocpp2.0.1",
+            self.inbox.put,
+            basic_auth=basic_auth,
+            ping_interval_s=float(settings["WebsocketPingIntervalS"]),
+            pong_timeout_s=float(settings["WebsocketPongTimeoutS"]),
+            backoff=Backoff(settings["RetryBackOffWaitMinimumS"], settings["RetryBackOffRandomRangeS"],
+                            settings["RetryBackOffRepeatTimes"], random.Random()),
+        )
+        self.station = build_station(settings, self.transport.send)
+        self.station.core.on("frame", self._log_frame)
+        self.impls = build_impls(self)
+
+    # ================================================================ lifecycle
+    def run(self) -> None:
+        """Connect, announce ready, and process the inbox until ``shutdown``."""
+        provided = list(self.definitions.provides())
+        required = [(c.module_id, c.implementation_id) for conns in self.settings.connections.values() for c in conns]
+        self.mqtt.subscribe(self.protocol.subscriptions(provided, required, list(self._var_handlers)))
+        if not self.mqtt.start(wait_s=30):
+            log.error("MQTT broker %s:%s not reachable yet; paho keeps trying",
+                      self.settings.broker_host, self.settings.broker_port)
+        self._publish(self.protocol.metadata(MODULE_NAME, self.definitions.provides()))
+        self._publish(self.protocol.module_ready())
+        log.info("module %s ready on %s (EverestProtocol %s, OCPP %s)", self.settings.module_id,
+                 self.settings.prefix, self.protocol.generation, self.settings.ocpp_version)
+        timeout = self.settings["GlobalReadyTimeoutS"]
+        if timeout > 0:
+            self._ready_deadline = self.clock() + timeout
+        try:
+            self._loop()
+        finally:
+            self.transport.stop()
+            self.mqtt.stop()
+            self.station.close()
+            if self._message_log:
+                self._message_log.close()
+
+    def shutdown(self) -> None:
+        """Thread-safe: ask the engine loop to finish."""
+        self._stopping.set()
+        self.inbox.put(Invoke(lambda: None))
+
+    def _loop(self) -> None:
+        next_due: float | None = None
+        while not self._stopping.is_set():
+            wait = None if next_due is None else max(0.0, next_due - self.clock())
+            try:
+                event = self.inbox.get(timeout=wait)
+            except queue.Empty:
+                event = None
+            now = self.clock()
+            if event is not None:
+                try:
+                    self._dispatch(event, now)
+                except Exception:  # nothing that arrives may stop the engine
+                    log.exception("error while handling %r", type(event).__name__)
+            next_due = self._tick(self.clock())
+
+    def _tick(self, now: float) -> float | None:
+        self.calls.expire(now)
+        if self._ready_deadline is not None and now >= self._ready_deadline and not self.ocpp_started:
+            log.warning("no global ready from a manager within %ss; starting OCPP anyway",
+                        self.settings["GlobalReadyTimeoutS"])
+            self._on_global_ready(now)
+        if self._start_at is not None and now >= self._start_at:
+            self._start_at = None
+            self._start_ocpp(now)
+        due = [d for d in (self.station.core.poll(now), self.calls.deadline(),
+                           self._ready_deadline if not self.ocpp_started else None, self._start_at) if d is not None]
+        return min(due, default=None)
+
+    # ================================================================ dispatch
+    def _dispatch(self, event: Any, now: float) -> None:
+        if isinstance(event, MqttIn):
+            self._on_mqtt(event, now)
+        elif isinstance(event, TextReceived):
+            self.station.core.on_text(event.text, now)
+        elif isinstance(event, Connected):
+            log.info("connected to CSMS %s (%s)", self.settings.central_system_url, event.subprotocol)
+            self.station.core.on_connected(now)
+        elif isinstance(event, Disconnected):
+            log.warning("CSMS connection lost: %s", event.reason)
+            self.station.core.on_disconnected(now)
+        elif isinstance(event, MqttUp):
+            if event.up:
+                log.info("MQTT (re)connected")
+        elif isinstance(event, Invoke):
+            event.fn()
+
+    def _on_mqtt(self, event: MqttIn, now: float) -> None:
+        try:
+            msg = self.protocol.decode(event.topic, event.payload)
+        except P.BadMessage as exc:
+            log.warning("bad MQTT message: %s", exc.reason)
+            if exc.reply is not None:
+                self._publish(exc.reply)
+            return
+        if isinstance(msg, P.IncomingCommand):
+            self._serve(msg)
+        elif isinstance(msg, P.IncomingResult):
+            if not self.calls.answer(msg):
+                log.debug("result for a call that is not ours or timed out: %s", msg.call_id)
+        elif isinstance(msg, P.IncomingVar):
+            for handler in self._var_handlers.get((msg.module_id, msg.impl, msg.var), ()):
+                handler(msg.value)
+        elif isinstance(msg, P.GlobalReady):
+            self._on_global_ready(now)
+
+    # ================================================================ commands we serve
+    def _serve(self, call: P.IncomingCommand) -> None:
+        impl = self.impls.get(call.impl)
+        if impl is None:
+            self._publish(self.protocol.error(call, P.MESSAGE_PARSING_ERROR, f"no implementation {call.impl!r}"))
+            return
+        interface = impl.interface
+        cmd = impl.aliases.get(call.cmd, call.cmd) if self.protocol.generation == P.G2 else call.cmd
+        handler = impl.commands.get(cmd)
+        if handler is None:
+            log.warning("unknown command %s.%s from %s", call.impl, call.cmd, call.origin)
+            self._publish(self.protocol.error(call, P.MESSAGE_PARSING_ERROR,
+                                              f"unknown command {call.cmd!r} on {call.impl!r} ({interface})"))
+            return
+        args = {} if call.args is None else call.args
+        try:
+            self.definitions.check_arguments(interface, cmd, args)
+        except ValidationFailure as exc:
+            log.warning("%s.%s from %s: invalid arguments: %s", call.impl, cmd, call.origin, exc)
+            self._publish(self.protocol.error(call, P.SCHEMA_VALIDATION_ERROR, str(exc)))
+            return
+        try:
+            result = handler(**args)
+        except CommandFailed as exc:
+            log.warning("%s.%s failed: %s", call.impl, cmd, exc)
+            self._publish(self.protocol.error(call, exc.error_type, str(exc)))
+            return
+        except Exception as exc:
+            log.exception("%s.%s handler raised", call.impl, cmd)
+            self._publish(self.protocol.error(call, P.HANDLER_EXCEPTION, f"{type(exc).__name__}: {exc}"))
+            return
+        if self.validate:
+            try:
+                self.definitions.check_result(interface, cmd, result)
+            except ValidationFailure as exc:
+                log.error("%s.%s produced an invalid result: %s", call.impl, cmd, exc)
+                self._publish(self.protocol.error(call, P.SCHEMA_VALIDATION_ERROR, f"invalid result: {exc}"))
+                return
+        self._publish(self.protocol.result(call, result))
+
+    # ================================================================ variables and calls
+    def publish_var(self, impl: str, var: str, value: Any) -> bool:
+        if self.validate:
+            interface = self.impls[impl].interface
+            try:
+                self.definitions.check_variable(interface, var, value)
+            except ValidationFailure as exc:
+                log.error("not publishing %s/%s: %s", impl, var, exc)
+                return False
+        self._publish(self.protocol.var(impl, var, value))
+        return True
+
+    def on_required_var(self, requirement: str, var: str, handler: Callable[[int, Any], None]) -> None:
+        """Before ``run``: call ``handler(index, value)`` when a connected module publishes ``var``."""
+        for index, conn in enumerate(self.settings.connections.get(requirement, [])):
+            key = (conn.module_id, conn.implementation_id, var)
+            self._var_handlers.setdefault(key, []).append(lambda v, i=index: handler(i, v))
+
+    def call_required(self, requirement: str, index: int, cmd: str, args: dict, on_done: OnDone) -> None:
+        """Call ``cmd`` on the ``index``-th connection of ``requirement``; on_done(retval, error)."""
+        conn = self.settings.connections[requirement][index]
+        call_id = self.calls.start(f"{conn.module_id}.{cmd}", self.clock(),
+                                   float(self.settings["CommandTimeoutS"]), on_done)
+        self._publish(self.protocol.call(conn.module_id, conn.implementation_id, cmd, args, call_id))
+
+    def _publish(self, out: P.Outgoing) -> None:
+        self.mqtt.publish(out.topic, out.payload)
+
+    # ================================================================ OCPP start / stop
+    def _on_global_ready(self, now: float) -> None:
+        if self.ocpp_started or self._start_at is not None:
+            return
+        self._ready_deadline = None
+        self._start_at = now + self.settings["DelayOcppStart"] / 1000.0
+
+    def _start_ocpp(self, now: float) -> None:
+        self.ocpp_started = True
+        log.info("starting OCPP %s towards %s", self.settings.ocpp_version, self.settings.central_system_url)
+        for impl in self.impls.values():
+            impl.on_ocpp_started()
+        self.transport.start()
+
+    def stop_ocpp(self) -> bool:
+        """The ``stop`` command: disconnect; nothing is queued or sent until ``restart``."""
+        if not self.ocpp_started:
+            return False
+        self.station.stop()
+        self.transport.pause()
+        self.station.core.on_disconnected(self.clock())
+        return True
+
+    def restart_ocpp(self) -> bool:
+        if not self.ocpp_started:
+            return False
+        self.station.start()
+        self.transport.resume()
+        return True
+
+    # ================================================================ frame log
+    def _log_frame(self, direction: str, text: str) -> None:
+        arrow = "<-" if direction == "in" else "->"
+        frames_log.info("%s %s", arrow, text)
+        path = self.settings["MessageLogPath"]
+        if path:
+            if self._message_log is None:
+                import os
+                os.makedirs(path, exist_ok=True)
+                self._message_log = open(os.path.join(path, f"{self.settings['ChargePointId']}.log"), "a",
+                                         encoding="utf-8")
+            self._message_log.write(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {arrow} {text}\n")
+            self._message_log.flush()

@@ -1,0 +1,117 @@
+"""``ocpp_generic``: EVerest's ``ocpp`` interface, for either OCPP version.
+
+Owns the commands other modules call (stop, restart, get/set/monitor_variables,
+change_availability, security_event) and the variables we publish for them
+(is_connected, boot_notification_response, security_event, event_data), mapped the way
+EVerest's own OCPP modules do (spec/everest.md §3).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from ocpp_bridge.impls.shapes import security_event_value
+from ocpp_bridge.ocpp.security_events import send_security_event
+from ocpp_bridge.ocpp.timefmt import iso
+
+log = logging.getLogger("ocpp_bridge.impls.ocpp_generic")
+
+
+class OcppGenericImpl:
+    interface = "ocpp"
+    impl_id = "ocpp_generic"
+    aliases: dict[str, str] = {}
+
+    def __init__(self, engine):
+        self.engine = engine
+        self.station = engine.station
+        core = self.station.core
+        if self.station.version == "1.6":
+            from ocpp_bridge.impls.variables16 import Variables16
+            self.variables = Variables16(self.station.keys)
+            core.on("config_changed_by_csms", self._on_changed_by_csms)
+        else:
+            from ocpp_bridge.impls.variables201 import Variables201
+            self.variables = Variables201(self.station.model)
+            core.on("variable_changed_by_csms", lambda key, attribute: self._on_changed_by_csms(key))
+        self._monitors: dict = {}  # monitor key -> component_variable as the caller gave it
+        core.on("connected", self._on_connection)
+        core.on("boot_response", self._on_boot_response)
+        core.on("security_event", self._on_security_event)
+        self.commands = {
+            "stop": self.stop,
+            "restart": self.restart,
+            "security_event": self.security_event,
+            "get_variables": self.get_variables,
+            "set_variables": self.set_variables,
+            "change_availability": self.change_availability,
+            "monitor_variables": self.monitor_variables,
+        }
+
+    def on_ocpp_started(self) -> None:
+        self.engine.publish_var(self.impl_id, "is_connected", False)
+
+    # ------------------------------------------------------------------ commands
+    def stop(self) -> bool:
+        return self.engine.stop_ocpp()
+
+    def restart(self) -> bool:
+        return self.engine.restart_ocpp()
+
+    def security_event(self, event: dict) -> None:
+        send_security_event(self.station.core, event["type"], event.get("info"), critical=event.get("critical"))
+
+    def get_variables(self, requests: list) -> list:
+        return self.variables.get(requests)
+
+    def set_variables(self, requests: list, source: str) -> list:
+        return self.variables.set(requests)
+
+    def change_availability(self, request: dict) -> dict:
+        evse = request.get("evse")
+        count = self.station.evse_count
+        if self.station.version == "1.6":
+            if evse is not None and "connector_id" not in evse:
+                return {"status": "Rejected", "status_info": {
+                    "reason_code": "InvalidInput", "additional_info": "OCPP 1.6 needs evse.connector_id"}}
+            connector = 0 if evse is None else evse["id"]
+            ok = 0 <= connector <= count
+        else:
+            ok = evse is None or 1 <= evse["id"] <= count
+        if not ok:
+            return {"status": "Rejected", "status_info": {"reason_code": "UnknownEvse",
+                                                          "additional_info": f"this station has {count} EVSE(s)"}}
+        log.info("change_availability %s -> Accepted", request)
+        return {"status": "Accepted"}
+
+    def monitor_variables(self, component_variables: list) -> None:
+        for cv in component_variables:
+            self._monitors[self.variables.monitor_key(cv)] = cv
+
+    # ------------------------------------------------------------------ variables
+    def _on_connection(self, up: bool) -> None:
+        self.engine.publish_var(self.impl_id, "is_connected", up)
+
+    def _on_boot_response(self, response: dict) -> None:
+        value = {"status": response["status"], "current_time": response["currentTime"],
+                 "interval": response["interval"]}
+        info = response.get("statusInfo")
+        if info:
+            value["status_info"] = {"reason_code": info["reasonCode"]}
+            if "additionalInfo" in info:
+                value["status_info"]["additional_info"] = info["additionalInfo"]
+        self.engine.publish_var(self.impl_id, "boot_notification_response", value)
+
+    def _on_security_event(self, event_type: str, info: str | None) -> None:
+        self.engine.publish_var(self.impl_id, "security_event", security_event_value(event_type, info))
+
+    def _on_changed_by_csms(self, key) -> None:
+        cv = self._monitors.get(key)
+        if cv is None:
+            return
+        value = self.variables.current(key)
+        self.engine.publish_var(self.impl_id, "event_data", {
+            "component_variable": cv, "event_id": 0, "timestamp": iso(self.engine.clock()),
+            "trigger": "Alerting", "actual_value": "" if value is None else value[:2500],
+            "event_notification_type": "CustomMonitor",
+        })

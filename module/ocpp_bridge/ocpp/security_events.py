@@ -1,0 +1,55 @@
+"""Which security events are critical, per OCPP version. PURE.
+
+Critical events are sent to the CSMS as SecurityEventNotification; the others only go to the
+local security log. The tables are the OCPP 1.6 security whitepaper's and the OCPP 2.0.1
+appendix's; a type in neither table (e.g. a vendor's own) is not critical unless the caller
+says so, as in EVerest's libocpp.
+"""
+
+from __future__ import annotations
+
+CRITICAL_16 = frozenset({
+    "FirmwareUpdated",
+    "SettingSystemTime",
+    "StartupOfTheDevice",
+    "ResetOrReboot",
+    "SecurityLogWasCleared",
+    "MemoryExhaustion",
+    "TamperDetectionActivated",
+})
+
+CRITICAL_201 = CRITICAL_16 | frozenset({
+    "InvalidFirmwareSignature",
+    "InvalidFirmwareSigningCertificate",
+    "InvalidCsmsCertificate",
+    "InvalidChargingStationCertificate",
+    "InvalidTLSVersion",
+    "InvalidTLSCipherSuite",
+    "MaintenanceLoginAccepted",
+    "MaintenanceLoginFailed",
+})
+
+
+def is_critical(version: str, event_type: str, flag: bool | None = None) -> bool:
+    """The caller's explicit flag wins; otherwise the version's table decides."""
+    if flag is not None:
+        return bool(flag)
+    return event_type in (CRITICAL_16 if version == "1.6" else CRITICAL_201)
+
+
+def send_security_event(core, event_type: str, info: str | None, *, critical: bool | None = None,
+                        on_done=None) -> bool:
+    """Tell listeners (``security_event``) and queue a SecurityEventNotification when critical.
+
+    The payload is the same in 1.6 (security whitepaper) and 2.0.1. Returns True if queued.
+    """
+    from ocpp_bridge.ocpp.timefmt import iso
+
+    core.emit("security_event", event_type, info)
+    if not is_critical(core.version, event_type, critical):
+        return False
+    payload = {"type": event_type[:50], "timestamp": iso(core.now)}
+    if info:
+        payload["techInfo"] = info[:255]
+    core.call("SecurityEventNotification", payload, on_done)
+    return True

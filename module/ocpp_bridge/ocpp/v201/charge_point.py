@@ -1,0 +1,31 @@
+"""The OCPP 2.0.1 charging station: the station core plus the 2.0.1 functional blocks. PURE.
+
+Owns which blocks a 2.0.1 station has and the state they share (the device model); the
+engine drives ``core`` and the EVerest implementations call the blocks.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from ocpp_bridge.ocpp.station import StationCore, StationLifecycle
+from ocpp_bridge.ocpp.v201 import device_model
+from ocpp_bridge.ocpp.v201.device_model import DeviceModel, VariableKey
+from ocpp_bridge.ocpp.v201.provisioning import Provisioning201
+from ocpp_bridge.store.database import open_database
+
+
+class ChargePoint201(StationLifecycle):
+    version = "2.0.1"
+
+    def __init__(self, *, db_dir: str, send_text: Callable[[str], bool], station: dict, overrides: dict | None,
+                 timeout_s: float, evse_count: int, security_profile: int):
+        self.evse_count = evse_count
+        self.db = open_database(db_dir, device_model.DATABASE_NAME, device_model.MIGRATIONS)
+        self.model = DeviceModel(self.db, overrides)
+        for evse_id in range(1, evse_count + 1):
+            self.model.ensure_evse(evse_id, [1])
+        if security_profile >= 1:  # 2.0.1 knows profiles 1..3 only; 0 (plain ws) is ours
+            self.model.set_internal(VariableKey("SecurityCtrlr", "SecurityProfile"), str(security_profile))
+        self.core = StationCore("2.0.1", send_text, timeout_s=timeout_s)
+        self.provisioning = Provisioning201(self.core, self.model, station)

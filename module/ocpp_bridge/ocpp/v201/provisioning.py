@@ -1,0 +1,134 @@
+"""OCPP 2.0.1 provisioning (functional block B): boot, heartbeat, device model access. PURE.
+
+Owns BootNotification / Heartbeat (through ``Registration``), GetVariables, SetVariables and
+GetBaseReport (with its NotifyReport messages). Values live in the SQLite ``DeviceModel``;
+a change from any side takes effect through the model's listener (e.g.
+OCPPCommCtrlr.HeartbeatInterval reschedules the heartbeat).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from ocpp_bridge.ocpp.registration import Registration
+from ocpp_bridge.ocpp.station import OcppCallError, StationCore
+from ocpp_bridge.ocpp.timefmt import iso
+from ocpp_bridge.ocpp.v201.device_model import DeviceModel, VariableKey
+
+log = logging.getLogger("ocpp_bridge.ocpp.v201")
+
+COMM = "OCPPCommCtrlr"
+
+
+def key_from_wire(component: dict, variable: dict) -> VariableKey:
+    """OCPP's ComponentType / VariableType (camelCase) -> VariableKey."""
+    evse = component.get("evse") or {}
+    return VariableKey(
+        component=component["name"],
+        variable=variable["name"],
+        component_instance=component.get("instance"),
+        variable_instance=variable.get("instance"),
+        evse=evse.get("id"),
+        connector=evse.get("connectorId"),
+    )
+
+
+class Provisioning201:
+    def __init__(self, core: StationCore, model: DeviceModel, station: dict):
+        """``station``: vendor, model, serial_number, firmware_version (from the module config)."""
+        self.core = core
+        self.model = model
+        self._station = station
+        self.boot_reason = "PowerUp"
+        self.registration = Registration(
+            core,
+            self._boot_payload,
+            lambda: self._int(COMM, "HeartbeatInterval", 0),
+            lambda interval: model.set_internal(VariableKey(COMM, "HeartbeatInterval"), str(interval)),
+        )
+        core.handle("GetVariables", self._get_variables)
+        core.handle("SetVariables", self._set_variables)
+        core.handle("GetBaseReport", self._get_base_report)
+        model.add_listener(self._on_variable_changed)
+
+    def _int(self, component: str, variable: str, default: int, **kw) -> int:
+        try:
+            return int(self.model.value(component, variable, **kw))
+        except (TypeError, ValueError):
+            return default
+
+    # ------------------------------------------------------------------ boot
+    def _boot_payload(self) -> dict:
+        s = self._station
+        station = {"model": s["model"][:20], "vendorName": s["vendor"][:50]}
+        if s.get("serial_number"):
+            station["serialNumber"] = s["serial_number"][:25]
+        if s.get("firmware_version"):
+            station["firmwareVersion"] = s["firmware_version"][:50]
+        return {"reason": self.boot_reason, "chargingStation": station}
+
+    def _on_variable_changed(self, key: VariableKey, attribute: str, value: str) -> None:
+        if key.component == COMM and key.variable == "HeartbeatInterval" and attribute == "Actual":
+            self.registration.schedule_heartbeat()
+
+    # ------------------------------------------------------------------ Get/SetVariables
+    def _items_limit(self, instance: str) -> int:
+        return self._int("DeviceDataCtrlr", "ItemsPerMessage", 0, variable_instance=instance)
+
+    def _get_variables(self, payload: dict) -> dict:
+        data = payload["getVariableData"]
+        limit = self._items_limit("GetVariables")
+        if limit and len(data) > limit:
+            raise OcppCallError("occurrence", f"{len(data)} items exceed ItemsPerMessageGetVariables={limit}")
+        results = []
+        for item in data:
+            attribute = item.get("attributeType", "Actual")
+            status, value = self.model.get(key_from_wire(item["component"], item["variable"]), attribute)
+            entry = {"attributeStatus": status, "attributeType": attribute,
+                     "component": item["component"], "variable": item["variable"]}
+            if status == "Accepted" and value is not None:
+                entry["attributeValue"] = value[:2500]
+            results.append(entry)
+        return {"getVariableResult": results}
+
+    def _set_variables(self, payload: dict) -> dict:
+        data = payload["setVariableData"]
+        limit = self._items_limit("SetVariables")
+        if limit and len(data) > limit:
+            raise OcppCallError("occurrence", f"{len(data)} items exceed ItemsPerMessageSetVariables={limit}")
+        results = []
+        changed = []
+        for item in data:
+            attribute = item.get("attributeType", "Actual")
+            key = key_from_wire(item["component"], item["variable"])
+            status = self.model.set(key, item["attributeValue"], attribute, by_csms=True)
+            log.info("SetVariables %s.%s=%r -> %s", key.component, key.variable, item["attributeValue"], status)
+            if status in ("Accepted", "RebootRequired"):
+                changed.append((key, attribute))
+            results.append({"attributeStatus": status, "attributeType": attribute,
+                            "component": item["component"], "variable": item["variable"]})
+        for key, attribute in changed:
+            self.core.emit("variable_changed_by_csms", key, attribute)
+        return {"setVariableResult": results}
+
+    # ------------------------------------------------------------------ reports
+    def _get_base_report(self, payload: dict) -> dict:
+        base = payload["reportBase"]
+        if base not in ("ConfigurationInventory", "FullInventory"):
+            return {"status": "NotSupported"}
+        report = self.model.report()
+        if base == "ConfigurationInventory":
+            report = [r for r in report
+                      if any(a.get("mutability", "ReadWrite") != "ReadOnly" for a in r.get("variableAttribute", []))]
+        self._send_report(payload["requestId"], report)
+        return {"status": "Accepted"}
+
+    def _send_report(self, request_id: int, report: list[dict]) -> None:
+        per_message = self._int("DeviceDataCtrlr", "ItemsPerMessage", 100, variable_instance="GetReport") or 100
+        chunks = [report[i:i + per_message] for i in range(0, len(report), per_message)] or [[]]
+        for seq_no, chunk in enumerate(chunks):
+            msg = {"requestId": request_id, "generatedAt": iso(self.core.now), "seqNo": seq_no,
+                   "tbc": seq_no < len(chunks) - 1}
+            if chunk:
+                msg["reportData"] = chunk
+            self.core.call("NotifyReport", msg)

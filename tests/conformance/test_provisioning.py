@@ -1,0 +1,198 @@
+"""Boot, heartbeat and configuration against the real `ocpp` CSMS, both OCPP versions.
+
+One test per OCA case where one exists (1.6 OCTT TC_0xx, 2.0.1 TC_B_xx); the bridge runs as
+a real process on a real mosquitto, driven over MQTT as another EVerest module would.
+"""
+
+import json
+import time
+
+import pytest
+
+from support.station import CP_ID
+
+BOTH = pytest.mark.parametrize("version", ["1.6", "2.0.1"])
+
+
+def hb_request(version: str) -> dict:
+    component = {"name": "OCPPCommCtrlr"} if version == "2.0.1" else {"name": ""}
+    return {"component_variable": {"component": component, "variable": {"name": "HeartbeatInterval"}}}
+
+
+def heartbeat_value(st) -> str:
+    result = st.call("ocpp_generic", "get_variables", {"requests": [hb_request(st.version)]})
+    assert result[0]["status"] == "Accepted", result
+    return result[0]["value"]
+
+
+def csms_sets_heartbeat(st, seconds: int) -> str:
+    if st.version == "1.6":
+        return st.csms.call(CP_ID, "ChangeConfiguration", {"key": "HeartbeatInterval", "value": str(seconds)})["status"]
+    reply = st.csms.call(CP_ID, "SetVariables", {"setVariableData": [
+        {"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "HeartbeatInterval"},
+         "attributeValue": str(seconds)}]})
+    return reply["setVariableResult"][0]["attributeStatus"]
+
+
+@BOTH
+def test_tc_001_tc_b_01_cold_boot_accepted(station, version):
+    st = station(version=version, interval=1, config={"ChargePointVendor": "ACME", "ChargePointModel": "Box 9"})
+    boot = st.csms.entries("BootNotification")[0]["payload"]
+    if version == "1.6":
+        assert boot["chargePointVendor"] == "ACME" and boot["chargePointModel"] == "Box 9"
+    else:
+        assert boot["chargingStation"] == {"vendorName": "ACME", "model": "Box 9", "firmwareVersion": "0.1.0"}
+        assert boot["reason"] == "PowerUp"
+    response = st.var("ocpp_generic", "boot_notification_response")
+    assert response["status"] == "Accepted" and response["interval"] == 1 and "current_time" in response
+    st.var("ocpp_generic", "is_connected", lambda v: v is True)
+    st.csms.wait_for("Heartbeat", timeout=10)
+    # the CSMS's interval became the configured heartbeat interval
+    assert heartbeat_value(st) == "1"
+    assert st.actions()[0] == "BootNotification"
+
+
+@BOTH
+@pytest.mark.parametrize("status", ["Pending", "Rejected"])
+def test_tc_002_tc_b_02_tc_b_03_boot_pending_or_rejected(station, version, status):
+    st = station(version=version, boot_status=status, interval=1)
+    response = st.var("ocpp_generic", "boot_notification_response")
+    assert response["status"] == status
+    # something wants out while not accepted: it must wait for Accepted
+    st.call("ocpp_generic", "security_event", {"event": {"type": "TamperDetectionActivated", "info": "lid"}})
+    st.csms.wait_for(lambda e: e["action"] == "BootNotification", timeout=10, after_index=1)
+    assert set(st.actions()) == {"BootNotification"}
+    if status == "Pending":  # the CSMS may still talk to a pending station
+        if version == "1.6":
+            assert st.csms.call(CP_ID, "GetConfiguration", {"key": ["HeartbeatInterval"]})["configurationKey"]
+        else:
+            reply = st.csms.call(CP_ID, "GetVariables", {"getVariableData": [
+                {"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "HeartbeatInterval"}}]})
+            assert reply["getVariableResult"][0]["attributeStatus"] == "Accepted"
+    st.csms.set_boot_response("Accepted", 300)
+    st.var("ocpp_generic", "boot_notification_response", lambda v: v["status"] == "Accepted")
+    event = st.csms.wait_for("SecurityEventNotification", timeout=10)
+    assert event["payload"]["type"] == "TamperDetectionActivated" and event["payload"]["techInfo"] == "lid"
+    actions = st.actions()
+    assert actions.index("SecurityEventNotification") > len(actions) - 1 - actions[::-1].index("BootNotification")
+
+
+@BOTH
+def test_heartbeat_interval_changed_by_csms(station, version):
+    st = station(version=version, interval=300)
+    assert csms_sets_heartbeat(st, 1) == "Accepted"
+    st.csms.wait_for("Heartbeat", timeout=10)
+    mark = st.csms.mark()
+    st.csms.wait_for("Heartbeat", timeout=10, after_index=mark)
+    assert heartbeat_value(st) == "1"
+
+
+@BOTH
+def test_heartbeat_interval_changed_by_set_variables(station, version):
+    st = station(version=version, interval=300)
+    result = st.call("ocpp_generic", "set_variables", {"requests": [{**hb_request(version), "value": "1"}],
+                                                       "source": "test"})
+    assert result[0]["status"] == "Accepted"
+    st.csms.wait_for("Heartbeat", timeout=10)
+    if version == "1.6":
+        got = st.csms.call(CP_ID, "GetConfiguration", {"key": ["HeartbeatInterval"]})
+        assert got["configurationKey"][0]["value"] == "1"
+    else:
+        got = st.csms.call(CP_ID, "GetVariables", {"getVariableData": [
+            {"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "HeartbeatInterval"}}]})
+        assert got["getVariableResult"][0]["attributeValue"] == "1"
+
+
+def test_tc_1_6_configuration_both_sides(station):
+    st = station(version="1.6")
+    # bus -> CSMS
+    assert st.call("main", "set_configuration_key", {"key": "MeterValueSampleInterval", "value": "17"}) == "Accepted"
+    got = st.csms.call(CP_ID, "GetConfiguration", {"key": ["MeterValueSampleInterval", "NoSuchKey"]})
+    assert got["configurationKey"] == [{"key": "MeterValueSampleInterval", "readonly": False, "value": "17"}]
+    assert got["unknownKey"] == ["NoSuchKey"]
+    # CSMS -> bus
+    assert st.csms.call(CP_ID, "ChangeConfiguration", {"key": "ConnectionTimeOut", "value": "42"})["status"] == "Accepted"
+    result = st.call("main", "get_configuration_key", {"keys": ["ConnectionTimeOut", "Nope"]})
+    assert result == {"configuration_keys": [{"key": "ConnectionTimeOut", "read_only": False, "value": "42"}],
+                      "unknown_keys": ["Nope"]}
+    # read-only, invalid and unknown keys
+    assert st.csms.call(CP_ID, "ChangeConfiguration", {"key": "NumberOfConnectors", "value": "3"})["status"] == "Rejected"
+    assert st.csms.call(CP_ID, "ChangeConfiguration", {"key": "HeartbeatInterval", "value": "-5"})["status"] == "Rejected"
+    assert st.csms.call(CP_ID, "ChangeConfiguration", {"key": "Bogus", "value": "1"})["status"] == "NotSupported"
+    everything = st.csms.call(CP_ID, "GetConfiguration", {})
+    keys = {k["key"]: k for k in everything["configurationKey"]}
+    assert keys["NumberOfConnectors"] == {"key": "NumberOfConnectors", "readonly": True, "value": "1"}
+    assert "HeartbeatInterval" in keys and "unknownKey" not in everything
+
+
+def test_tc_b_06_b_07_get_set_variables_both_sides(station):
+    st = station(version="2.0.1")
+    cv = {"component": {"name": "SampledDataCtrlr"}, "variable": {"name": "TxUpdatedInterval"}}
+    result = st.call("ocpp_generic", "set_variables", {"requests": [{"component_variable": cv, "value": "33"}],
+                                                       "source": "test"})
+    assert result[0]["status"] == "Accepted"
+    got = st.csms.call(CP_ID, "GetVariables", {"getVariableData": [
+        {"component": {"name": "SampledDataCtrlr"}, "variable": {"name": "TxUpdatedInterval"}},
+        {"component": {"name": "SampledDataCtrlr"}, "variable": {"name": "NoSuchVariable"}},
+        {"component": {"name": "NoSuchCtrlr"}, "variable": {"name": "X"}}]})["getVariableResult"]
+    assert [r["attributeStatus"] for r in got] == ["Accepted", "UnknownVariable", "UnknownComponent"]
+    assert got[0]["attributeValue"] == "33"
+    reply = st.csms.call(CP_ID, "SetVariables", {"setVariableData": [
+        {"component": {"name": "SampledDataCtrlr"}, "variable": {"name": "TxUpdatedInterval"}, "attributeValue": "44"},
+        {"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "HeartbeatInterval"}, "attributeValue": "abc"}]})
+    assert [r["attributeStatus"] for r in reply["setVariableResult"]] == ["Accepted", "Rejected"]
+    result = st.call("ocpp_generic", "get_variables", {"requests": [{"component_variable": cv}]})
+    assert result[0]["value"] == "44" and result[0]["status"] == "Accepted"
+
+
+def test_tc_b_08_get_base_report_full_inventory(station):
+    st = station(version="2.0.1")
+    assert st.csms.call(CP_ID, "GetBaseReport", {"requestId": 7, "reportBase": "FullInventory"})["status"] == "Accepted"
+    first = st.csms.wait_for("NotifyReport", timeout=10)
+    assert first["payload"]["requestId"] == 7 and first["payload"]["seqNo"] == 0
+    deadline = time.time() + 10
+    while st.csms.entries("NotifyReport")[-1]["payload"]["tbc"] and time.time() < deadline:
+        time.sleep(0.1)
+    reports = st.csms.entries("NotifyReport")
+    assert [r["payload"]["seqNo"] for r in reports] == list(range(len(reports)))
+    names = {(d["component"]["name"], d["variable"]["name"]) for r in reports for d in r["payload"]["reportData"]}
+    assert ("OCPPCommCtrlr", "HeartbeatInterval") in names
+
+
+@BOTH
+def test_monitor_variables_publishes_event_data_on_csms_change(station, version):
+    st = station(version=version)
+    st.call("ocpp_generic", "monitor_variables", {"component_variables": [hb_request(version)["component_variable"]]})
+    assert csms_sets_heartbeat(st, 77) == "Accepted"
+    event = st.var("ocpp_generic", "event_data")
+    assert event["actual_value"] == "77" and event["trigger"] == "Alerting"
+    assert event["event_notification_type"] == "CustomMonitor"
+    assert event["component_variable"]["variable"]["name"] == "HeartbeatInterval"
+
+
+def test_monitor_configuration_keys_publishes_configuration_key(station):
+    st = station(version="1.6")
+    st.call("main", "monitor_configuration_keys", {"keys": ["ConnectionTimeOut"]})
+    st.csms.call(CP_ID, "ChangeConfiguration", {"key": "HeartbeatInterval", "value": "99"})  # not monitored
+    st.csms.call(CP_ID, "ChangeConfiguration", {"key": "ConnectionTimeOut", "value": "55"})
+    kv = st.var("main", "configuration_key")
+    assert kv == {"key": "ConnectionTimeOut", "read_only": False, "value": "55"}
+    assert len(st.values("main", "configuration_key")) == 1
+
+
+@BOTH
+def test_configuration_survives_a_restart_of_the_module(station, version):
+    st = station(version=version)
+    assert csms_sets_heartbeat(st, 123) == "Accepted"
+    st.restart_bridge()
+    assert heartbeat_value(st) == "123"
+
+
+@BOTH
+def test_initial_values_from_overrides_file(station, version, tmp_path):
+    path = tmp_path / "overrides.json"
+    overrides = {"HeartbeatInterval": "61"} if version == "1.6" else {"OCPPCommCtrlr": {"HeartbeatInterval": "61"}}
+    path.write_text(json.dumps(overrides))
+    st = station(version=version, interval=0, config={"ConfigOverridesPath": str(path)})
+    st.var("ocpp_generic", "boot_notification_response")
+    assert heartbeat_value(st) == "61"
