@@ -65,6 +65,9 @@ def write_run_config(folder: Path, broker_port: int, csms_url: str, version: str
 
 
 def run_demo(version: str = "1.6", seconds: float = 0) -> int:
+    import logging
+
+    logging.getLogger().setLevel(logging.WARNING)  # the demo prints its own lines
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *a: stop.set())
     signal.signal(signal.SIGTERM, lambda *a: stop.set())

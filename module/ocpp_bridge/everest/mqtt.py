@@ -37,6 +37,7 @@ class MqttLink:
         self._topics: list[str] = []
         self._lock = threading.Lock()
         self._connected = threading.Event()
+        self._stopping = False
         transport = "unix" if socket_path else "tcp"
         self._client = paho.Client(
             callback_api_version=paho.CallbackAPIVersion.VERSION2,
@@ -60,6 +61,7 @@ class MqttLink:
         return self._connected.wait(wait_s)
 
     def stop(self) -> None:
+        self._stopping = True
         try:
             self._client.disconnect()
         finally:
@@ -106,7 +108,9 @@ class MqttLink:
     def _handle_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         was_up = self._connected.is_set()
         self._connected.clear()
-        if was_up:
+        if was_up and self._stopping:
+            log.info("MQTT disconnected")
+        elif was_up:
             log.warning("MQTT connection lost (%s); paho reconnects", reason_code)
             self._on_connection(False)
 

@@ -48,7 +48,7 @@ class MainImpl:
     def set_configuration_key(self, key: str, value: str) -> str:
         if self.keys is None:
             return "NotSupported"
-        return self.keys.set(key, value, by_csms=False)
+        return self.keys.set(key, value, by_csms=True)
 
     def monitor_configuration_keys(self, keys: list) -> None:
         self._monitored.update(keys)

@@ -2,7 +2,8 @@
 
 Owns the mapping EVerest's own 1.6 module uses (spec/everest.md §3): only
 ``variable.name`` matters and is the key; results carry ``component: {"name": ""}``;
-NotSupported from the key store reads as UnknownVariable.
+NotSupported from the key store reads as UnknownVariable. Other modules are outside
+parties like the CSMS (``by_csms=True``): a read-only key stays read-only for them too.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ class Variables16:
         results = []
         for req in requests:
             name = req["component_variable"]["variable"]["name"]
-            status = self.keys.set(name, req["value"], by_csms=False)
+            status = self.keys.set(name, req["value"], by_csms=True)
             results.append({"status": _SET_STATUS.get(status, "Rejected"),
                             "component_variable": req["component_variable"], "attribute_type": "Actual"})
         return results

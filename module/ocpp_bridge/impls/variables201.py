@@ -1,7 +1,8 @@
 """EVerest's generic variable commands on an OCPP 2.0.1 station (the device model).
 
 Owns the translation between EVerest's ComponentVariable (snake_case, ``evse.connector_id``)
-and the device model's ``VariableKey``; statuses pass through unchanged.
+and the device model's ``VariableKey``; statuses pass through unchanged. Other modules are
+outside parties like the CSMS (``by_csms=True``): ReadOnly variables stay read-only for them.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ class Variables201:
         results = []
         for req in requests:
             attribute = req.get("attribute_type", "Actual")
-            status = self.model.set(key_of(req["component_variable"]), req["value"], attribute, by_csms=False)
+            status = self.model.set(key_of(req["component_variable"]), req["value"], attribute, by_csms=True)
             results.append({"status": status, "component_variable": req["component_variable"],
                             "attribute_type": attribute})
         return results

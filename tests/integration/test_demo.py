@@ -1,0 +1,23 @@
+"""The README's first command: ``ocpp-bridge demo`` brings everything up by itself and
+shows the OCPP frames, the MQTT variables and the commands; it stops cleanly."""
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+
+@pytest.mark.parametrize("version", ["1.6", "2.0.1"])
+def test_demo_runs_a_whole_conversation_and_stops(version):
+    out = subprocess.run([sys.executable, "-m", "ocpp_bridge", "demo", "--ocpp-version", version, "--seconds", "2"],
+                         capture_output=True, text=True, timeout=120)
+    text = out.stdout + out.stderr
+    assert out.returncode == 0, text
+    assert re.search(r"\[ocpp \] CS->CSMS \[2,\"[^\"]+\",\"BootNotification\"", text), text
+    assert re.search(r"\[ocpp \] CSMS->CS \[3,.*\"status\":\"Accepted\"", text), text
+    assert "[var  ] ocpp_generic/is_connected = true" in text
+    assert re.search(r"\[var  \] ocpp_generic/event_data = .*\"actual_value\": \"12\"", text), text
+    assert re.search(r"\[cmd  \] ocpp_generic.get_variables\(.*-> \[\{\"status\": \"Accepted\"", text), text
+    assert "SecurityEventNotification" in text
+    assert text.rstrip().endswith("[demo ] stopped")
