@@ -171,3 +171,32 @@ def station(csms, peer, bridge):
     def make(**kwargs):
         return start_station(csms, peer, bridge, **kwargs)
     return make
+
+
+@pytest.fixture
+def simulators(broker, prefix):
+    """``simulators(module_id=..., evse_id=..., generation=...)`` → a started EvseSimulator on
+    the session broker and this test's prefix; stopped at teardown."""
+    from ocpp_bridge.demo.evse_simulator import EvseSimulator
+
+    made = []
+
+    def make(**kwargs):
+        kwargs.setdefault("prefix", prefix)
+        sim = EvseSimulator(broker.port, **kwargs).start()
+        made.append(sim)
+        return sim
+    yield make
+    for sim in made:
+        sim.stop()
+
+
+@pytest.fixture
+def charging_station(csms, peer, bridge, simulators):
+    """``charging_station(evses=1, version=..., generation=..., config=...)`` → a booted
+    ChargingStation (support/station.py) with N simulated EVSE managers."""
+    from support.station import start_charging_station
+
+    def make(**kwargs):
+        return start_charging_station(csms, peer, bridge, simulators, **kwargs)
+    return make

@@ -9,7 +9,7 @@ to anything.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,7 @@ class Settings:
     broker_socket: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
     connections: dict[str, list[Connection]] = field(default_factory=dict)
+    impl_options: dict[str, dict[str, Any]] = field(default_factory=dict)  # impl id -> its options
 
     def __getitem__(self, option: str) -> Any:
         return self.options[option]
@@ -55,24 +56,39 @@ class Settings:
         return f"{base}/{self.options['ChargePointId']}"
 
 
-def resolve_options(given: dict[str, Any], declared: dict[str, dict]) -> dict[str, Any]:
-    """Manifest defaults + given values, every value checked against its declared type."""
+def _typed_options(given: dict[str, Any], declared: dict[str, dict], what: str) -> dict[str, Any]:
     unknown = sorted(set(given) - set(declared))
     if unknown:
-        raise ConfigError(f"unknown config option(s) {unknown}; known: {sorted(declared)}")
+        raise ConfigError(f"unknown {what}(s) {unknown}; known: {sorted(declared)}")
     options: dict[str, Any] = {}
     for name, spec in declared.items():
         value = given.get(name, spec.get("default"))
         if value is None:
-            raise ConfigError(f"config option {name} has no value and no default")
+            raise ConfigError(f"{what} {name} has no value and no default")
         expected = _TYPES[spec["type"]]
         if isinstance(value, bool) and spec["type"] in ("integer", "number"):
-            raise ConfigError(f"config option {name} must be {spec['type']}, got {value!r}")
+            raise ConfigError(f"{what} {name} must be {spec['type']}, got {value!r}")
         if spec["type"] == "string" and isinstance(value, (int, float)) and not isinstance(value, bool):
             value = str(value)  # YAML reads 1.6 as a number; the option is a string
         if not isinstance(value, expected):
-            raise ConfigError(f"config option {name} must be {spec['type']}, got {value!r}")
+            raise ConfigError(f"{what} {name} must be {spec['type']}, got {value!r}")
         options[name] = value
+    return options
+
+
+def resolve_impl_options(given: dict[str, dict], declared: dict[str, dict[str, dict]]) -> dict[str, dict]:
+    """Per implementation (``config_implementation`` / the manager's ``<impl>`` parameters):
+    defaults + given values of the ``config:`` each ``provides:`` entry declares."""
+    unknown = sorted(set(given) - set(declared))
+    if unknown:
+        raise ConfigError(f"options for unknown implementation(s) {unknown}")
+    return {impl: _typed_options(given.get(impl) or {}, spec, f"option of implementation {impl}")
+            for impl, spec in declared.items()}
+
+
+def resolve_options(given: dict[str, Any], declared: dict[str, dict]) -> dict[str, Any]:
+    """Manifest defaults + given values, every value checked against its declared type."""
+    options = _typed_options(given, declared, "config option")
     if str(options.get("OcppVersion")) not in ("1.6", "2.0.1"):
         raise ConfigError(f"OcppVersion must be \"1.6\" or \"2.0.1\", got {options.get('OcppVersion')!r}")
     if options.get("EverestProtocol") not in ("2025.12", "2024.11"):
@@ -98,8 +114,31 @@ def parse_connections(raw: dict | None, requires: dict[str, dict]) -> dict[str, 
     return result
 
 
+def impl_config_options(manifest: dict) -> dict[str, dict[str, dict]]:
+    """Implementation id -> the ``config:`` options its ``provides:`` entry declares."""
+    return {impl: dict((spec or {}).get("config") or {})
+            for impl, spec in (manifest.get("provides") or {}).items()}
+
+
+def build_settings(where: Settings, *, options: dict[str, Any], connections: dict | None,
+                   declared: dict[str, dict], requires: dict[str, dict],
+                   impl_options: dict[str, dict] | None = None,
+                   impl_declared: dict[str, dict[str, dict]] | None = None) -> Settings:
+    """``where`` (module id, prefix, broker) completed with given values, wherever they came
+    from (a run-config file or a manager): options checked against the manifest, connections
+    against its requirements."""
+    return replace(
+        where,
+        prefix=where.prefix if where.prefix.endswith("/") else where.prefix + "/",
+        options=resolve_options(options, declared),
+        connections=parse_connections(connections, requires),
+        impl_options=resolve_impl_options(impl_options or {}, impl_declared) if impl_declared is not None else {},
+    )
+
+
 def load_run_config(path: str | Path, module_id: str | None, declared: dict[str, dict],
-                    requires: dict[str, dict], env: dict[str, str] | None = None) -> Settings:
+                    requires: dict[str, dict], env: dict[str, str] | None = None,
+                    impl_declared: dict[str, dict[str, dict]] | None = None) -> Settings:
     """Read an EVerest run-config YAML file and build our Settings."""
     env = os.environ if env is None else env
     try:
@@ -120,12 +159,9 @@ def load_run_config(path: str | Path, module_id: str | None, declared: dict[str,
     port = int(env.get("MQTT_SERVER_PORT") or settings.get("mqtt_broker_port") or 1883)
     prefix = str(settings.get("mqtt_everest_prefix") or "everest")
     socket_path = settings.get("mqtt_broker_socket_path") if env.get("MQTT_SERVER_ADDRESS") is None else None
-    return Settings(
-        module_id=module_id,
-        prefix=prefix if prefix.endswith("/") else prefix + "/",
-        broker_host=host,
-        broker_port=port,
-        broker_socket=socket_path,
-        options=resolve_options(entry.get("config_module") or {}, declared),
-        connections=parse_connections(entry.get("connections"), requires),
+    where = Settings(module_id, prefix=prefix, broker_host=host, broker_port=port, broker_socket=socket_path)
+    return build_settings(
+        where, options=entry.get("config_module") or {}, connections=entry.get("connections"),
+        declared=declared, requires=requires,
+        impl_options=entry.get("config_implementation") or {}, impl_declared=impl_declared,
     )

@@ -23,9 +23,14 @@ import random
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable
 
+import yaml
+
 from ocpp_bridge.config import MODULE_NAME, Settings
+from ocpp_bridge.deferred import Deferred
+from ocpp_bridge.everest import errors as E
 from ocpp_bridge.everest import protocol as P
 from ocpp_bridge.everest.calls import OnDone, OutstandingCalls
 from ocpp_bridge.everest.definitions import Definitions, ValidationFailure
@@ -35,6 +40,7 @@ from ocpp_bridge.ocpp.transport import Connected, Disconnected, TextReceived, We
 
 log = logging.getLogger("ocpp_bridge.engine")
 frames_log = logging.getLogger("ocpp_bridge.frames")
+SHUTDOWN_WEBSOCKET_S = 2.0  # at most this long for the websocket's close handshake when stopping
 
 
 @dataclass(frozen=True)
@@ -102,7 +108,9 @@ class Engine:
                             settings["RetryBackOffRepeatTimes"], random.Random()),
         )
         self.station = build_station(settings, self.transport.send)
+        self.station.core.resume_delay_s = float(settings["MessageQueueResumeDelay"])
         self.station.core.on("frame", self._log_frame)
+        self._init_errors()
         self.impls = build_impls(self)
 
     # ================================================================ lifecycle
@@ -111,6 +119,7 @@ class Engine:
         provided = list(self.definitions.provides())
         required = [(c.module_id, c.implementation_id) for conns in self.settings.connections.values() for c in conns]
         self.mqtt.subscribe(self.protocol.subscriptions(provided, required, list(self._var_handlers)))
+        self.mqtt.subscribe(self._error_subscriptions())
         if not self.mqtt.start(wait_s=30):
             log.error("MQTT broker %s:%s not reachable yet; paho keeps trying",
                       self.settings.broker_host, self.settings.broker_port)
@@ -124,7 +133,7 @@ class Engine:
         try:
             self._loop()
         finally:
-            self.transport.stop()
+            self.transport.stop(timeout=SHUTDOWN_WEBSOCKET_S)
             self.mqtt.stop()
             self.station.close()
             if self._message_log:
@@ -160,7 +169,8 @@ class Engine:
         if self._start_at is not None and now >= self._start_at:
             self._start_at = None
             self._start_ocpp(now)
-        due = [d for d in (self.station.core.poll(now), self.calls.deadline(),
+        self._tick_errors(now)
+        due = [d for d in (self.station.core.poll(now), self.calls.deadline(), self._unreachable.deadline,
                            self._ready_deadline if not self.ocpp_started else None, self._start_at) if d is not None]
         return min(due, default=None)
 
@@ -183,6 +193,9 @@ class Engine:
             event.fn()
 
     def _on_mqtt(self, event: MqttIn, now: float) -> None:
+        self.station.core.now = now  # bus events reach the OCPP blocks with the current time
+        if self._on_required_error(event):
+            return
         try:
             msg = self.protocol.decode(event.topic, event.payload)
         except P.BadMessage as exc:
@@ -231,6 +244,16 @@ class Engine:
         except Exception as exc:
             log.exception("%s.%s handler raised", call.impl, cmd)
             self._publish(self.protocol.error(call, P.HANDLER_EXCEPTION, f"{type(exc).__name__}: {exc}"))
+            return
+        if isinstance(result, Deferred):  # answered later, on this thread, when the answer is in
+            result.then(lambda value, error: self._reply(call, interface, cmd, value, error))
+        else:
+            self._reply(call, interface, cmd, result, None)
+
+    def _reply(self, call: P.IncomingCommand, interface: str, cmd: str, result: Any, error: str | None) -> None:
+        if error is not None:
+            log.warning("%s.%s failed: %s", call.impl, cmd, error)
+            self._publish(self.protocol.error(call, P.HANDLER_EXCEPTION, error))
             return
         if self.validate:
             try:
@@ -281,6 +304,9 @@ class Engine:
         log.info("starting OCPP %s towards %s", self.settings.ocpp_version, self.settings.central_system_url)
         for impl in self.impls.values():
             impl.on_ocpp_started()
+        self.evse_link.on_ocpp_started()
+        self.auth_link.push()
+        self._unreachable.arm(now)
         self.transport.start()
 
     def stop_ocpp(self) -> bool:
@@ -290,6 +316,7 @@ class Engine:
         self.station.stop()
         self.transport.pause()
         self.station.core.on_disconnected(self.clock())
+        self._csms_link_stopped()
         return True
 
     def restart_ocpp(self) -> bool:
@@ -297,7 +324,120 @@ class Engine:
             return False
         self.station.start()
         self.transport.resume()
+        self._unreachable.arm(self.clock())
         return True
+
+    def reconnect_ocpp(self) -> None:
+        """A reset without a system module: drop the connection, then connect and boot again."""
+        self.station.provisioning.registration.reset()
+        self.transport.reconnect()
+
+    # ================================================================ framework errors
+    # Ours: raise_error / clear_error on our implementations (only types their interface
+    # declares), and CsmsUnreachable after CsmsUnreachableErrorS without a CSMS connection.
+    # Theirs: errors of the connected evse_managers, kept per EVSE id in ``evse_errors``.
+    # Everything here runs on the engine thread.
+    def _init_errors(self) -> None:
+        self.raised_errors = E.RaisedErrors()
+        self._error_catalogs: dict[str, dict[str, str]] = {}
+        self._impl_errors: dict[str, set[str]] = {}
+        evse_conns = self.settings.connections.get("evse_manager", [])
+        self._error_sources = {(c.module_id, c.implementation_id): i for i, c in enumerate(evse_conns, start=1)}
+        self.evse_errors = E.EvseErrors(self._error_sources.values())
+        self.evse_errors.on_change(self._log_evse_error)
+        evse_interface = self.definitions.requires().get("evse_manager", {}).get("interface", "evse_manager")
+        self._evse_error_types = E.declared_types(self.definitions.interface(evse_interface), self._error_names)
+        self._unreachable = E.UnreachableWatch(self.settings["CsmsUnreachableErrorS"])
+        self.station.core.on("connected", self._on_csms_connection)
+
+    def _error_catalog(self, file: str) -> dict[str, str]:
+        """Name -> description of ``errors/<file>.yaml`` (empty when there is no such file)."""
+        if file not in self._error_catalogs:
+            path = Path(self.definitions.root) / "errors" / f"{file}.yaml"
+            try:
+                doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            except (OSError, yaml.YAMLError) as exc:
+                log.error("cannot read error declarations %s: %s", path, exc)
+                doc = {}
+            self._error_catalogs[file] = {str(e.get("name")): " ".join(str(e.get("description", "")).split())
+                                          for e in doc.get("errors") or [] if isinstance(e, dict)}
+        return self._error_catalogs[file]
+
+    def _error_names(self, file: str) -> list[str]:
+        return list(self._error_catalog(file))
+
+    def raise_error(self, impl: str, error_type: str, message: str, *, severity: str = "Medium",
+                    sub_type: str = "", description: str = "") -> bool:
+        """Raise ``error_type`` (``<file>/<Name>``) on our implementation ``impl``; False when
+        it is not declared by the impl's interface or is already active."""
+        if impl not in self._impl_errors:
+            interface = self.definitions.provides().get(impl)
+            self._impl_errors[impl] = (E.declared_types(self.definitions.interface(interface), self._error_names)
+                                       if interface else set())
+        if error_type not in self._impl_errors[impl]:
+            log.error("not raising %s on %s: its interface does not declare it", error_type, impl)
+            return False
+        file, _, name = error_type.partition("/")
+        error = E.error_object(error_type, message, module_id=self.settings.module_id, impl=impl,
+                               now=self.clock(), severity=severity, sub_type=sub_type, vendor_id=MODULE_NAME,
+                               description=description or self._error_catalog(file).get(name, ""))
+        if not self.raised_errors.add(impl, error):
+            return False
+        log.warning("error %s raised on %s: %s", error_type, impl, message)
+        self._publish(E.raise_message(self.settings.prefix, error, self.protocol.generation))
+        return True
+
+    def clear_error(self, impl: str, error_type: str, sub_type: str = "") -> bool:
+        """Clear an error raised with ``raise_error``; False when it is not active."""
+        error = self.raised_errors.remove(impl, error_type, sub_type)
+        if error is None:
+            return False
+        log.info("error %s cleared on %s", error_type, impl)
+        self._publish(E.clear_message(self.settings.prefix, error, self.protocol.generation))
+        return True
+
+    def _error_subscriptions(self) -> list[str]:
+        return [E.subscription(self.settings.prefix, m, i, self.protocol.generation) for (m, i) in self._error_sources]
+
+    def _on_required_error(self, event: MqttIn) -> bool:
+        """An error raised or cleared by a connected evse_manager: True when it was one."""
+        try:
+            got = E.decode(self.settings.prefix, event.topic, event.payload, self.protocol.generation)
+        except E.BadError as exc:
+            log.warning("bad error message: %s", exc)
+            return True
+        if got is None:
+            return False
+        evse = self._error_sources.get((got.module_id, got.impl))
+        if evse is None:
+            return True
+        if got.error["type"] not in self._evse_error_types:
+            log.info("EVSE %d: ignoring error %s (not declared by evse_manager)", evse, got.error["type"])
+            return True
+        self.evse_errors.apply(evse, got.error, got.raised)
+        return True
+
+    def _log_evse_error(self, evse: int, error: dict, raised: bool) -> None:
+        log.info("EVSE %d: error %s %s (%s); %d active", evse, error["type"], "raised" if raised else "cleared",
+                 error.get("message", ""), len(self.evse_errors[evse]))
+
+    def _on_csms_connection(self, up: bool) -> None:
+        if up:
+            if self._unreachable.disarm():
+                self.clear_error("ocpp_generic", E.CSMS_UNREACHABLE)
+        elif self.ocpp_started and self.station.core.running:
+            self._unreachable.arm(self.clock())
+
+    def _csms_link_stopped(self) -> None:
+        """OCPP was stopped on purpose: the CSMS is not unreachable, it is not wanted."""
+        if self._unreachable.disarm():
+            self.clear_error("ocpp_generic", E.CSMS_UNREACHABLE)
+
+    def _tick_errors(self, now: float) -> None:
+        if self._unreachable.due(now):
+            seconds = self.settings["CsmsUnreachableErrorS"]
+            self.raise_error("ocpp_generic", E.CSMS_UNREACHABLE,
+                             f"no connection to the CSMS {self.settings.central_system_url} for {seconds} s")
 
     # ================================================================ frame log
     def _log_frame(self, direction: str, text: str) -> None:

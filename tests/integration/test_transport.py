@@ -311,7 +311,7 @@ def test_missing_pong_drops_and_redials_with_backoff(make_transport):
         events.next(Connected)
         started = time.monotonic()
         assert events.next(Disconnected).reason == "pong timeout"
-        assert 0.4 <= time.monotonic() - started < 2.0
+        assert 0.4 <= time.monotonic() - started < 8.0  # after ping + pong timeout, not never
         events.next(Connected)
         assert rng.draws == 1, "the re-dial after a pong timeout goes through the back-off"
         assert wait_until(lambda: len(server.connections) == 2)
@@ -336,7 +336,7 @@ def test_stop_cuts_a_hanging_handshake_short(make_transport):
         assert wait_until(lambda: len(mute.accepted) == 1)
         started = time.monotonic()
         transport.stop(timeout=5)
-        assert time.monotonic() - started < 2.0
+        assert time.monotonic() - started < 8.0  # not the 10 s connect timeout
         assert not transport._thread.is_alive()
 
 
@@ -378,7 +378,7 @@ def test_send_before_start_and_after_stop(make_transport):
         events.next(Connected)
         started = time.monotonic()
         transport.stop(timeout=5)
-        assert time.monotonic() - started < 3.0
+        assert time.monotonic() - started < 8.0  # not a hang
         assert not transport._thread.is_alive()
         assert events.next(Disconnected).reason == "stopped"
         assert server.close_codes.get(timeout=5) == 1000
@@ -411,3 +411,16 @@ def test_a_failing_callback_does_not_kill_the_thread(make_transport):
         server.send("hello")
         assert seen.get(timeout=5) == TextReceived("hello")
         assert transport.send("still here") is True
+
+
+def test_reconnect_closes_1000_and_dials_again_at_once(make_transport):
+    with CsmsServer() as server:
+        events = Events()
+        transport = make_transport(server.url, events, backoff=Backoff(30, 0, 0, random.Random(0)))
+        transport.start()
+        events.next(Connected)
+        transport.reconnect()
+        assert events.next(Disconnected).reason == "reconnecting"
+        assert server.close_codes.get(timeout=5) == 1000
+        events.next(Connected, timeout=2)  # no 30 s back-off on the way
+        assert wait_until(lambda: len(server.connections) == 2) and transport.send("again") is True

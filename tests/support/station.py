@@ -1,6 +1,13 @@
 """One whole charging station under test: a real CSMS, a real bridge process and an EVerest
 peer on the test's prefix, wired together and booted. Used by integration and conformance
-tests so each test states only what it checks."""
+tests so each test states only what it checks.
+
+``charging_station`` (fixture in tests/conftest.py; ``start_charging_station`` here) adds N
+simulated EVSE managers (``ocpp_bridge.demo.evse_simulator.EvseSimulator``, module ids
+``evse_manager_1..N``, impl ``evse``) connected to the bridge's ``evse_manager`` requirement,
+started before the bridge so they answer its ``get_evse``. ``ChargingStation.evse(n)`` is the
+n-th simulator; the peer (module id ``probe``) plays the manager and the Auth module.
+"""
 
 from __future__ import annotations
 
@@ -57,7 +64,7 @@ class Station:
 def start_station(csms_factory, peer_factory, bridge_factory, *, version: str = "1.6",
                   generation: str = "2025.12", boot_status: str = "Accepted", interval: int = 300,
                   config: dict | None = None, global_ready: bool = True, wait_boot: bool = True,
-                  csms_kwargs: dict | None = None) -> Station:
+                  csms_kwargs: dict | None = None, bridge_kwargs: dict | None = None) -> Station:
     csms = csms_factory(version, boot_status=boot_status, heartbeat_interval=interval, **(csms_kwargs or {}))
     peer = peer_factory(generation=generation)
     for impl, var in WATCHED:
@@ -66,7 +73,7 @@ def start_station(csms_factory, peer_factory, bridge_factory, *, version: str = 
            "EverestProtocol": generation, "RetryBackOffWaitMinimumS": 1, "RetryBackOffRandomRangeS": 1,
            "GlobalReadyTimeoutS": 0}
     cfg.update(config or {})
-    bridge = bridge_factory(cfg, module_id=MODULE)
+    bridge = bridge_factory(cfg, module_id=MODULE, **(bridge_kwargs or {}))
     peer.wait_module_ready(MODULE, timeout=20)
     if global_ready:
         peer.send_global_ready()
@@ -74,3 +81,32 @@ def start_station(csms_factory, peer_factory, bridge_factory, *, version: str = 
         csms.wait_for("BootNotification", timeout=20)
         peer.wait_var(MODULE, "ocpp_generic", "boot_notification_response", timeout=20)
     return Station(csms, peer, bridge, version)
+
+
+@dataclass
+class ChargingStation(Station):
+    evses: list = None
+
+    def evse(self, n: int = 1):
+        return self.evses[n - 1]
+
+    def validate(self, token: str, type: str = "ISO14443", timeout: float = 15) -> dict:
+        """Ask the bridge's auth_validator as EVerest's Auth module would."""
+        provided = {"id_token": {"value": token, "type": type}, "authorization_type": "RFID"}
+        return self.call("auth_validator", "validate_token", {"provided_token": provided}, timeout=timeout)
+
+
+def start_charging_station(csms_factory, peer_factory, bridge_factory, simulator_factory, *, evses: int = 1,
+                           **kwargs) -> ChargingStation:
+    generation = kwargs.get("generation", "2025.12")
+    sims = [simulator_factory(module_id=f"evse_manager_{n}", evse_id=n, generation=generation)
+            for n in range(1, evses + 1)]
+    managers = [(sim.module_id, "evse") for sim in sims]
+
+    def bridge_with_evses(cfg, **kw):
+        return bridge_factory(cfg, evse_managers=managers, **kw)
+
+    st = start_station(csms_factory, peer_factory, bridge_with_evses, **kwargs)
+    for sim in sims:
+        sim.wait_command("get_evse", timeout=20)
+    return ChargingStation(st.csms, st.peer, st.bridge, st.version, st.cp, evses=sims)

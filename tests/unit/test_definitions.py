@@ -57,6 +57,7 @@ CONFIG_DEFAULTS = {
     "MessageQueueResumeDelay": 0,
     "DelayOcppStart": 0,
     "ValidateSchema": True,
+    "CsmsUnreachableErrorS": 60,
 }
 
 
@@ -166,7 +167,9 @@ def test_error_names_match_reference():
 # --------------------------------------------------------------------------- manifest
 
 def test_manifest_ids_match_contract(defs):
-    assert defs.provides() == {"ocpp_generic": "ocpp", "main": "ocpp_1_6_charge_point"}
+    assert defs.provides() == {"ocpp_generic": "ocpp", "main": "ocpp_1_6_charge_point",
+                               "auth_validator": "auth_token_validator", "auth_provider": "auth_token_provider",
+                               "data_transfer": "ocpp_data_transfer"}
     expected = {
         "evse_manager": ("evse_manager", 1, 128),
         "reservation": ("reservation", 0, 1),

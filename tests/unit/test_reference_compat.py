@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SHARED = Path(os.environ.get("OCPP_BRIDGE_SHARED") or ROOT.parent / "shared")
 REFERENCE = SHARED / "everest-reference"
 
-PROVIDED = ["ocpp", "ocpp_1_6_charge_point"]
+PROVIDED = ["ocpp", "ocpp_1_6_charge_point", "auth_token_validator", "auth_token_provider", "ocpp_data_transfer"]
 REQUIRED = ["evse_manager", "reservation", "system", "evse_security", "ocpp_data_transfer",
             "display_message", "external_energy_limits"]
 REF_RE = re.compile(r"^/([A-Za-z0-9_]+)#/([A-Za-z0-9_]+)$")
@@ -99,6 +99,22 @@ def _types(folder: Path, name: str, cache: dict) -> dict | None:
     return cache[key]
 
 
+OWN_ERRORS = "/errors/ocpp_bridge"  # errors our implementations raise beyond EVerest's declarations
+
+
+def _without_own_errors(ours: dict, theirs: dict) -> dict:
+    """Our interface minus the ``errors:`` entries that reference our own error file (an
+    addition EVerest's peers ignore); every other ``errors:`` entry is still compared."""
+    extra = [e for e in ours.get("errors") or [] if str(e.get("reference", "")).split("#")[0] == OWN_ERRORS]
+    if not extra:
+        return ours
+    kept = [e for e in ours["errors"] if e not in extra]
+    out = {k: v for k, v in ours.items() if k != "errors"}
+    if kept or "errors" in theirs:
+        out["errors"] = kept
+    return out
+
+
 def compare_interfaces(names: list[str]) -> list[str]:
     """Differences of the named interfaces and of every type they reach, transitively."""
     problems: list[str] = []
@@ -110,7 +126,7 @@ def compare_interfaces(names: list[str]) -> list[str]:
         if not ours_path.is_file():
             problems.append(f"interfaces/{name}.yaml: missing")
             continue
-        ours = _load(ours_path)
+        ours = _without_own_errors(_load(ours_path), theirs)
         problems += shape_diff({k: v for k, v in ours.items() if k != "description"},
                                {k: v for k, v in theirs.items() if k != "description"},
                                f"interfaces/{name}.yaml:")
@@ -198,3 +214,14 @@ def test_shape_diff_reports_every_difference():
 def test_shape_diff_is_type_strict():
     assert shape_diff({"minimum": True}, {"minimum": 1}, "t") != []
     assert shape_diff({"maximum": 1.0}, {"maximum": 1}, "t") != []
+
+
+def test_only_our_own_error_file_is_added_to_reference_interfaces():
+    """The one deliberate difference: ``errors: [{reference: /errors/ocpp_bridge}]``."""
+    for name in ("ocpp", "ocpp_1_6_charge_point"):
+        ours = _load(ROOT / "interfaces" / f"{name}.yaml")
+        assert {"reference": OWN_ERRORS} in ours["errors"], name
+        assert (ROOT / "errors" / "ocpp_bridge.yaml").is_file()
+    assert _without_own_errors({"errors": [{"reference": OWN_ERRORS}]}, {}) == {}
+    assert _without_own_errors({"errors": [{"reference": "/errors/x"}, {"reference": OWN_ERRORS}]}, {}) == \
+        {"errors": [{"reference": "/errors/x"}]}

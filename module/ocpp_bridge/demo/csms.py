@@ -403,8 +403,10 @@ class Csms:
             return len(self._ledger)
 
     def wait_for(self, predicate_or_action: str | Callable[[dict], bool], cp_id: str | None = None,
-                 timeout: float = 10, after_index: int = 0) -> dict:
-        """First ledger entry (index >= after_index) with that action / matching predicate."""
+                 timeout: float = 10, after_index: int = 0, answered: bool = True) -> dict:
+        """First ledger entry (index >= after_index) with that action / matching predicate.
+        With ``answered`` (default) it also waits, within the same timeout, until the CSMS has
+        answered that CALL, so ``"response"``/``"error"`` is in the entry when there is one."""
         if isinstance(predicate_or_action, str):
             action = predicate_or_action
             match: Callable[[dict], bool] = lambda e: e["action"] == action  # noqa: E731
@@ -423,6 +425,12 @@ class Csms:
         except TimeoutError as e:
             seen = [x["action"] for x in self._ledger[after_index:]]
             raise TimeoutError(f"{e}; received since #{after_index}: {seen}") from None
+        if answered:
+            entry = found[0]
+            try:
+                self._wait(lambda: "response" in entry or "error" in entry, timeout, "the CSMS's answer")
+            except TimeoutError:
+                pass  # never answered (e.g. the connection was cut): the entry as it is
         with self._cv:
             return copy.deepcopy(found[0])
 

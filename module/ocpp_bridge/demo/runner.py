@@ -1,10 +1,11 @@
 """``ocpp-bridge demo``: the whole picture on one machine, no set-up.
 
 Starts an MQTT broker (mosquitto when installed, else the pure-Python amqtt), a CSMS built
-on the ``ocpp`` package, and the bridge as a real ``ocpp-bridge run`` process; then plays
-the manager and another module: sends global ready, watches our variables and calls a few
-commands. Every OCPP frame and every variable is printed as it happens. Ctrl-C (or
-``--seconds``) stops everything.
+on the ``ocpp`` package, a simulated EVSE manager, and the bridge as a real
+``ocpp-bridge run`` process; then plays the manager and the Auth module: sends global ready,
+watches our variables, calls a few commands, and drives one whole charging session (plug in,
+authorize, charge with meter values, stop, unplug). Every OCPP frame, bus event and variable
+is printed as it happens. Ctrl-C (or ``--seconds``) stops everything.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import yaml
 
 from ocpp_bridge.demo.broker import start_broker
 from ocpp_bridge.demo.csms import Csms
+from ocpp_bridge.demo.evse_simulator import EvseSimulator
 from ocpp_bridge.demo.peer import DemoPeer
 
 MODULE_ID = "ocpp"
@@ -72,7 +74,7 @@ def run_demo(version: str = "1.6", seconds: float = 0) -> int:
     signal.signal(signal.SIGINT, lambda *a: stop.set())
     signal.signal(signal.SIGTERM, lambda *a: stop.set())
     folder = Path(tempfile.mkdtemp(prefix="ocpp-bridge-demo-"))
-    broker = csms = bridge = peer = None
+    broker = csms = bridge = peer = evse = None
     try:
         broker = start_broker(free_port(), folder)
         say("mqtt", f"broker: {broker.describe()}")
@@ -83,6 +85,9 @@ def run_demo(version: str = "1.6", seconds: float = 0) -> int:
         config = write_run_config(folder, broker.port, csms.url, version)
         peer = DemoPeer(broker.port, MODULE_ID, on_var=lambda impl, var, v: say("var", f"{impl}/{var} = {json.dumps(v)}"))
         peer.start()
+        evse = EvseSimulator(broker.port, module_id="evse_manager_1",
+                             on_event=lambda kind, name, v: say("evse", f"{kind} {name} {json.dumps(v)[:160]}"))
+        evse.start()
         bridge = subprocess.Popen(
             [sys.executable, "-m", "ocpp_bridge", "--log-level", "WARNING", "run", "--config", str(config)],
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
@@ -95,6 +100,7 @@ def run_demo(version: str = "1.6", seconds: float = 0) -> int:
         csms.wait_for("BootNotification", timeout=20)
         time.sleep(0.5)
         _show_commands(peer, csms, version)
+        _play_session(peer, evse)
         deadline = time.time() + seconds if seconds > 0 else None
         say("demo", "running; heartbeats every 10 s. Ctrl-C to stop.")
         while not stop.is_set() and bridge.poll() is None:
@@ -109,7 +115,7 @@ def run_demo(version: str = "1.6", seconds: float = 0) -> int:
                 bridge.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 bridge.kill()
-        for part in (peer, csms, broker):
+        for part in (evse, peer, csms, broker):
             if part is not None:
                 getattr(part, "cleanup", part.stop)()
         shutil.rmtree(folder, ignore_errors=True)
@@ -137,3 +143,22 @@ def _show_commands(peer: DemoPeer, csms: Csms, version: str) -> None:
                                                                "variable": {"name": "HeartbeatInterval"},
                                                                "attributeValue": "12"}]})
     call("ocpp_generic", "security_event", {"event": {"type": "TamperDetectionActivated", "info": "demo"}})
+
+
+def _play_session(peer: DemoPeer, evse: EvseSimulator, token: str = "DEMO-TAG-1") -> None:
+    say("demo", "charging session: plug in, present a token, charge, stop, unplug")
+    evse.plug_in()
+    provided = {"id_token": {"value": token, "type": "ISO14443"}, "authorization_type": "RFID"}
+    result = peer.call("auth_validator", "validate_token", {"provided_token": provided}, timeout=15)
+    say("auth", f"validate_token({token}) -> {json.dumps(result)}")
+    if not isinstance(result, dict) or result.get("authorization_status") != "Accepted":
+        evse.unplug()
+        return
+    evse.start_transaction(token, meter_wh=1000)
+    evse.start_charging()
+    for step in range(1, 4):
+        time.sleep(0.5)
+        evse.meter(1000 + step * 250, power_w=11000)
+    evse.stop_transaction("EVDisconnected")
+    evse.unplug()
+    time.sleep(1.0)

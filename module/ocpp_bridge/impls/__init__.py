@@ -4,10 +4,22 @@ from __future__ import annotations
 
 
 def build_impls(engine) -> dict:
+    from ocpp_bridge.impls.auth import AuthModuleLink, AuthProviderImpl, AuthValidatorImpl
+    from ocpp_bridge.impls.data_transfer import DataTransferImpl
+    from ocpp_bridge.impls.evse_link import EvseLink
     from ocpp_bridge.impls.main import MainImpl
     from ocpp_bridge.impls.ocpp_generic import OcppGenericImpl
 
-    impls = {"ocpp_generic": OcppGenericImpl(engine), "main": MainImpl(engine)}
+    impls = {
+        "ocpp_generic": OcppGenericImpl(engine),
+        "main": MainImpl(engine),
+        "auth_validator": AuthValidatorImpl(engine),
+        "auth_provider": AuthProviderImpl(engine),
+        "data_transfer": DataTransferImpl(engine),
+    }
+    engine.auth_link = AuthModuleLink(engine)
+    engine.evse_link = EvseLink(engine, token_sink=impls["auth_provider"].provide,
+                                data_transfer=impls["data_transfer"].forward)
     declared = engine.definitions.provides()
     missing = set(declared) - set(impls)
     if missing:

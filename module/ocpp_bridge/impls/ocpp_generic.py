@@ -38,6 +38,9 @@ class OcppGenericImpl:
         core.on("connected", self._on_connection)
         core.on("boot_response", self._on_boot_response)
         core.on("security_event", self._on_security_event)
+        core.on("transaction_event", lambda value: engine.publish_var(self.impl_id, "ocpp_transaction_event", value))
+        core.on("transaction_event_response",
+                lambda value: engine.publish_var(self.impl_id, "ocpp_transaction_event_response", value))
         self.commands = {
             "stop": self.stop,
             "restart": self.restart,
@@ -68,21 +71,25 @@ class OcppGenericImpl:
         return self.variables.set(requests)
 
     def change_availability(self, request: dict) -> dict:
+        """EVerest's rules for the request's shape, then the station decides (Accepted/Scheduled/Rejected)."""
         evse = request.get("evse")
         count = self.station.evse_count
+        operative = request["operational_status"] == "Operative"
         if self.station.version == "1.6":
             if evse is not None and "connector_id" not in evse:
                 return {"status": "Rejected", "status_info": {
                     "reason_code": "InvalidInput", "additional_info": "OCPP 1.6 needs evse.connector_id"}}
-            connector = 0 if evse is None else evse["id"]
-            ok = 0 <= connector <= count
+            evse_id = None if evse is None or evse["id"] == 0 else evse["id"]
+            connector = None if evse_id is None else evse["connector_id"]
         else:
-            ok = evse is None or 1 <= evse["id"] <= count
-        if not ok:
+            evse_id = None if evse is None else evse["id"]
+            connector = None if evse is None else evse.get("connector_id")
+        if evse_id is not None and not 1 <= evse_id <= count:
             return {"status": "Rejected", "status_info": {"reason_code": "UnknownEvse",
                                                           "additional_info": f"this station has {count} EVSE(s)"}}
-        log.info("change_availability %s -> Accepted", request)
-        return {"status": "Accepted"}
+        status = self.station.change_availability(evse_id, connector, operative)
+        log.info("change_availability %s -> %s", request, status)
+        return {"status": status}
 
     def monitor_variables(self, component_variables: list) -> None:
         for cv in component_variables:

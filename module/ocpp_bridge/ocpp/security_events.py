@@ -4,6 +4,10 @@ Critical events are sent to the CSMS as SecurityEventNotification; the others on
 local security log. The tables are the OCPP 1.6 security whitepaper's and the OCPP 2.0.1
 appendix's; a type in neither table (e.g. a vendor's own) is not critical unless the caller
 says so, as in EVerest's libocpp.
+
+SecurityEventNotification is a transactional message (as in libocpp): it goes through the
+station core's durable outbox, so it survives going offline and restarts, and is retried
+per the transaction-message attempts. Must never: send by any other path, or keep state.
 """
 
 from __future__ import annotations
@@ -37,11 +41,12 @@ def is_critical(version: str, event_type: str, flag: bool | None = None) -> bool
     return event_type in (CRITICAL_16 if version == "1.6" else CRITICAL_201)
 
 
-def send_security_event(core, event_type: str, info: str | None, *, critical: bool | None = None,
-                        on_done=None) -> bool:
+def send_security_event(core, event_type: str, info: str | None, *, critical: bool | None = None) -> bool:
     """Tell listeners (``security_event``) and queue a SecurityEventNotification when critical.
 
-    The payload is the same in 1.6 (security whitepaper) and 2.0.1. Returns True if queued.
+    The payload is the same in 1.6 (security whitepaper) and 2.0.1. It is stored durably in
+    the outbox before this returns. Returns True if queued (False: not critical, or OCPP is
+    stopped).
     """
     from ocpp_bridge.ocpp.timefmt import iso
 
@@ -51,5 +56,4 @@ def send_security_event(core, event_type: str, info: str | None, *, critical: bo
     payload = {"type": event_type[:50], "timestamp": iso(core.now)}
     if info:
         payload["techInfo"] = info[:255]
-    core.call("SecurityEventNotification", payload, on_done)
-    return True
+    return core.send_transactional("SecurityEventNotification", payload, None) != 0

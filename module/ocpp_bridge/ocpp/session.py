@@ -5,9 +5,13 @@ is waiting for an answer; the next one goes only when that answer (or its timeou
 It knows no sockets and no clock: ``now`` is always passed in, and frames are returned as
 text for the caller to write.
 
-A queued call carries a ``gate``: the session asks ``may_send(call)`` before taking it, so
-the station core decides (e.g. "nothing but BootNotification before Accepted") without the
-session knowing OCPP's rules.
+The session asks ``may_send(call)`` before taking a queued call, so the station core decides
+(e.g. "nothing but BootNotification before Accepted") without the session knowing OCPP's
+rules. The core may also offer one call from outside the queue (``extra``: the head of the
+durable outbox); whichever comes first by (front, creation order) goes. Creation order is
+one counter (``next_seq``) for both, so an older message is never overtaken by a newer one.
+
+Must never: read a clock, write to a socket, persist anything, or retry a call by itself.
 """
 
 from __future__ import annotations
@@ -34,6 +38,8 @@ class OutgoingCall:
     payload: dict
     on_done: Done
     seq: int = 0
+    front: bool = False
+    tx: Any = None  # the outbox entry this call sends, if any (opaque here)
     unique_id: str | None = None
     sent_at: float | None = None
     timeout_s: float | None = None
@@ -52,9 +58,13 @@ class RpcSession:
     # ------------------------------------------------------------------ queue
     def enqueue(self, action: str, payload: dict, on_done: Done, *, front: bool = False,
                 timeout_s: float | None = None) -> OutgoingCall:
-        call = OutgoingCall(action, payload, on_done, next(self._seq), timeout_s=timeout_s)
+        call = OutgoingCall(action, payload, on_done, next(self._seq), front=front, timeout_s=timeout_s)
         (self._queue.appendleft if front else self._queue.append)(call)
         return call
+
+    def next_seq(self) -> int:
+        """A creation number for a call built outside this queue (see ``next_frame``'s ``extra``)."""
+        return next(self._seq)
 
     @property
     def in_flight(self) -> OutgoingCall | None:
@@ -63,18 +73,24 @@ class RpcSession:
     def queued(self) -> list[OutgoingCall]:
         return list(self._queue)
 
-    def next_frame(self, now: float, may_send: Callable[[OutgoingCall], bool] = lambda c: True) -> tuple[OutgoingCall, str] | None:
-        """Take the first sendable queued call when nothing is in flight; returns (call, frame text)."""
+    def next_frame(self, now: float, may_send: Callable[[OutgoingCall], bool] = lambda c: True,
+                   extra: OutgoingCall | None = None) -> tuple[OutgoingCall, str] | None:
+        """When nothing is in flight, send the first sendable queued call or ``extra`` (already
+        judged sendable by the caller), whichever is older; returns (call, frame text)."""
         if self._in_flight is not None:
             return None
-        for call in list(self._queue):
-            if may_send(call):
-                self._queue.remove(call)
-                call.unique_id = self.new_id()
-                call.sent_at = now
-                self._in_flight = call
-                return call, encode(Call(call.unique_id, call.action, call.payload))
-        return None
+        queued = next((c for c in self._queue if may_send(c)), None)
+        if queued is not None and (extra is None or _order(queued) < _order(extra)):
+            self._queue.remove(queued)
+            call = queued
+        elif extra is not None:
+            call = extra
+        else:
+            return None
+        call.unique_id = self.new_id()
+        call.sent_at = now
+        self._in_flight = call
+        return call, encode(Call(call.unique_id, call.action, call.payload))
 
     # ------------------------------------------------------------------ answers
     def on_answer(self, frame: CallResult | CallError) -> bool:
@@ -114,10 +130,15 @@ class RpcSession:
         if call is not None:
             call.on_done(None, CallError(call.unique_id or "", reason, "connection lost"))
 
-    def drop_queued(self, keep: Callable[[OutgoingCall], bool] = lambda c: False) -> int:
+    def drop_queued(self, keep: Callable[[OutgoingCall], bool] = lambda c: False,
+                    why: str = "dropped from the queue") -> int:
         """Remove queued calls (telling each ``Dropped``) except those ``keep`` accepts."""
         dropped = [c for c in self._queue if not keep(c)]
         self._queue = deque(c for c in self._queue if keep(c))
         for call in dropped:
-            call.on_done(None, CallError("", "Dropped", "dropped from the queue"))
+            call.on_done(None, CallError("", "Dropped", why))
         return len(dropped)
+
+
+def _order(call: OutgoingCall) -> tuple[int, int]:
+    return (0 if call.front else 1, call.seq)

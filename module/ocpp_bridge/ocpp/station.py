@@ -13,6 +13,39 @@ functional block registered with ``handle(action, fn)``; any failure becomes the
 the version defines. Outgoing CALLs are schema-checked before they are queued (an invalid
 message is never sent) and go through ``RpcSession`` one at a time. Until the CSMS has
 Accepted our BootNotification, only BootNotification may leave (``may_send``).
+
+Two kinds of outgoing message
+-----------------------------
+*Transactional* (``send_transactional``: 1.6 StartTransaction, StopTransaction, transaction
+MeterValues; 2.0.1 TransactionEvent; SecurityEventNotification in both) go to the durable
+``Outbox`` first and are removed only when their CALLRESULT is in. Their results reach the
+handler a block registered once with ``on_tx_result(action, fn)`` (no closures, so messages
+queued before a restart find it too). The outbox is strictly FIFO; its head is offered to the
+session next to the ordinary queue and the older of the two goes, so other messages may
+interleave but never overtake an older transactional one. The head goes only when connected,
+running, Accepted, past the resume delay (``resume_delay_s`` after every connection, module
+option MessageQueueResumeDelay) and past its retry time.
+
+- CALLERROR or no answer in time: one attempt spent (persisted); below the ``retry_policy``
+  limit the message goes again after ``interval x attempts`` under a new message id, else it
+  is dropped with a log line and its handler gets ``result=None``.
+- Connection lost while it was in flight: no attempt is spent; it stays the head.
+- A CALLRESULT that arrives after its timeout but before the retry went out is taken as the
+  answer (the retry is not sent: the CSMS has the message once).
+- 1.6 StartTransaction.conf: its transactionId is recorded for the tx_key in the same commit
+  that removes the message (``set_transaction_id``), so no restart can lose it.
+
+*Ordinary* (``call``) keep their ``on_done`` callbacks and live in memory only. Offline they
+are dropped (on_done gets ``Dropped``), and a disconnect drops those still queued, unless
+2.0.1 QueueAllMessages is true; BootNotification is always kept.
+
+Size threshold (``queue_threshold``, default 500, counting both queues): above it the oldest
+ordinary messages go first (the excess, at least a tenth of the threshold); if that is not
+enough, the outbox's thinning rule (``Outbox.thin``) drops every second periodic meter-value
+update. Nothing else in the outbox is ever dropped for size.
+
+``stop`` (the EVerest command): new messages of either kind are dropped with a log line while
+stopped; what the outbox already holds stays and is sent after ``restart``.
 """
 
 from __future__ import annotations
@@ -21,11 +54,24 @@ import logging
 from collections import defaultdict
 from typing import Any, Callable
 
+from ocpp_bridge.deferred import Deferred
+from ocpp_bridge.ocpp.outbox import Entry, Outbox
 from ocpp_bridge.ocpp.rpc import Call, CallError, CallResult, FrameError, encode, error_code, parse_frame
 from ocpp_bridge.ocpp.schemas import OcppSchemas, SchemaViolation
 from ocpp_bridge.ocpp.session import Done, OutgoingCall, RpcSession
 
 log = logging.getLogger("ocpp_bridge.ocpp")
+
+# action -> (maximum attempts, retry interval in seconds); read on every failure.
+RetryPolicy = Callable[[str], tuple[int, float]]
+# (tx_key, request payload as sent, CALLRESULT payload or None when dropped)
+TxResultHandler = Callable[[str | None, dict, dict | None], None]
+
+DEFAULT_QUEUE_THRESHOLD = 500
+
+
+def default_retry_policy(action: str) -> tuple[int, float]:
+    return 3, 60.0
 
 
 class OcppCallError(Exception):
@@ -72,7 +118,10 @@ class Timers:
 class StationCore:
     """The shared context of one station: schemas, session, timers, routing, events."""
 
-    def __init__(self, version: str, send_text: Callable[[str], bool], *, timeout_s: float = 30.0):
+    def __init__(self, version: str, send_text: Callable[[str], bool], *, timeout_s: float = 30.0,
+                 outbox: Outbox | None = None, retry_policy: RetryPolicy = default_retry_policy,
+                 queue_all: Callable[[], bool] = lambda: False,
+                 queue_threshold: int = DEFAULT_QUEUE_THRESHOLD):
         self.version = version
         self.schemas = OcppSchemas(version)
         self.session = RpcSession(timeout_s=timeout_s)
@@ -81,10 +130,24 @@ class StationCore:
         self.connected = False
         self.running = True
         self.registration = "Unknown"  # Unknown | Pending | Rejected | Accepted
+        self.outbox = outbox if outbox is not None else Outbox.in_memory(version)
+        self.retry_policy = retry_policy
+        self.queue_all = queue_all
+        self.queue_threshold = queue_threshold
+        self.resume_delay_s = 0.0
+        self._resume_at = 0.0
         self._answering = False  # while a CALL is being answered, nothing else may be written
+        self._settling = False  # while a result is being committed, nothing may be sent
         self._send_text = send_text
         self._handlers: dict[str, Callable[[dict], dict]] = {}
         self._listeners: dict[str, list[Callable[..., None]]] = defaultdict(list)
+        self._tx_handlers: dict[str, TxResultHandler] = {}
+        self._late: dict[str, Entry] = {}  # message id of a timed-out send -> its entry
+        for entry in self.outbox.entries():  # queued before this start: older than anything new
+            entry.seq = self.session.next_seq()
+        if len(self.outbox):
+            log.info("outbox holds %d message(s) from before; they go after BootNotification is Accepted",
+                     len(self.outbox))
 
     # ------------------------------------------------------------- wiring
     def handle(self, action: str, fn: Callable[[dict], dict]) -> None:
@@ -105,6 +168,9 @@ class StationCore:
     def on_connected(self, now: float) -> None:
         self.now = now
         self.connected = True
+        self._resume_at = now + max(0.0, self.resume_delay_s)
+        if self.resume_delay_s > 0 and len(self.outbox):
+            log.info("outbox resumes in %.0fs (MessageQueueResumeDelay)", self.resume_delay_s)
         self.emit("connected", True)
         self.pump()
 
@@ -113,6 +179,12 @@ class StationCore:
         was = self.connected
         self.connected = False
         self.session.abort_in_flight("Disconnected")
+        self._late.clear()
+        if not self._queue_all():
+            dropped = self.session.drop_queued(keep=lambda c: c.action == "BootNotification",
+                                               why="offline and QueueAllMessages is off")
+            if dropped:
+                log.info("connection lost: dropped %d queued non-transactional message(s)", dropped)
         if was:
             self.emit("connected", False)
 
@@ -134,7 +206,14 @@ class StationCore:
             finally:
                 self._answering = False
         else:
-            self.session.on_answer(frame)
+            late = self._late.pop(frame.unique_id, None)
+            if late is None:
+                self.session.on_answer(frame)
+            elif isinstance(frame, CallResult) and late in self.outbox:
+                log.info("late answer to %s (%s) taken: it will not be sent again", late.action, frame.unique_id)
+                self._acknowledge(late, frame.payload)
+            else:
+                log.info("late CALLERROR to %s (%s) ignored: the attempt was counted", late.action, frame.unique_id)
         self.pump()
 
     def poll(self, now: float) -> float | None:
@@ -143,27 +222,79 @@ class StationCore:
         self.session.check_timeout(now)
         self.timers.run_due(now)
         self.pump()
-        deadlines = [d for d in (self.timers.next_due(), self.session.deadline()) if d is not None]
+        deadlines = [d for d in (self.timers.next_due(), self.session.deadline(), self._outbox_due())
+                     if d is not None]
         return min(deadlines, default=None)
 
     # ------------------------------------------------------------- outgoing
     def call(self, action: str, payload: dict, on_done: Done | None = None, *, front: bool = False) -> OutgoingCall | None:
         """Queue a CALL to the CSMS after checking it against its schema.
 
-        While stopped (the ``stop`` command) nothing is queued: the call is dropped and None returned.
+        While stopped (the ``stop`` command), or offline without QueueAllMessages, nothing is
+        queued: the call is dropped (on_done gets ``Dropped``) and None returned.
         """
         if not self.running:
             log.info("OCPP is stopped: dropping %s", action)
             (on_done or _ignore)(None, CallError("", "Dropped", "OCPP is stopped"))
             return None
+        self._check_outgoing(action, payload)
+        if not self.connected and action != "BootNotification" and not self._queue_all():
+            log.info("offline: dropping %s (QueueAllMessages is off)", action)
+            (on_done or _ignore)(None, CallError("", "Dropped", "offline"))
+            return None
+        call = self.session.enqueue(action, payload, on_done or _ignore, front=front)
+        self._enforce_threshold()
+        self.pump()
+        return call
+
+    def send_transactional(self, action: str, payload: dict, tx_key: str | None) -> int:
+        """Check, store durably (committed before this returns) and queue a transactional
+        message; returns its outbox row id, or 0 when OCPP is stopped (nothing stored).
+
+        ``tx_key`` groups one transaction's messages (None for SecurityEventNotification).
+        The result reaches the handler registered with ``on_tx_result(action, ...)``.
+        """
+        if not self.running:
+            log.info("OCPP is stopped: not queueing %s", action)
+            return 0
+        self._check_outgoing(action, payload)
+        entry = self.outbox.add(action, payload, tx_key, self.now)
+        entry.seq = self.session.next_seq()
+        self._enforce_threshold()
+        self.pump()
+        return entry.row_id
+
+    def on_tx_result(self, action: str, fn: TxResultHandler) -> None:
+        """Register (once, at construction) who hears the results of ``action``'s transactional sends."""
+        self._tx_handlers[action] = fn
+
+    def set_transaction_id(self, tx_key: str, transaction_id: int) -> None:
+        """1.6: the CSMS's transactionId of ``tx_key``; queued MeterValues/StopTransaction carry it."""
+        self.outbox.set_transaction_id(tx_key, transaction_id)
+
+    def messages_in_queue(self, tx_key: str | None = None) -> int:
+        """Unacknowledged messages of ``tx_key`` (None: of any transaction), in flight included."""
+        return self.outbox.count(tx_key)
+
+    def pending_transactional(self, tx_key: str) -> list[tuple[str, dict]]:
+        """(action, payload as it would be sent) of ``tx_key``'s unacknowledged messages, in order."""
+        return self.outbox.pending(tx_key)
+
+    def close(self) -> None:
+        self.outbox.close()
+
+    def _check_outgoing(self, action: str, payload: dict) -> None:
         try:
             self.schemas.check_request(action, payload)
         except SchemaViolation as exc:
             log.error("not sending %s: it breaks the schema (%s)", action, exc)
             raise InvalidOutgoing(f"{action} breaks the OCPP {self.version} schema: {exc}") from None
-        call = self.session.enqueue(action, payload, on_done or _ignore, front=front)
-        self.pump()
-        return call
+
+    def _queue_all(self) -> bool:
+        try:
+            return bool(self.queue_all())
+        except (KeyError, ValueError):
+            return False
 
     def may_send(self, call: OutgoingCall) -> bool:
         if not (self.connected and self.running):
@@ -174,9 +305,118 @@ class StationCore:
         """Send the next queued CALL if the line is free."""
         if self._answering:
             return  # a CALL queued by a handler goes after that handler's CALLRESULT
-        taken = self.session.next_frame(self.now, self.may_send)
-        if taken is not None and not self._write(taken[1]):
+        if self._settling:
+            return  # a message queued by a result handler is not durable before that commit
+        if self.session.in_flight is not None:
+            return
+        taken = self.session.next_frame(self.now, self.may_send, extra=self._outbox_candidate())
+        if taken is None:
+            return
+        call, text = taken
+        if call.tx is not None:  # a new try: an answer to an earlier one no longer counts
+            self._late = {uid: e for uid, e in self._late.items() if e is not call.tx}
+        if not self._write(text):
             self.session.abort_in_flight("Disconnected")
+
+    # ------------------------------------------------------------- the outbox
+    def _outbox_open(self) -> bool:
+        return (self.connected and self.running and self.registration == "Accepted"
+                and self.now >= self._resume_at)
+
+    def _outbox_candidate(self) -> OutgoingCall | None:
+        entry = self.outbox.head()
+        if entry is None or not self._outbox_open() or self.now < entry.not_before:
+            return None
+        return OutgoingCall(entry.action, self.outbox.outgoing_payload(entry),
+                            lambda result, error: self._tx_done(entry, result, error), seq=entry.seq, tx=entry)
+
+    def _outbox_due(self) -> float | None:
+        """When the outbox head becomes sendable, if that is later than now."""
+        entry = self.outbox.head()
+        if (entry is None or self.session.in_flight is not None or not self.connected or not self.running
+                or self.registration != "Accepted"):
+            return None
+        due = max(entry.not_before, self._resume_at)
+        return due if due > self.now else None
+
+    def _tx_done(self, entry: Entry, result: dict | None, error: CallError | None) -> None:
+        if result is not None:
+            self._acknowledge(entry, result)
+            return
+        assert error is not None
+        if error.code == "Disconnected":
+            log.info("%s (%s) cut by the lost connection: sent again after reconnecting, no attempt spent",
+                     entry.action, error.unique_id)
+            return
+        if error.code == "Timeout":
+            self._late[error.unique_id] = entry
+        max_attempts, interval_s = self._policy(entry.action)
+        if self.outbox.record_failure(entry, self.now, max_attempts, interval_s):
+            log.warning("%s (%s) failed with %s: attempt %d of %d, next try in %.0fs", entry.action,
+                        error.unique_id, error.code, entry.attempts, max(1, max_attempts),
+                        entry.not_before - self.now)
+            return
+        log.error("%s dropped after %d failed attempt(s) (last: %s %s): %.300s", entry.action, entry.attempts,
+                  error.code, error.description, self.outbox.outgoing_payload(entry))
+        self._finish(entry, None)
+
+    def _policy(self, action: str) -> tuple[int, float]:
+        try:
+            attempts, interval = self.retry_policy(action)
+            return int(attempts), float(interval)
+        except (KeyError, ValueError):
+            log.exception("retry settings unreadable; using 3 attempts, 60s")
+            return default_retry_policy(action)
+
+    def _acknowledge(self, entry: Entry, result: dict) -> None:
+        if not self.check_response(entry.action, result):
+            log.warning("%s was answered with an invalid CALLRESULT; it counts as delivered", entry.action)
+        self._finish(entry, result)
+
+    def _finish(self, entry: Entry, result: dict | None) -> None:
+        """Remove ``entry`` and tell its handler, in one commit (whatever the handler writes to
+        the outbox, e.g. ``set_transaction_id`` or a new message, commits with the removal)."""
+        self._late = {uid: e for uid, e in self._late.items() if e is not entry}
+        payload = self.outbox.outgoing_payload(entry)
+        self._settling = True
+        try:
+            with self.outbox.transaction():
+                tx_id = (result or {}).get("transactionId")
+                if (self.version == "1.6" and entry.action == "StartTransaction" and entry.tx_key is not None
+                        and isinstance(tx_id, int) and not isinstance(tx_id, bool)):
+                    self.outbox.set_transaction_id(entry.tx_key, tx_id)
+                self.outbox.remove(entry)
+                self._tell(entry, payload, result)
+        finally:
+            self._settling = False
+
+    def _tell(self, entry: Entry, payload: dict, result: dict | None) -> None:
+        handler = self._tx_handlers.get(entry.action)
+        if handler is None:
+            return
+        try:
+            handler(entry.tx_key, payload, result)
+        except Exception:  # a block's bug must not lose the removal or stop the queue
+            log.exception("result handler of %s failed", entry.action)
+
+    def _enforce_threshold(self) -> None:
+        excess = len(self.session.queued()) + len(self.outbox) - self.queue_threshold
+        if excess <= 0:
+            return
+        ordinary = [c for c in self.session.queued() if c.action != "BootNotification"]
+        if ordinary:
+            victims = {id(c) for c in ordinary[:max(excess, self.queue_threshold // 10, 1)]}
+            n = self.session.drop_queued(keep=lambda c: id(c) not in victims, why="queue over its size threshold")
+            log.warning("queue above %d messages: dropped the %d oldest non-transactional one(s)",
+                        self.queue_threshold, n)
+            excess -= n
+        if excess <= 0:
+            return
+        in_flight = self.session.in_flight
+        for entry in self.outbox.thin(excess, keep=in_flight.tx if in_flight is not None else None):
+            log.warning("queue above %d messages: thinned out %s #%d of %s", self.queue_threshold,
+                        entry.action, entry.row_id, entry.tx_key)
+            self._tell(entry, self.outbox.outgoing_payload(entry), None)
 
     def _write(self, text: str) -> bool:
         self.emit("frame", "out", text)
@@ -213,6 +453,13 @@ class StationCore:
         except Exception as exc:  # a handler bug answers InternalError, never crashes the core
             log.exception("handler of %s failed", call.action)
             return error("internal", f"{type(exc).__name__}: {exc}")
+        if isinstance(response, Deferred):  # e.g. UnlockConnector waits for the EVSE's answer
+            response.then(lambda value, failure: error("internal", failure) if failure is not None
+                          else self._send_answer(call, value, error))
+            return None
+        self._send_answer(call, response, error)
+
+    def _send_answer(self, call: Call, response: dict, error: Callable[[str, str], None]) -> None:
         try:
             self.schemas.check_response(call.action, response)
         except SchemaViolation as exc:
@@ -232,13 +479,15 @@ class StationLifecycle:
     """
 
     def stop(self) -> None:
-        """Stop talking OCPP: forget the queue and the registration."""
+        """Stop talking OCPP: forget the ordinary queue and the registration. The outbox stays
+        (it is durable and is sent after ``start``); new messages are dropped while stopped."""
         self.core.running = False
-        self.core.session.drop_queued()
+        self.core.session.drop_queued(why="OCPP is stopped")
         self.provisioning.registration.reset()
 
     def start(self) -> None:
         self.core.running = True
 
     def close(self) -> None:
+        self.core.close()
         self.db.close()

@@ -106,6 +106,7 @@ class WebSocketTransport:
         self._stop = False
         self._paused = False
         self._dial_now = False
+        self._reconnect = False  # close the live connection once and dial again (reconnect())
         self._ws: websocket.WebSocket | None = None       # up and handed out
         self._dialing: websocket.WebSocket | None = None  # handshake in progress
 
@@ -153,6 +154,16 @@ class WebSocketTransport:
             self._paused = False
             if self._ws is None:
                 self._dial_now = True
+        self._wake()
+
+    def reconnect(self) -> None:
+        """Close the connection (1000) if there is one and dial again at once (after a reset)."""
+        with self._lock:
+            if self._stop:
+                return
+            self._paused = False
+            self._reconnect = self._ws is not None
+            self._dial_now = True
         self._wake()
 
     def stop(self, timeout: float = 5) -> None:
@@ -270,9 +281,10 @@ class WebSocketTransport:
         pong_deadline: float | None = None
         while True:
             with self._lock:
-                stop, paused = self._stop, self._paused
-            if stop or paused:
-                why = "stopped" if stop else "paused"
+                stop, paused, again = self._stop, self._paused, self._reconnect
+                self._reconnect = False
+            if stop or paused or again:
+                why = "stopped" if stop else ("paused" if paused else "reconnecting")
                 self._close(ws, STATUS_NORMAL, why)
                 return why
 

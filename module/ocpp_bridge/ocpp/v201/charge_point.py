@@ -1,15 +1,19 @@
 """The OCPP 2.0.1 charging station: the station core plus the 2.0.1 functional blocks. PURE.
 
-Owns which blocks a 2.0.1 station has and the state they share (the device model); the
-engine drives ``core`` and the EVerest implementations call the blocks.
+Owns which blocks a 2.0.1 station has and the state they share (the device model, the durable
+outbox, its retry policy and QueueAllMessages); the engine drives ``core`` and the EVerest
+implementations call the blocks.
 """
 
 from __future__ import annotations
 
 from typing import Callable
 
-from ocpp_bridge.ocpp.station import StationCore, StationLifecycle
+from ocpp_bridge.ocpp.evse_events import NullEvsePort
+from ocpp_bridge.ocpp.outbox import Outbox
+from ocpp_bridge.ocpp.station import StationCore, StationLifecycle, default_retry_policy
 from ocpp_bridge.ocpp.v201 import device_model
+from ocpp_bridge.ocpp.v201.blocks import build_blocks
 from ocpp_bridge.ocpp.v201.device_model import DeviceModel, VariableKey
 from ocpp_bridge.ocpp.v201.provisioning import Provisioning201
 from ocpp_bridge.store.database import open_database
@@ -27,5 +31,26 @@ class ChargePoint201(StationLifecycle):
             self.model.ensure_evse(evse_id, [1])
         if security_profile >= 1:  # 2.0.1 knows profiles 1..3 only; 0 (plain ws) is ours
             self.model.set_internal(VariableKey("SecurityCtrlr", "SecurityProfile"), str(security_profile))
-        self.core = StationCore("2.0.1", send_text, timeout_s=timeout_s)
+        self.core = StationCore("2.0.1", send_text, timeout_s=timeout_s, outbox=Outbox.open(db_dir, "2.0.1"),
+                                retry_policy=self.retry_policy, queue_all=self.queue_all)
         self.provisioning = Provisioning201(self.core, self.model, station)
+        self.db_dir = db_dir
+        self.evse_port = NullEvsePort()
+        build_blocks(self)
+
+    def retry_policy(self, action: str) -> tuple[int, float]:
+        """OCPPCommCtrlr.MessageAttempts / MessageAttemptInterval [TransactionEvent], read at
+        every failure; SecurityEventNotification shares them (as in libocpp)."""
+        try:
+            return (self.model.int_value("OCPPCommCtrlr", "MessageAttempts", variable_instance="TransactionEvent"),
+                    float(self.model.int_value("OCPPCommCtrlr", "MessageAttemptInterval",
+                                               variable_instance="TransactionEvent")))
+        except (KeyError, ValueError):
+            return default_retry_policy(action)
+
+    def queue_all(self) -> bool:
+        """OCPPCommCtrlr.QueueAllMessages: keep non-transactional messages while offline."""
+        try:
+            return self.model.bool_value("OCPPCommCtrlr", "QueueAllMessages")
+        except (KeyError, ValueError):
+            return False

@@ -1,0 +1,88 @@
+"""``auth_validator`` and ``auth_provider``: OCPP's part in EVerest's authorization.
+
+Owns the two token interfaces: ``validate_token`` (the Auth module asks whether a token may
+charge; the station answers from its local list, its cache or Authorize.req) and the
+``provided_token`` variable (tokens of the CSMS's remote starts, for the Auth module).
+Explicit maps between EVerest's snake_case types and the station's neutral ones.
+"""
+
+from __future__ import annotations
+
+from ocpp_bridge.deferred import Deferred
+from ocpp_bridge.impls.evse_link import id_token
+
+
+def validation_result(result: dict) -> dict:
+    """The station's ``{"status", "expiry_time"?, "parent_id_token"?}`` -> EVerest ValidationResult."""
+    value = {"authorization_status": result["status"], "tariff_messages": []}
+    if result.get("expiry_time"):
+        value["expiry_time"] = result["expiry_time"]
+    if result.get("parent_id_token"):
+        value["parent_id_token"] = {"value": result["parent_id_token"], "type": "Central"}
+    return value
+
+
+class AuthValidatorImpl:
+    interface = "auth_token_validator"
+    impl_id = "auth_validator"
+    aliases: dict[str, str] = {}
+
+    def __init__(self, engine):
+        self.station = engine.station
+        self.commands = {"validate_token": self.validate_token}
+
+    def on_ocpp_started(self) -> None:
+        return None
+
+    def validate_token(self, provided_token: dict) -> Deferred:
+        answer = Deferred()
+        token = id_token(provided_token)
+        self.station.validate_token(token).then(
+            lambda result, error: answer.fail(error) if error else answer.resolve(validation_result(result)))
+        return answer
+
+
+class AuthProviderImpl:
+    interface = "auth_token_provider"
+    impl_id = "auth_provider"
+    aliases: dict[str, str] = {}
+    commands: dict = {}
+
+    def __init__(self, engine):
+        self.engine = engine
+
+    def on_ocpp_started(self) -> None:
+        return None
+
+    def provide(self, token, evses: list[int], prevalidated: bool, request_id: int | None = None) -> None:
+        value = {"id_token": {"value": token.value, "type": token.type}, "authorization_type": "OCPP",
+                 "connectors": list(evses), "prevalidated": bool(prevalidated)}
+        if request_id is not None:
+            value["request_id"] = request_id
+        self.engine.publish_var(self.impl_id, "provided_token", value)
+
+
+class AuthModuleLink:
+    """Keeps the required ``auth`` module's connection timeout equal to OCPP's
+    (1.6 ConnectionTimeOut, 2.0.1 TxCtrlr.EVConnectionTimeOut), as EVerest's OCPP module does."""
+
+    def __init__(self, engine):
+        self.engine = engine
+        self.station = engine.station
+        if self.station.version == "1.6":
+            self.station.keys.add_listener(lambda key, value: key == "ConnectionTimeOut" and self.push())
+        else:
+            self.station.model.add_listener(
+                lambda key, attribute, value: key.component == "TxCtrlr" and key.variable == "EVConnectionTimeOut"
+                and self.push())
+
+    def timeout_s(self) -> int:
+        if self.station.version == "1.6":
+            return self.station.keys.int_value("ConnectionTimeOut")
+        return self.station.model.int_value("TxCtrlr", "EVConnectionTimeOut")
+
+    def push(self) -> None:
+        if not self.engine.settings.connections.get("auth"):
+            return
+        self.engine.call_required("auth", 0, "set_connection_timeout", {"connection_timeout": self.timeout_s()},
+                                  lambda retval, error: None)

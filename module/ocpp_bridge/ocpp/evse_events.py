@@ -1,0 +1,248 @@
+"""What the EVSEs tell the OCPP side, and what the OCPP side may ask of them. PURE.
+
+Owns the neutral vocabulary between the charger (EVerest's evse_manager modules, translated
+by ``impls/evse_link.py``) and the OCPP functional blocks of both versions: events in,
+``EvsePort`` requests out. Nothing here knows MQTT topics or OCPP message shapes.
+
+Ids: ``evse`` is the 1-based EVSE id (position of the evse_manager connection); ``connector``
+is the connector id within that EVSE (1-based). OCPP 1.6 numbers connectors across the
+station; the 1.6 blocks map (evse, connector) to their connector id (one connector per EVSE
+in the usual layout: connectorId == evse).
+
+Reasons use EVerest's ``StopTransactionReason`` names (EVDisconnected, Local, Remote,
+PowerLoss, ...); each version's block maps them to its own enum.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Protocol
+
+
+@dataclass(frozen=True)
+class IdToken:
+    """An identification token. ``type`` uses OCPP 2.0.1 IdTokenEnumType names
+    (ISO14443, ISO15693, KeyCode, Local, MacAddress, NoAuthorization, Central, eMAID)."""
+
+    value: str
+    type: str = "ISO14443"
+
+
+@dataclass(frozen=True)
+class MeterSample:
+    """One reading of an EVSE's power meter (EVerest ``Powermeter``), in base units.
+
+    Phase dicts use the keys "L1", "L2", "L3" (and "N" for current).
+    """
+
+    timestamp: str
+    energy_import_wh: float | None = None
+    energy_export_wh: float | None = None
+    power_w: float | None = None
+    reactive_power_var: float | None = None
+    frequency_hz: float | None = None
+    current_a: dict = field(default_factory=dict)
+    voltage_v: dict = field(default_factory=dict)
+    power_w_phases: dict = field(default_factory=dict)
+    energy_import_wh_phases: dict = field(default_factory=dict)
+    soc_percent: float | None = None
+    temperature_c: float | None = None
+
+
+# --------------------------------------------------------------------------- events
+@dataclass(frozen=True)
+class EvseReady:
+    """The EVSE finished initialising (evse_manager ``ready``); ``connectors`` from get_evse."""
+
+    evse: int
+    connectors: tuple[int, ...] = (1,)
+
+
+@dataclass(frozen=True)
+class EvseEnabled:
+    evse: int
+    connector: int
+    enabled: bool
+
+
+@dataclass(frozen=True)
+class SessionStarted:
+    """An EV was plugged in (or a user authorized first)."""
+
+    evse: int
+    connector: int
+    session_id: str
+    timestamp: str
+    reason: str = "EVConnected"  # EVerest StartSessionReason: EVConnected | Authorized
+    id_token: IdToken | None = None
+    meter: MeterSample | None = None
+    reservation_id: int | None = None
+
+
+@dataclass(frozen=True)
+class AuthRequired:
+    evse: int
+    connector: int
+    session_id: str
+
+
+@dataclass(frozen=True)
+class TransactionStarted:
+    evse: int
+    connector: int
+    session_id: str
+    timestamp: str
+    id_token: IdToken
+    meter: MeterSample
+    reservation_id: int | None = None
+
+
+@dataclass(frozen=True)
+class ChargingStateChanged:
+    """``state``: Charging | SuspendedEV | SuspendedEVSE | EVConnected (stopped charging, still plugged)."""
+
+    evse: int
+    connector: int
+    session_id: str
+    state: str
+    timestamp: str
+
+
+@dataclass(frozen=True)
+class TransactionFinished:
+    evse: int
+    connector: int
+    session_id: str
+    timestamp: str
+    reason: str
+    meter: MeterSample
+    id_token: IdToken | None = None
+
+
+@dataclass(frozen=True)
+class SessionFinished:
+    """The EV is gone: the EVSE is free again."""
+
+    evse: int
+    connector: int
+    session_id: str
+    timestamp: str
+
+
+@dataclass(frozen=True)
+class ReservationChanged:
+    evse: int
+    connector: int
+    active: bool
+
+
+@dataclass(frozen=True)
+class PluginTimeout:
+    evse: int
+    connector: int
+    session_id: str
+
+
+@dataclass(frozen=True)
+class MeterReading:
+    evse: int
+    sample: MeterSample
+
+
+@dataclass(frozen=True)
+class EvseFault:
+    """An evse_manager error raised (active) or cleared; ``code`` is the error type
+    ("evse_manager/MREC...", "evse_board_support/..."), mapped per version to an error code."""
+
+    evse: int
+    code: str
+    active: bool
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class EvInfo:
+    evse: int
+    soc_percent: float | None = None
+
+
+EvseEvent = (EvseReady | EvseEnabled | SessionStarted | AuthRequired | TransactionStarted | ChargingStateChanged
+             | TransactionFinished | SessionFinished | ReservationChanged | PluginTimeout | MeterReading | EvseFault
+             | EvInfo)
+
+
+# --------------------------------------------------------------------------- requests out
+Done = Callable[[bool], None]
+
+
+class EvsePort(Protocol):
+    """What the OCPP blocks may ask of an EVSE. Every call returns at once; ``done(ok)`` is
+    called later on the engine thread with the EVSE's answer (False on error or timeout)."""
+
+    def enable_disable(self, evse: int, connector: int, enable: bool, done: Done | None = None) -> None: ...
+
+    def stop_transaction(self, evse: int, reason: str, done: Done | None = None) -> None: ...
+
+    def pause_charging(self, evse: int, done: Done | None = None) -> None: ...
+
+    def resume_charging(self, evse: int, done: Done | None = None) -> None: ...
+
+    def force_unlock(self, evse: int, connector: int, done: Done | None = None) -> None: ...
+
+    def reserve(self, evse: int, reservation_id: int, done: Done | None = None) -> None: ...
+
+    def cancel_reservation(self, evse: int, done: Done | None = None) -> None: ...
+
+    def provide_token(self, token: IdToken, evses: list[int], prevalidated: bool, request_id: int | None = None) -> None:
+        """A token from the CSMS (RemoteStart / RequestStartTransaction) for the Auth module."""
+
+    def authorization_withdrawn(self, evse: int) -> None: ...
+
+    def reset(self, kind: str, done: Done | None = None) -> None:
+        """``kind`` Soft | Hard: the system module resets the charger; with none connected the
+        module restarts its own OCPP side (reconnect and boot again)."""
+
+    def data_transfer(self, request: dict, done: Callable[[dict | None], None]) -> None:
+        """A CSMS DataTransfer for the ``data_transfer`` module (OCPP camelCase request);
+        ``done(None)`` when no such module is connected."""
+
+
+class NullEvsePort:
+    """A port with no EVSEs behind it: every request fails (used before the bus is wired)."""
+
+    def _fail(self, done: Done | None) -> None:
+        if done is not None:
+            done(False)
+
+    def enable_disable(self, evse, connector, enable, done=None):
+        self._fail(done)
+
+    def stop_transaction(self, evse, reason, done=None):
+        self._fail(done)
+
+    def pause_charging(self, evse, done=None):
+        self._fail(done)
+
+    def resume_charging(self, evse, done=None):
+        self._fail(done)
+
+    def force_unlock(self, evse, connector, done=None):
+        self._fail(done)
+
+    def reserve(self, evse, reservation_id, done=None):
+        self._fail(done)
+
+    def cancel_reservation(self, evse, done=None):
+        self._fail(done)
+
+    def provide_token(self, token, evses, prevalidated, request_id=None):
+        return None
+
+    def authorization_withdrawn(self, evse):
+        return None
+
+    def reset(self, kind, done=None):
+        self._fail(done)
+
+    def data_transfer(self, request, done):
+        done(None)

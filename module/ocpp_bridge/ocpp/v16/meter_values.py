@@ -1,0 +1,152 @@
+"""OCPP 1.6 MeterValues: sampled during transactions, clock-aligned, and on trigger. PURE.
+
+Owns the two meter-value clocks and what they send, from the last ``powermeter`` reading of
+each EVSE (kept by the transactions block):
+- sampled: every MeterValueSampleInterval seconds from a transaction's start, the
+  MeterValuesSampledData measurands (context Sample.Periodic) as a transaction MeterValues
+  through the durable outbox (transactionId -1 until the CSMS gave one; the core fills it in);
+  the StopTxnSampledData measurands go to the transaction's StopTransaction data.
+- clock-aligned: at every multiple of ClockAlignedDataInterval (from midnight UTC), the
+  MeterValuesAlignedData measurands (context Sample.Clock) for each EVSE with a reading:
+  through the outbox while a transaction runs on it, as a plain CALL otherwise; the
+  StopTxnAlignedData measurands go to the running transaction's StopTransaction data.
+- TriggerMessage MeterValues: the MeterValuesSampledData measurands (context Trigger) at once.
+An interval of 0 switches that clock off; a change of either key reschedules at once. A
+deadline found more than one interval in the past (the clock jumped, or the module was
+stopped) is skipped, not caught up.
+
+Must never: keep its own copy of transaction state, or send StartTransaction/StopTransaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+
+from ocpp_bridge.ocpp.sampled_values import measurand_list, sampled_values
+from ocpp_bridge.ocpp.timefmt import iso
+
+log = logging.getLogger("ocpp_bridge.ocpp.v16.meter_values")
+
+SAMPLE_TIMER = "mv16-sample-{}"
+ALIGNED_TIMER = "mv16-aligned"
+
+
+class MeterValues16:
+    def __init__(self, cp, transactions):
+        self.core = cp.core
+        self.keys = cp.keys
+        self.count = cp.evse_count
+        self.tx = transactions
+        self.core.on("transaction_event", self._on_transaction_event)
+        self.keys.add_listener(self._on_key)
+        for rec in self.tx.records():  # running before a restart
+            self._schedule_sample(rec.session_id)
+        self._schedule_aligned()
+
+    # ------------------------------------------------------------------ scheduling
+    def _interval(self, key: str) -> int:
+        try:
+            return max(0, self.keys.int_value(key))
+        except (KeyError, ValueError):
+            return 0
+
+    def _on_key(self, key: str, value: str) -> None:
+        if key == "MeterValueSampleInterval":
+            for rec in self.tx.records():
+                self._schedule_sample(rec.session_id)
+        elif key == "ClockAlignedDataInterval":
+            self._schedule_aligned()
+
+    def _on_transaction_event(self, event: dict) -> None:
+        kind = event.get("transaction_event")
+        if kind == "Started":
+            self._schedule_sample(event["session_id"])
+        elif kind == "Ended":
+            self.core.timers.cancel(SAMPLE_TIMER.format(event["session_id"]))
+
+    def _schedule_sample(self, session_id: str) -> None:
+        name = SAMPLE_TIMER.format(session_id)
+        interval = self._interval("MeterValueSampleInterval")
+        if interval <= 0:
+            self.core.timers.cancel(name)
+            return
+        due = self.core.now + interval
+        self.core.timers.set(name, due, lambda: self._sample(session_id, due, interval))
+
+    def _schedule_aligned(self) -> None:
+        interval = self._interval("ClockAlignedDataInterval")
+        if interval <= 0:
+            self.core.timers.cancel(ALIGNED_TIMER)
+            return
+        due = (math.floor(self.core.now / interval) + 1) * interval
+        self.core.timers.set(ALIGNED_TIMER, due, lambda: self._aligned(due, interval))
+
+    # ------------------------------------------------------------------ sampled
+    def _sample(self, session_id: str, due: float, interval: int) -> None:
+        rec = next((r for r in self.tx.records() if r.session_id == session_id), None)
+        if rec is None:
+            return
+        self._schedule_sample(session_id)
+        if self.core.now >= due + interval:
+            log.debug("sampled meter value of %s due at %.0f skipped (now %.0f)", session_id, due, self.core.now)
+            return
+        sample = self.tx.last_sample(rec.evse)
+        if sample is None:
+            return
+        stamp = iso(self.core.now)
+        self.tx.note_meter(session_id, sample.energy_import_wh)
+        values = sampled_values(sample, measurand_list(self.keys.value("MeterValuesSampledData")),
+                                "Sample.Periodic", "1.6")
+        if values:
+            self._send_transactional(rec, stamp, values)
+        stop_values = sampled_values(sample, measurand_list(self.keys.value("StopTxnSampledData")),
+                                     "Sample.Periodic", "1.6")
+        self.tx.add_transaction_data(session_id, {"timestamp": stamp, "sampledValue": stop_values})
+
+    # ------------------------------------------------------------------ clock-aligned
+    def _aligned(self, due: float, interval: int) -> None:
+        self._schedule_aligned()
+        if self.core.now >= due + interval:
+            log.debug("clock-aligned meter values due at %.0f skipped (now %.0f)", due, self.core.now)
+            return
+        stamp = iso(due)
+        measurands = measurand_list(self.keys.value("MeterValuesAlignedData"))
+        stop_measurands = measurand_list(self.keys.value("StopTxnAlignedData"))
+        for evse in range(1, self.count + 1):
+            sample = self.tx.last_sample(evse)
+            if sample is None:
+                continue
+            rec = self.tx.active(evse)
+            values = sampled_values(sample, measurands, "Sample.Clock", "1.6")
+            if rec is not None:
+                if values:
+                    self._send_transactional(rec, stamp, values)
+                self.tx.add_transaction_data(rec.session_id, {
+                    "timestamp": stamp, "sampledValue": sampled_values(sample, stop_measurands, "Sample.Clock", "1.6")})
+            elif values and self.core.registration == "Accepted":
+                self.core.call("MeterValues", {"connectorId": evse,
+                                               "meterValue": [{"timestamp": stamp, "sampledValue": values}]})
+
+    # ------------------------------------------------------------------ triggered
+    def trigger(self, connector: int | None) -> None:
+        """TriggerMessage MeterValues for ``connector`` (None: every connector; 0 has no meter)."""
+        measurands = measurand_list(self.keys.value("MeterValuesSampledData"))
+        for evse in (range(1, self.count + 1) if connector is None else (connector,)):
+            sample = self.tx.last_sample(evse) if evse > 0 else None
+            values = sampled_values(sample, measurands, "Trigger", "1.6") if sample is not None else []
+            if not values:
+                log.info("TriggerMessage MeterValues: no reading for connector %d", evse)
+                continue
+            payload: dict = {"connectorId": evse, "meterValue": [{"timestamp": iso(self.core.now),
+                                                                  "sampledValue": values}]}
+            rec = self.tx.active(evse)
+            if rec is not None and rec.transaction_id is not None:
+                payload["transactionId"] = rec.transaction_id
+            self.core.call("MeterValues", payload)
+
+    def _send_transactional(self, rec, stamp: str, values: list[dict]) -> None:
+        payload = {"connectorId": rec.evse,
+                   "transactionId": rec.transaction_id if rec.transaction_id is not None else -1,
+                   "meterValue": [{"timestamp": stamp, "sampledValue": values}]}
+        self.core.send_transactional("MeterValues", payload, rec.session_id)

@@ -1,0 +1,213 @@
+"""OCPP 1.6 remote control: what the CSMS may ask the charge point to do. PURE.
+
+Owns the answers to RemoteStartTransaction, RemoteStopTransaction, UnlockConnector, Reset,
+TriggerMessage and DataTransfer (both directions), turned into ``EvsePort`` requests:
+- RemoteStartTransaction: Rejected for connector 0 or an unknown one, a connector that is
+  Unavailable / Faulted / in a transaction, or a chargingProfile that is not a TxProfile;
+  else the idTag goes to the Auth module (``provide_token``, type Central), prevalidated
+  unless AuthorizeRemoteTxRequests is true (then the Auth module asks ``validate_token``);
+  the profile is handed on as the ``remote_start_charging_profile`` event.
+- RemoteStopTransaction: the EVSE of that transactionId stops (reason Remote); unknown id ->
+  Rejected.
+- UnlockConnector: unknown connector -> NotSupported; a running transaction is stopped first
+  (UnlockCommand); the answer (Unlocked / UnlockFailed) waits for the EVSE's force_unlock.
+- Reset Soft/Hard: Accepted; running transactions stop (SoftReset / HardReset), then, once
+  they ended and their messages left (both kinds: a StopTransaction cut in flight by the
+  reset would reach the CSMS twice), or after RESET_WAIT_S, ``EvsePort.reset`` runs; a
+  failed reset is tried again up to ResetRetries times.
+- TriggerMessage: BootNotification, DiagnosticsStatusNotification, FirmwareStatusNotification
+  (status from the charge point's ``diagnostics_status`` / ``firmware_status`` when some
+  block provides them, else Idle), Heartbeat, MeterValues and StatusNotification (one
+  connector or all); queued after the CALLRESULT; unknown connector -> Rejected.
+- DataTransfer from the CSMS goes to the ``data_transfer`` module (none -> UnknownVendorId);
+  ``data_transfer_to_csms`` sends one to the CSMS (no answer -> status Offline).
+
+Must never: change availability, reservations or transaction records itself.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from ocpp_bridge.deferred import Deferred
+from ocpp_bridge.ocpp.evse_events import IdToken
+from ocpp_bridge.ocpp.station import InvalidOutgoing
+
+log = logging.getLogger("ocpp_bridge.ocpp.v16.remote_control")
+
+RESET_TIMER = "reset16"
+RESET_WAIT_S = 10.0
+RESET_CHECK_S = 1.0
+RESET_RETRY_S = 5.0
+
+
+class RemoteControl16:
+    def __init__(self, cp, status, transactions, meter_values):
+        self.cp = cp
+        self.core = cp.core
+        self.keys = cp.keys
+        self.count = cp.evse_count
+        self.status = status
+        self.tx = transactions
+        self.meter_values = meter_values
+        self._reset: dict | None = None  # {"kind", "deadline", "tries"}
+        for action, fn in (("RemoteStartTransaction", self._remote_start), ("RemoteStopTransaction", self._remote_stop),
+                           ("UnlockConnector", self._unlock), ("Reset", self._reset_request),
+                           ("TriggerMessage", self._trigger), ("DataTransfer", self._data_transfer)):
+            self.core.handle(action, fn)
+        self.core.on("transaction_event", self._on_transaction_event)
+
+    # ------------------------------------------------------------------ start / stop
+    def _remote_start(self, payload: dict) -> dict:
+        connector = payload.get("connectorId")
+        profile = payload.get("chargingProfile")
+        if connector is not None and not 1 <= connector <= self.count:
+            return {"status": "Rejected"}
+        if profile is not None and profile.get("chargingProfilePurpose") != "TxProfile":
+            return {"status": "Rejected"}
+        if connector is not None and (self.status.status(connector) in ("Unavailable", "Faulted")
+                                      or self.tx.active(connector) is not None):
+            return {"status": "Rejected"}
+        evses = [connector] if connector is not None else list(range(1, self.count + 1))
+        prevalidated = not self._flag("AuthorizeRemoteTxRequests")
+        log.info("RemoteStartTransaction %s on %s (prevalidated %s)", payload["idTag"], evses, prevalidated)
+        self.cp.evse_port.provide_token(IdToken(payload["idTag"], "Central"), evses, prevalidated)
+        if profile is not None:
+            self.core.emit("remote_start_charging_profile", connector, profile)
+        return {"status": "Accepted"}
+
+    def _remote_stop(self, payload: dict) -> dict:
+        rec = self.tx.by_transaction_id(payload["transactionId"])
+        if rec is None:
+            return {"status": "Rejected"}
+        self.cp.evse_port.stop_transaction(rec.evse, "Remote")
+        return {"status": "Accepted"}
+
+    def _unlock(self, payload: dict):
+        connector = payload["connectorId"]
+        if not 1 <= connector <= self.count:
+            return {"status": "NotSupported"}
+        answer = Deferred()
+        port = self.cp.evse_port
+
+        def unlock(_stopped: bool = True) -> None:
+            port.force_unlock(connector, 1, lambda ok: answer.resolve({"status": "Unlocked" if ok else "UnlockFailed"}))
+
+        if self.tx.active(connector) is not None:
+            port.stop_transaction(connector, "UnlockCommand", unlock)
+        else:
+            unlock()
+        return answer
+
+    # ------------------------------------------------------------------ reset
+    def _reset_request(self, payload: dict) -> dict:
+        kind = payload["type"]
+        reason = "SoftReset" if kind == "Soft" else "HardReset"
+        for rec in self.tx.records():
+            log.info("%s reset: stopping the transaction on EVSE %d", kind, rec.evse)
+            self.cp.evse_port.stop_transaction(rec.evse, reason)
+        self._reset = {"kind": kind, "deadline": self.core.now + RESET_WAIT_S, "tries": 0}
+        self.core.timers.set(RESET_TIMER, self.core.now, self._reset_when_ready)  # after our CALLRESULT
+        return {"status": "Accepted"}
+
+    def _on_transaction_event(self, event: dict) -> None:
+        if self._reset is not None and event.get("transaction_event") == "Ended" and not self.tx.records():
+            self.core.timers.set(RESET_TIMER, self.core.now, self._reset_when_ready)
+
+    def _reset_when_ready(self) -> None:
+        r = self._reset
+        if r is None:
+            return
+        settled = not self.tx.records() and (self.core.messages_in_queue() == 0 or not self.core.connected)
+        if not settled and self.core.now < r["deadline"]:
+            self.core.timers.set(RESET_TIMER, self.core.now + RESET_CHECK_S, self._reset_when_ready)
+            return
+        r["tries"] += 1
+        log.info("%s reset now (try %d)", r["kind"], r["tries"])
+        self.cp.evse_port.reset(r["kind"], self._reset_done)
+
+    def _reset_done(self, ok: bool) -> None:
+        r = self._reset
+        if r is None:
+            return
+        if ok:
+            self._reset = None
+            return
+        try:
+            retries = self.keys.int_value("ResetRetries")
+        except (KeyError, ValueError):
+            retries = 0
+        if r["tries"] > retries:
+            log.error("%s reset failed %d time(s); giving up (ResetRetries %d)", r["kind"], r["tries"], retries)
+            self._reset = None
+            return
+        self.core.timers.set(RESET_TIMER, self.core.now + RESET_RETRY_S, self._reset_when_ready)
+
+    # ------------------------------------------------------------------ trigger
+    def _trigger(self, payload: dict) -> dict:
+        what, connector = payload["requestedMessage"], payload.get("connectorId")
+        if connector is not None and not 0 <= connector <= self.count:
+            return {"status": "Rejected"}
+        log.info("TriggerMessage %s (connector %s)", what, connector)
+        if what == "BootNotification":
+            self.cp.provisioning.registration.send_boot()
+        elif what == "Heartbeat":
+            self.core.call("Heartbeat", {}, self._on_heartbeat)
+        elif what == "StatusNotification":
+            self.status.trigger(connector)
+        elif what == "MeterValues":
+            self.meter_values.trigger(connector)
+        elif what == "DiagnosticsStatusNotification":
+            self.core.call(what, {"status": self._hook("diagnostics_status")})
+        elif what == "FirmwareStatusNotification":
+            self.core.call(what, {"status": self._hook("firmware_status")})
+        else:
+            return {"status": "NotImplemented"}
+        return {"status": "Accepted"}
+
+    def _on_heartbeat(self, result, error) -> None:
+        if result is not None and self.core.check_response("Heartbeat", result):
+            self.core.emit("time", result.get("currentTime"))
+
+    def _hook(self, name: str) -> str:
+        fn = getattr(self.cp, name, None)
+        return fn() if callable(fn) else "Idle"
+
+    # ------------------------------------------------------------------ data transfer
+    def _data_transfer(self, payload: dict):
+        answer = Deferred()
+        self.cp.evse_port.data_transfer(
+            payload, lambda response: answer.resolve(response if response else {"status": "UnknownVendorId"}))
+        return answer
+
+    def data_transfer_to_csms(self, vendor_id: str, message_id: str | None, data) -> Deferred:
+        """Resolves to ``{"status", "data"?}``; status Offline when the CSMS did not answer."""
+        answer = Deferred()
+        payload: dict = {"vendorId": vendor_id}
+        if message_id is not None:
+            payload["messageId"] = message_id
+        if data is not None:
+            payload["data"] = data if isinstance(data, str) else json.dumps(data)
+
+        def done(result, error) -> None:
+            if result is None:
+                answer.resolve({"status": "Offline" if error is None or error.code in (
+                    "Timeout", "Dropped", "Disconnected") else "Rejected"})
+                return
+            response = {"status": result.get("status", "Rejected")}
+            if result.get("data") is not None:
+                response["data"] = result["data"]
+            answer.resolve(response)
+
+        try:
+            self.core.call("DataTransfer", payload, done)
+        except InvalidOutgoing as exc:
+            answer.fail(str(exc))
+        return answer
+
+    def _flag(self, key: str) -> bool:
+        try:
+            return self.keys.bool_value(key)
+        except (KeyError, ValueError):
+            return False

@@ -1,0 +1,195 @@
+"""OCPP 2.0.1 authorization (functional blocks C and D). PURE.
+
+Owns the decision on an idToken (``validate_token``, called by the bus side's auth
+validator), the Authorize request, the authorization cache and the local authorization list
+(both kept by the shared ``ocpp/auth_store.py``, file ``auth.db``), and the CSMS calls
+ClearCache, SendLocalList and GetLocalListVersion.
+
+validate_token, in libocpp's order (C01-C15):
+1. type Central or NoAuthorization, or AuthCtrlr.Enabled false -> Accepted.
+2. May the station decide locally? Online: LocalPreAuthorize; offline: LocalAuthorizeOffline.
+3. Local list (LocalAuthListCtrlr.Enabled): an entry found is the answer when Accepted (and its
+   cacheExpiryDateTime not past); otherwise online -> Authorize, offline -> Unknown.
+4. Cache (AuthCacheCtrlr.Enabled): an Accepted entry within its lifetime is the answer (and
+   its lifetime restarts: AuthCacheCtrlr.LifeTime counts from the last use, capped by the
+   entry's cacheExpiryDateTime); an expired entry is removed; another status is asked again.
+5. Offline and AuthCtrlr.OfflineTxForUnknownIdEnabled -> Accepted.
+6. Online -> Authorize; its idTokenInfo is the answer and goes to the cache. No answer (or
+   offline) -> Unknown.
+"Online" means connected and registered (BootNotification Accepted).
+
+SendLocalList (D01): LocalAuthListCtrlr.Enabled false or versionNumber <= 0 -> Failed. Full:
+the list is replaced (empty list: cleared); a duplicate idToken or an entry without
+idTokenInfo -> Failed. Differential: versionNumber not above the current -> VersionMismatch;
+no entries -> only the version changes; a duplicate -> Failed; an entry without idTokenInfo
+removes that idToken. More entries than LocalAuthListCtrlr.Entries' maxLimit -> Failed.
+LocalAuthListCtrlr.Entries holds the entry count.
+
+Must never: start or stop transactions, or read a clock (``core.now`` only).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from ocpp_bridge.deferred import Deferred
+from ocpp_bridge.ocpp.auth_store import AuthStore, epoch
+from ocpp_bridge.ocpp.evse_events import IdToken
+from ocpp_bridge.ocpp.rpc import CallError
+from ocpp_bridge.ocpp.v201.device_model import VariableKey
+
+log = logging.getLogger("ocpp_bridge.ocpp.v201.authorization")
+
+AUTH, CACHE, LIST = "AuthCtrlr", "AuthCacheCtrlr", "LocalAuthListCtrlr"
+MAX_LIST_ENTRIES = 1000  # LocalAuthListCtrlr.Entries maxLimit in the device model
+
+
+def token_key(token: dict) -> str:
+    """The auth store key of a 2.0.1 IdTokenType: type and value."""
+    return f"{token['type']}:{token['idToken']}"
+
+
+def answer_of(info: dict) -> dict:
+    """An IdTokenInfoType as validate_token's result."""
+    result = {"status": info.get("status", "Unknown")}
+    if info.get("cacheExpiryDateTime"):
+        result["expiry_time"] = info["cacheExpiryDateTime"]
+    group = info.get("groupIdToken")
+    if isinstance(group, dict) and group.get("idToken"):
+        result["parent_id_token"] = group["idToken"]
+    return result
+
+
+class AuthorizationBlock:
+    def __init__(self, cp):
+        self.cp = cp
+        self.core = cp.core
+        self.store = AuthStore.open(cp.db_dir)
+        self.core.handle("ClearCache", self._on_clear_cache)
+        self.core.handle("SendLocalList", self._on_send_local_list)
+        self.core.handle("GetLocalListVersion", self._on_get_version)
+        self._publish_entries()
+
+    def _flag(self, component: str, variable: str, default: bool = False) -> bool:
+        try:
+            return self.cp.model.bool_value(component, variable)
+        except (KeyError, ValueError):
+            return default
+
+    def _online(self) -> bool:
+        return self.core.connected and self.core.running and self.core.registration == "Accepted"
+
+    # ------------------------------------------------------------------ validate_token
+    def validate_token(self, token: IdToken) -> Deferred:
+        tok = {"idToken": token.value[:36], "type": token.type}
+        if token.type in ("Central", "NoAuthorization") or not self._flag(AUTH, "Enabled", True):
+            return Deferred.resolved({"status": "Accepted"})
+        online = self._online()
+        local = self._flag(AUTH, "LocalPreAuthorize") if online else self._flag(AUTH, "LocalAuthorizeOffline")
+        key = token_key(tok)
+        if local and self._flag(LIST, "Enabled"):
+            entry = self.store.list_get(key)
+            if entry is not None:
+                if entry.get("status") == "Accepted" and not self._past(entry.get("cacheExpiryDateTime")):
+                    log.info("idToken %s: Accepted by the local list", tok["idToken"])
+                    return Deferred.resolved(answer_of(entry))
+                if not online:
+                    return Deferred.resolved({"status": "Unknown"})
+                return self._authorize(tok)
+        if local and self._flag(CACHE, "Enabled"):
+            cached = self.store.cache_get(key)
+            if cached is not None:
+                if cached.expired(self.core.now):
+                    log.info("idToken %s: cache entry expired", tok["idToken"])
+                    self.store.cache_remove(key)
+                elif cached.info.get("status") == "Accepted":
+                    log.info("idToken %s: Accepted by the authorization cache", tok["idToken"])
+                    self._cache_put(key, cached.info)  # the lifetime counts from the last use
+                    return Deferred.resolved(answer_of(cached.info))
+        if not online:
+            accepted = self._flag(AUTH, "OfflineTxForUnknownIdEnabled")
+            return Deferred.resolved({"status": "Accepted" if accepted else "Unknown"})
+        return self._authorize(tok)
+
+    def _past(self, text: str | None) -> bool:
+        stamp = epoch(text)
+        return stamp is not None and stamp <= self.core.now
+
+    def _authorize(self, tok: dict) -> Deferred:
+        answer = Deferred()
+
+        def done(result: dict | None, error: CallError | None) -> None:
+            if result is None or not self.core.check_response("Authorize", result):
+                log.warning("Authorize %s failed (%s): Unknown", tok["idToken"], error.code if error else "invalid")
+                answer.resolve({"status": "Unknown"})
+                return
+            info = result["idTokenInfo"]
+            log.info("Authorize %s: %s", tok["idToken"], info.get("status"))
+            self.update_cache(tok, info)
+            answer.resolve(answer_of(info))
+
+        self.core.call("Authorize", {"idToken": tok}, done)
+        return answer
+
+    # ------------------------------------------------------------------ cache
+    def _cache_put(self, key: str, info: dict) -> None:
+        try:
+            lifetime = max(0, self.cp.model.int_value(CACHE, "LifeTime"))
+        except (KeyError, ValueError):
+            lifetime = 0
+        expiries = [e for e in (epoch(info.get("cacheExpiryDateTime")),
+                                self.core.now + lifetime if lifetime else None) if e is not None]
+        self.store.cache_put(key, info, self.core.now, min(expiries) if expiries else None)
+
+    def update_cache(self, token: dict, info: dict) -> None:
+        """Keep the CSMS's idTokenInfo (Authorize, TransactionEvent) when the cache is enabled."""
+        if self._flag(CACHE, "Enabled") and token.get("type") not in ("Central", "NoAuthorization"):
+            self._cache_put(token_key(token), info)
+
+    def _on_clear_cache(self, payload: dict) -> dict:
+        if not self._flag(CACHE, "Enabled"):
+            return {"status": "Rejected"}
+        self.store.cache_clear()
+        log.info("authorization cache cleared")
+        return {"status": "Accepted"}
+
+    # ------------------------------------------------------------------ local list
+    def _on_get_version(self, payload: dict) -> dict:
+        return {"versionNumber": self.store.list_version() if self._flag(LIST, "Enabled") else 0}
+
+    def _on_send_local_list(self, payload: dict) -> dict:
+        status = self._apply_list(payload)
+        log.info("SendLocalList %s v%s (%d entries): %s", payload["updateType"], payload["versionNumber"],
+                 len(payload.get("localAuthorizationList") or []), status)
+        if status == "Accepted":
+            self._publish_entries()
+        return {"status": status}
+
+    def _apply_list(self, payload: dict) -> str:
+        version = payload["versionNumber"]
+        items = payload.get("localAuthorizationList") or []
+        if not self._flag(LIST, "Enabled") or version <= 0:
+            return "Failed"
+        keys = [token_key(item["idToken"]).lower() for item in items]
+        duplicate = len(set(keys)) != len(keys)
+        entries = [(token_key(item["idToken"]), item.get("idTokenInfo")) for item in items]
+        if payload["updateType"] == "Full":
+            if duplicate or any(info is None for _, info in entries) or len(entries) > MAX_LIST_ENTRIES:
+                return "Failed"
+            self.store.list_replace(version, entries)
+            return "Accepted"
+        if version <= self.store.list_version():
+            return "VersionMismatch"
+        if duplicate or self.store.list_keys_after(entries) > MAX_LIST_ENTRIES:
+            return "Failed"
+        self.store.list_update(version, entries)
+        return "Accepted"
+
+    def _publish_entries(self) -> None:
+        try:
+            self.cp.model.set_internal(VariableKey(LIST, "Entries"), str(self.store.list_size()))
+        except (KeyError, ValueError) as exc:
+            log.warning("cannot record LocalAuthListCtrlr.Entries: %s", exc)
+
+    def close(self) -> None:
+        self.store.close()

@@ -1,0 +1,200 @@
+"""OCPP 2.0.1 meter values (functional block J, and the meter data of block E). PURE.
+
+Owns the latest power-meter reading of each EVSE (``MeterReading``), and the timers that turn
+readings into OCPP:
+- SampledDataCtrlr (Enabled): every TxUpdatedInterval seconds from a transaction's start, a
+  TransactionEvent(Updated, MeterValuePeriodic) with TxUpdatedMeasurands (Sample.Periodic);
+  every TxEndedInterval seconds, a TxEndedMeasurands reading kept for the Ended event.
+- AlignedDataCtrlr (Enabled): at every multiple of Interval after midnight UTC, for each EVSE
+  with a reading: TransactionEvent(Updated, MeterValueClock) during a transaction, a
+  MeterValues message outside one (Measurands, Sample.Clock); at every multiple of
+  TxEndedInterval, a TxEndedMeasurands reading (Sample.Clock) kept for the Ended event.
+- TriggerMessage(MeterValues): AlignedDataCtrlr.Measurands, context Trigger.
+Interval changes (SetVariables) take effect at once. An interval of 0 switches that series off.
+
+``meter_value`` (the one MeterValueType builder of the 2.0.1 blocks) uses the shared
+``ocpp/sampled_values.py``.
+
+Must never: decide when a transaction starts or ends (``transactions`` does), send a
+TransactionEvent itself, or read a clock (``core.now`` only).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+
+from ocpp_bridge.ocpp import evse_events as E
+from ocpp_bridge.ocpp.auth_store import epoch
+from ocpp_bridge.ocpp.sampled_values import V201, measurand_list, sampled_values
+from ocpp_bridge.ocpp.timefmt import iso
+
+log = logging.getLogger("ocpp_bridge.ocpp.v201.meter_values")
+
+SAMPLED, ALIGNED = "SampledDataCtrlr", "AlignedDataCtrlr"
+DAY = 86400
+
+
+def meter_value(sample: E.MeterSample | None, measurands: list[str], context: str) -> dict | None:
+    """A 2.0.1 MeterValueType of ``sample`` for ``measurands``; None when nothing is left."""
+    if sample is None:
+        return None
+    values = sampled_values(sample, measurands, context, V201)
+    if not values:
+        return None
+    stamp = epoch(sample.timestamp)
+    return {"timestamp": iso(stamp) if stamp is not None else sample.timestamp, "sampledValue": values}
+
+
+def next_aligned(now: float, interval: int) -> float:
+    """The first multiple of ``interval`` seconds after midnight UTC that is later than ``now``."""
+    midnight = math.floor(now / DAY) * DAY
+    steps = math.floor((now - midnight) / interval) + 1
+    return min(midnight + steps * interval, midnight + DAY)
+
+
+class MeterValuesBlock:
+    def __init__(self, cp):
+        self.cp = cp
+        self.core = cp.core
+        self._latest: dict[int, E.MeterSample] = {}
+        self.core.on("evse", self._on_event)
+        self.core.on("transaction_started", self._arm_sampled)
+        self.core.on("transaction_ended", self._disarm_sampled)
+        self.core.on("connected", self._on_connected)
+        cp.model.add_listener(self._on_variable)
+        self._arm_aligned()
+
+    # ------------------------------------------------------------------ configuration
+    def _int(self, component: str, variable: str) -> int:
+        try:
+            return max(0, self.cp.model.int_value(component, variable))
+        except (KeyError, ValueError):
+            return 0
+
+    def _enabled(self, component: str) -> bool:
+        try:
+            return self.cp.model.bool_value(component, "Enabled")
+        except (KeyError, ValueError):
+            return True
+
+    def measurands(self, component: str, variable: str) -> list[str]:
+        try:
+            return measurand_list(self.cp.model.value(component, variable))
+        except KeyError:
+            return []
+
+    def _on_variable(self, key, attribute: str, value: str) -> None:
+        if attribute != "Actual" or key.component not in (SAMPLED, ALIGNED):
+            return
+        if key.component == ALIGNED:
+            self._arm_aligned()
+        else:
+            for evse in sorted(self.cp.transactions.active_evses()):
+                self._arm_sampled(evse)
+
+    def _on_connected(self, up: bool) -> None:
+        """The clock is known by now: (re)arm the aligned series, and the sampled ones of
+        transactions that ran before a restart."""
+        if not up:
+            return
+        self._arm_aligned()
+        for evse in sorted(self.cp.transactions.active_evses()):
+            if not self.core.timers.is_set(f"sampled-TxUpdatedInterval-{evse}"):
+                self._arm_sampled(evse)
+
+    # ------------------------------------------------------------------ readings
+    def latest(self, evse: int) -> E.MeterSample | None:
+        return self._latest.get(evse)
+
+    def _on_event(self, event) -> None:
+        if isinstance(event, E.MeterReading):
+            self._latest[event.evse] = event.sample
+        elif isinstance(event, E.EvInfo) and event.soc_percent is not None and event.evse in self._latest:
+            old = self._latest[event.evse]
+            self._latest[event.evse] = E.MeterSample(**{**old.__dict__, "soc_percent": event.soc_percent})
+
+    def _reading(self, evse: int, component: str, variable: str, context: str) -> dict | None:
+        return meter_value(self._latest.get(evse), self.measurands(component, variable), context)
+
+    # ------------------------------------------------------------------ sampled (per transaction)
+    def _arm_sampled(self, evse: int) -> None:
+        for variable, fn in (("TxUpdatedInterval", self._periodic), ("TxEndedInterval", self._ended_sample)):
+            name = f"sampled-{variable}-{evse}"
+            interval = self._int(SAMPLED, variable)
+            if interval > 0 and self._enabled(SAMPLED):
+                self.core.timers.set(name, self.core.now + interval, lambda e=evse, f=fn: f(e))
+            else:
+                self.core.timers.cancel(name)
+
+    def _disarm_sampled(self, evse: int) -> None:
+        for variable in ("TxUpdatedInterval", "TxEndedInterval"):
+            self.core.timers.cancel(f"sampled-{variable}-{evse}")
+
+    def _again(self, evse: int, variable: str, fn) -> None:
+        interval = self._int(SAMPLED, variable)
+        if interval > 0 and evse in self.cp.transactions.active_evses():
+            self.core.timers.set(f"sampled-{variable}-{evse}", self.core.now + interval, lambda: fn(evse))
+
+    def _periodic(self, evse: int) -> None:
+        mv = self._reading(evse, SAMPLED, "TxUpdatedMeasurands", "Sample.Periodic")
+        if mv is not None:
+            self.cp.transactions.send_meter_update(evse, "MeterValuePeriodic", [mv])
+        self._again(evse, "TxUpdatedInterval", self._periodic)
+
+    def _ended_sample(self, evse: int) -> None:
+        mv = self._reading(evse, SAMPLED, "TxEndedMeasurands", "Sample.Periodic")
+        if mv is not None:
+            self.cp.transactions.add_ended_value(evse, mv)
+        self._again(evse, "TxEndedInterval", self._ended_sample)
+
+    # ------------------------------------------------------------------ clock-aligned
+    def _arm_aligned(self) -> None:
+        for variable, fn in (("Interval", self._aligned), ("TxEndedInterval", self._aligned_ended)):
+            self._rearm(variable, fn)
+
+    def _rearm(self, variable: str, fn) -> None:
+        """Set the next tick of an aligned series. A tick that comes a whole interval late (the
+        clock jumped, or it was set before the engine's first time) only sets the next one."""
+        name, interval = f"aligned-{variable}", self._int(ALIGNED, variable)
+        if interval <= 0 or not self._enabled(ALIGNED):
+            self.core.timers.cancel(name)
+            return
+        due = next_aligned(self.core.now, interval)
+
+        def tick() -> None:
+            if self.core.now < due + interval:
+                fn()
+            else:
+                self._rearm(variable, fn)
+        self.core.timers.set(name, due, tick)
+
+    def _aligned(self) -> None:
+        active = self.cp.transactions.active_evses()
+        for evse in self.cp.status.evse_ids():
+            mv = self._reading(evse, ALIGNED, "Measurands", "Sample.Clock")
+            if mv is None:
+                continue
+            if evse in active:
+                self.cp.transactions.send_meter_update(evse, "MeterValueClock", [mv])
+            elif self.core.connected:
+                self.core.call("MeterValues", {"evseId": evse, "meterValue": [mv]})
+        self._rearm("Interval", self._aligned)
+
+    def _aligned_ended(self) -> None:
+        for evse in sorted(self.cp.transactions.active_evses()):
+            mv = self._reading(evse, ALIGNED, "TxEndedMeasurands", "Sample.Clock")
+            if mv is not None:
+                self.cp.transactions.add_ended_value(evse, mv)
+        self._rearm("TxEndedInterval", self._aligned_ended)
+
+    # ------------------------------------------------------------------ TriggerMessage
+    def trigger(self, evse: int | None) -> bool:
+        """Send MeterValues (AlignedDataCtrlr.Measurands, context Trigger) for ``evse`` or every
+        EVSE with a reading; False when there is nothing to send."""
+        evses = self.cp.status.evse_ids() if evse is None else [evse]
+        readings = [(e, self._reading(e, ALIGNED, "Measurands", "Trigger")) for e in evses]
+        readings = [(e, mv) for e, mv in readings if mv is not None]
+        for e, mv in readings:
+            self.core.call("MeterValues", {"evseId": e, "meterValue": [mv]})
+        return bool(readings)

@@ -1,0 +1,402 @@
+"""OCPP 2.0.1 transactions (functional block E: TransactionEvent). PURE.
+
+Owns turning each EVSE's session events into TransactionEvent Started / Updated / Ended: when a
+transaction starts and ends (TxCtrlr.TxStartPoint / TxStopPoint), its transactionId (the
+EVerest session id, as EVerest's OCPP201 module does; a fresh uuid if that is longer than
+36 characters), seqNo (persisted in ``tx201.db`` before each message is queued), triggerReason,
+chargingState, evse, idToken, remoteStartId, reservationId, stoppedReason, ``offline`` (set on
+events made while not connected) and the meterValue of Started (TxStartedMeasurands,
+Transaction.Begin) and Ended (the TxEnded values kept during the transaction plus the last
+reading, Transaction.End). Every TransactionEvent goes through ``core.send_transactional``
+with tx_key = transactionId. Also the ``transaction_event`` / ``transaction_event_response``
+events for the bus, and the internal ``transaction_started`` / ``transaction_ended`` (EVSE id).
+
+Start and stop points (as EVerest's TransactionHandler): per session the block tracks
+ev_connected, authorized and energy (charging). A transaction starts when any configured
+TxStartPoint holds (EVConnected; Authorized; PowerPathClosed = both; EnergyTransfer) and ends
+when any TxStopPoint no longer holds. A TransactionFinished whose reason is not about the EV
+leaving or the authorization ending (a fault, a reset, a power loss, ...) ends the transaction
+whatever the points say, and so does SessionFinished.
+
+Event sources: SessionStarted (EVConnected -> CablePluggedIn; Authorized -> Authorized),
+TransactionStarted (the other condition of the two, with the token), ChargingStateChanged
+(Charging / SuspendedEV / SuspendedEVSE / EVConnected), TransactionFinished (stop reason,
+mapped as in ``tx_records``), SessionFinished. A pending RequestStartTransaction for the EVSE
+turns the authorization's triggerReason into RemoteStart and adds its remoteStartId.
+
+TransactionEventResponse: an idTokenInfo whose status is not Accepted stops the transaction
+(DeAuthorized) when TxCtrlr.StopTxOnInvalidId is true; the info goes to the authorization
+cache; totalCost / chargingPriority / updatedPersonalMessage go to the bus.
+
+Must never: send a TransactionEvent any other way than ``send_transactional``, reuse a seqNo,
+or read a clock (timestamps come from the events or ``core.now``).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from ocpp_bridge.ocpp import evse_events as E
+from ocpp_bridge.ocpp.auth_store import epoch
+from ocpp_bridge.ocpp.timefmt import iso
+from ocpp_bridge.ocpp.v201.meter_values import meter_value
+from ocpp_bridge.ocpp.v201.tx_records import (EFFECT_OF_REASON, TRIGGER_OF_REASON, Tx, TxStore,
+                                              reason_201)
+
+log = logging.getLogger("ocpp_bridge.ocpp.v201.transactions")
+
+ACTION = "TransactionEvent"
+TX = "TxCtrlr"
+
+
+def id_token_201(token: E.IdToken | None) -> dict | None:
+    if token is None or not token.value:
+        return None
+    return {"idToken": token.value[:36], "type": token.type}
+
+
+def timestamp_of(text: str | None, now: float) -> str:
+    """An event's RFC 3339 time as an OCPP dateTime; ``now`` when missing or unreadable."""
+    stamp = epoch(text)
+    return iso(stamp if stamp is not None else now)
+
+
+class TransactionBlock:
+    def __init__(self, cp):
+        self.cp = cp
+        self.core = cp.core
+        self.store = TxStore(cp.db_dir)
+        self._by_evse: dict[int, Tx] = {}
+        self._remote: dict[int, tuple[str, int]] = {}  # evse -> (token value, remoteStartId)
+        for tx in self.store.load():
+            self._by_evse[tx.evse] = tx
+            if tx.ev_connected:
+                cp.status.set_occupied(tx.evse, tx.connector)
+        self.core.on("evse", self._on_event)
+        self.core.on_tx_result(ACTION, self._on_result)
+
+    # ------------------------------------------------------------------ queries
+    def active_evses(self) -> set[int]:
+        """EVSEs with an OCPP transaction (Started sent, Ended not yet)."""
+        return {e for e, tx in self._by_evse.items() if tx.started}
+
+    def on_evse(self, evse: int) -> Tx | None:
+        tx = self._by_evse.get(evse)
+        return tx if tx is not None and tx.started else None
+
+    def by_transaction_id(self, transaction_id: str) -> Tx | None:
+        return next((tx for tx in self._by_evse.values() if tx.started and tx.transaction_id == transaction_id),
+                    None)
+
+    def _points(self, name: str) -> set[str]:
+        try:
+            raw = self.cp.model.value(TX, name) or ""
+        except KeyError:
+            raw = ""
+        points = {p.strip() for p in raw.split(",") if p.strip()}
+        return points or ({"PowerPathClosed"} if name == "TxStartPoint" else {"EVConnected", "Authorized"})
+
+    def _bool(self, component: str, variable: str, default: bool) -> bool:
+        try:
+            return self.cp.model.bool_value(component, variable)
+        except (KeyError, ValueError):
+            return default
+
+    # ------------------------------------------------------------------ remote start
+    def expect_remote_start(self, evse: int, token_value: str, remote_start_id: int) -> None:
+        """RequestStartTransaction was accepted for ``evse``: its authorization is a RemoteStart
+        (if it comes within TxCtrlr.EVConnectionTimeOut; the EVSEs' auth gives up then too)."""
+        self._remote[evse] = (token_value, remote_start_id)
+        try:
+            timeout = self.cp.model.int_value(TX, "EVConnectionTimeOut")
+        except (KeyError, ValueError):
+            timeout = 0
+        if timeout > 0:
+            self.core.timers.set(f"remote-start-{evse}", self.core.now + timeout, lambda: self._remote.pop(evse, None))
+
+    def _authorization_trigger(self, tx: Tx, token: dict | None) -> str:
+        pending = self._remote.get(tx.evse)
+        if pending is not None and (token is None or token.get("idToken") == pending[0]):
+            self._remote.pop(tx.evse)
+            tx.remote_start_id = pending[1]
+            return "RemoteStart"
+        return "Authorized"
+
+    # ------------------------------------------------------------------ events
+    def _on_event(self, event) -> None:
+        handler = {
+            E.SessionStarted: self._session_started, E.TransactionStarted: self._transaction_started,
+            E.ChargingStateChanged: self._charging_state, E.TransactionFinished: self._transaction_finished,
+            E.SessionFinished: self._session_finished,
+        }.get(type(event))
+        if handler is not None:
+            handler(event)
+
+    def _open(self, event) -> Tx:
+        """The record of this event's session, ending a stale one left on the EVSE."""
+        tx = self._by_evse.get(event.evse)
+        if tx is not None and tx.session_id == event.session_id:
+            return tx
+        if tx is not None:
+            log.warning("EVSE %d: session %s replaces unfinished session %s", event.evse, event.session_id,
+                        tx.session_id)
+            self._end(tx, "PowerLoss", timestamp_of(None, self.core.now), None, trigger="AbnormalCondition")
+        sid = event.session_id or str(uuid.uuid4())
+        tid = sid if len(sid) <= 36 else str(uuid.uuid4())
+        tx = Tx(session_id=sid, evse=event.evse, connector=event.connector or 1, transaction_id=tid)
+        self._by_evse[event.evse] = tx
+        return tx
+
+    def _session_started(self, ev: E.SessionStarted) -> None:
+        tx = self._open(ev)
+        tx.reservation_id = ev.reservation_id
+        if ev.reason == "EVConnected":
+            tx.ev_connected, tx.trigger, tx.charging_state = True, "CablePluggedIn", "EVConnected"
+        else:
+            self._authorize(tx, id_token_201(ev.id_token))
+        self._evaluate(tx, ev.timestamp, ev.meter)
+
+    def _transaction_started(self, ev: E.TransactionStarted) -> None:
+        tx = self._open(ev)
+        token = id_token_201(ev.id_token)
+        if ev.reservation_id is not None:
+            tx.reservation_id = ev.reservation_id
+        if not tx.ev_connected:  # authorized first: the EV has just arrived
+            tx.ev_connected, tx.trigger, tx.charging_state = True, "CablePluggedIn", "EVConnected"
+            if token is not None and token != tx.id_token:
+                tx.id_token, tx.id_token_sent = token, False
+            tx.authorized = True
+            if not tx.started and tx.remote_start_id is not None:
+                tx.trigger = "RemoteStart"  # as EVerest: a CSMS-provided token starts it
+        else:
+            self._authorize(tx, token)
+        self._evaluate(tx, ev.timestamp, ev.meter)
+
+    def _authorize(self, tx: Tx, token: dict | None) -> None:
+        tx.trigger = self._authorization_trigger(tx, token)
+        tx.authorized = True
+        if token is not None and token != tx.id_token:
+            tx.id_token, tx.id_token_sent = token, False
+
+    def _charging_state(self, ev: E.ChargingStateChanged) -> None:
+        tx = self._by_evse.get(ev.evse)
+        if tx is None:
+            return
+        tx.charging_state = ev.state
+        tx.energy = ev.state == "Charging"
+        tx.trigger = "ChargingStateChanged"
+        self._evaluate(tx, ev.timestamp, None)
+
+    def _transaction_finished(self, ev: E.TransactionFinished) -> None:
+        tx = self._by_evse.get(ev.evse)
+        if tx is None:
+            return
+        reason = reason_201(ev.reason)
+        tx.stop_reason = reason
+        tx.stop_id_token = id_token_201(ev.id_token)
+        tx.trigger = TRIGGER_OF_REASON[reason]
+        tx.energy = False
+        effect = EFFECT_OF_REASON.get(reason, "abort")
+        if effect == "disconnected":
+            tx.ev_connected = False
+        elif effect == "deauthorized":
+            tx.authorized = False
+        tx.charging_state = "EVConnected" if tx.ev_connected else "Idle"  # no energy flows any more
+        if effect == "abort" and tx.started:
+            self._end(tx, reason, timestamp_of(ev.timestamp, self.core.now), ev.meter)
+            return
+        self._evaluate(tx, ev.timestamp, ev.meter)
+
+    def _session_finished(self, ev: E.SessionFinished) -> None:
+        tx = self._by_evse.get(ev.evse)
+        if tx is None:
+            return
+        tx.ev_connected, tx.energy, tx.charging_state = False, False, "Idle"
+        self._end(tx, "EVDisconnected", timestamp_of(ev.timestamp, self.core.now), None,
+                  trigger="EVCommunicationLost")
+        self._remote.pop(ev.evse, None)
+
+    # ------------------------------------------------------------------ start / stop points
+    def _holds(self, tx: Tx, point: str) -> bool:
+        return {"EVConnected": tx.ev_connected, "Authorized": tx.authorized,
+                "PowerPathClosed": tx.ev_connected and tx.authorized,
+                "EnergyTransfer": tx.energy}.get(point, False)
+
+    def _evaluate(self, tx: Tx, timestamp: str | None, meter: E.MeterSample | None) -> None:
+        ts = timestamp_of(timestamp, self.core.now)
+        if not tx.started:
+            if any(self._holds(tx, p) for p in self._points("TxStartPoint")):
+                self._start(tx, ts, meter)
+            else:
+                self.store.save(tx)
+            return
+        failed = [p for p in self._points("TxStopPoint") if not self._holds(tx, p)]
+        if failed:
+            if not tx.ev_connected and {"EVConnected", "PowerPathClosed"} & set(failed):
+                self._end(tx, "EVDisconnected", ts, meter, trigger="EVCommunicationLost")
+            elif not tx.authorized:
+                reason = tx.stop_reason or "DeAuthorized"
+                self._end(tx, reason, ts, meter, trigger=TRIGGER_OF_REASON[reason])
+            else:  # only EnergyTransfer is gone
+                reason = "StoppedByEV" if tx.charging_state == "SuspendedEV" else (tx.stop_reason or "Other")
+                self._end(tx, reason, ts, meter, trigger="ChargingStateChanged")
+            return
+        if tx.trigger == "ChargingStateChanged" and tx.charging_state == tx.reported_state:
+            self.store.save(tx)  # nothing the CSMS does not know yet
+            return
+        stop_token = tx.stop_id_token if tx.trigger == "StopAuthorized" else None
+        self._event(tx, "Updated", tx.trigger, ts, self._info(tx), id_token=stop_token)
+
+    # ------------------------------------------------------------------ messages
+    def _info(self, tx: Tx, *, force_state: bool = False) -> dict:
+        info = {"transactionId": tx.transaction_id}
+        if force_state or tx.charging_state != tx.reported_state:
+            info["chargingState"] = tx.charging_state
+            tx.reported_state = tx.charging_state
+        return info
+
+    def _event(self, tx: Tx, event_type: str, trigger: str, timestamp: str, info: dict,
+               meter_values: list[dict] | None = None, *, id_token: dict | None = None) -> None:
+        if tx.remote_start_id is not None and (event_type == "Started" or trigger == "RemoteStart"):
+            info["remoteStartId"] = tx.remote_start_id
+        payload = {"eventType": event_type, "timestamp": timestamp, "triggerReason": trigger,
+                   "seqNo": tx.seq_no, "transactionInfo": info}
+        if not self.core.connected:
+            payload["offline"] = True
+        if event_type == "Started" or (tx.ev_connected and not tx.evse_sent):
+            payload["evse"] = {"id": tx.evse, "connectorId": tx.connector}
+            tx.evse_sent = tx.ev_connected
+        if id_token is None and tx.authorized and tx.id_token is not None and not tx.id_token_sent:
+            id_token = tx.id_token
+            tx.id_token_sent = True
+        if id_token is not None:
+            payload["idToken"] = id_token
+        if event_type == "Started" and tx.reservation_id is not None:
+            payload["reservationId"] = tx.reservation_id
+        if meter_values:
+            payload["meterValue"] = meter_values
+        tx.seq_no += 1
+        if event_type != "Ended":
+            self.store.save(tx)  # the seqNo is spent before the message exists
+        self.core.send_transactional(ACTION, payload, tx.transaction_id)
+        log.info("TransactionEvent %s %s seqNo %d (%s)", event_type, tx.transaction_id, payload["seqNo"], trigger)
+        self.core.emit("transaction_event", self._bus_event(event_type, tx.session_id, tx.evse, tx.connector,
+                                                            tx.transaction_id))
+
+    @staticmethod
+    def _bus_event(event_type: str, session_id: str, evse: int, connector: int, tid: str) -> dict:
+        return {"transaction_event": event_type, "session_id": session_id,
+                "evse": {"id": evse, "connector_id": connector}, "transaction_id": tid}
+
+    def _meter(self, evse: int, sample: E.MeterSample | None, variable: str, context: str) -> list[dict]:
+        meters = self.cp.meter_values
+        mv = meter_value(sample or meters.latest(evse), meters.measurands("SampledDataCtrlr", variable), context)
+        return [mv] if mv else []
+
+    def _start(self, tx: Tx, timestamp: str, meter: E.MeterSample | None) -> None:
+        tx.started = True
+        meter_values = self._meter(tx.evse, meter, "TxStartedMeasurands", "Transaction.Begin")
+        self._event(tx, "Started", tx.trigger, timestamp, self._info(tx, force_state=True), meter_values)
+        self.core.emit("transaction_started", tx.evse)
+
+    def _end(self, tx: Tx, reason: str, timestamp: str, meter: E.MeterSample | None, *,
+             trigger: str | None = None) -> None:
+        if self._by_evse.get(tx.evse) is tx:
+            del self._by_evse[tx.evse]
+        if not tx.started:
+            self.store.remove(tx, finished=False)
+            return
+        trigger = trigger or TRIGGER_OF_REASON.get(reason, "AbnormalCondition")
+        info = self._info(tx, force_state=True)
+        info["stoppedReason"] = reason
+        meter_values = self.store.ended_values(tx.transaction_id)
+        meter_values += self._meter(tx.evse, meter, "TxEndedMeasurands", "Transaction.End")
+        stop_token = tx.stop_id_token if trigger == "StopAuthorized" else None
+        tx.started = False  # from here on it is not ongoing
+        self._event(tx, "Ended", trigger, timestamp, info, meter_values, id_token=stop_token)
+        self.store.remove(tx, finished=True)
+        self.core.emit("transaction_ended", tx.evse)
+
+    # ------------------------------------------------------------------ other blocks' requests
+    def send_meter_update(self, evse: int, trigger: str, meter_values: list[dict]) -> bool:
+        """An Updated event carrying meter values (periodic, clock-aligned or triggered)."""
+        tx = self.on_evse(evse)
+        if tx is None:
+            return False
+        self._event(tx, "Updated", trigger, iso(self.core.now), self._info(tx), meter_values or None)
+        return True
+
+    def add_ended_value(self, evse: int, meter_value_: dict) -> None:
+        """Keep a TxEnded sample (SampledDataCtrlr/AlignedDataCtrlr TxEnded*) for the Ended event."""
+        tx = self.on_evse(evse)
+        if tx is not None:
+            self.store.add_ended_value(tx.transaction_id, meter_value_)
+
+    def stop(self, evse: int, reason: str) -> bool:
+        """End ``evse``'s transaction for ``reason`` (2.0.1 name): the EVSE is asked to stop its
+        charging; a transaction the EVSE has not authorized yet is ended here at once."""
+        tx = self.on_evse(evse)
+        if tx is None:
+            return False
+        if tx.authorized:
+            everest = {"ImmediateReset": "HardReset"}.get(reason, reason)
+            self.cp.evse_port.stop_transaction(evse, everest, None)
+        else:
+            self._end(tx, reason, iso(self.core.now), None, trigger=TRIGGER_OF_REASON.get(reason))
+        return True
+
+    def force_end(self, evse: int, reason: str) -> None:
+        """End the transaction here without waiting for the EVSE (it did not answer in time)."""
+        tx = self.on_evse(evse)
+        if tx is not None:
+            self._end(tx, reason, iso(self.core.now), None, trigger=TRIGGER_OF_REASON.get(reason))
+
+    # ------------------------------------------------------------------ results
+    def _on_result(self, tx_key: str | None, request: dict, result: dict | None) -> None:
+        tid = request["transactionInfo"]["transactionId"]
+        tx = next((t for t in self._by_evse.values() if t.transaction_id == tid), None)
+        where = (tx.session_id, tx.evse, tx.connector) if tx is not None else self.store.finished(tid)
+        if request["eventType"] == "Ended":  # the last message of its transaction (the outbox is FIFO)
+            self.store.forget_finished(tid)
+        if result is None or where is None:
+            return
+        original = self._bus_event(request["eventType"], where[0], where[1], where[2], tid)
+        response = {"original_transaction_event": original}
+        if "totalCost" in result:
+            response["total_cost"] = result["totalCost"]
+        if "chargingPriority" in result:
+            response["charging_priority"] = result["chargingPriority"]
+        message = result.get("updatedPersonalMessage")
+        if message:
+            response["personal_message"] = {k: v for k, v in (("content", message.get("content")),
+                                                              ("format", message.get("format")),
+                                                              ("language", message.get("language"))) if v}
+        self.core.emit("transaction_event_response", response)
+        info = result.get("idTokenInfo")
+        if info is not None and request.get("idToken") is not None:
+            self._on_token_info(tx, request["idToken"], info)
+
+    def _on_token_info(self, tx: Tx | None, token: dict, info: dict) -> None:
+        authorization = getattr(self.cp, "authorization", None)
+        if authorization is not None:
+            authorization.update_cache(token, info)
+        if info.get("status") == "Accepted" or tx is None or not tx.started:
+            return
+        if self._bool(TX, "StopTxOnInvalidId", True):
+            log.info("transaction %s: idToken %s is %s: stopping", tx.transaction_id, token.get("idToken"),
+                     info.get("status"))
+            self.cp.evse_port.stop_transaction(tx.evse, "DeAuthorized", None)
+        else:
+            self.cp.evse_port.pause_charging(tx.evse, None)
+
+    def trigger(self, evse: int | None) -> bool:
+        """TriggerMessage(TransactionEvent): an Updated for each (or this EVSE's) transaction."""
+        evses = sorted(self.active_evses()) if evse is None else [e for e in [evse] if e in self.active_evses()]
+        for e in evses:
+            tx = self._by_evse[e]
+            self._event(tx, "Updated", "Trigger", iso(self.core.now), self._info(tx),
+                        self._meter(e, None, "TxUpdatedMeasurands", "Trigger"))
+        return bool(evses)
+
+    def close(self) -> None:
+        self.store.close()

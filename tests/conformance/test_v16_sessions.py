@@ -1,0 +1,242 @@
+"""OCPP 1.6 charging sessions end to end: simulated EVSE managers and an EVerest peer on a real
+mosquitto, the bridge as a real process, the real `ocpp` CSMS. Named after OCTT 1.6 cases
+(ids only) where the test covers the case.
+"""
+
+import time
+
+import pytest
+
+from support.station import CP_ID, MODULE
+
+MV = "Energy.Active.Import.Register,Power.Active.Import"
+
+
+def configure(st, **keys) -> None:
+    for key, value in keys.items():
+        assert st.csms.call(CP_ID, "ChangeConfiguration", {"key": key, "value": str(value)})["status"] == "Accepted"
+
+
+def statuses(st, connector: int, after: int = 0) -> list[str]:
+    return [e["payload"]["status"] for e in st.csms.entries("StatusNotification", CP_ID)
+            if e["payload"]["connectorId"] == connector and e["index"] >= after]
+
+
+def wait_status(st, connector: int, status: str, after: int = 0, timeout: float = 10) -> dict:
+    return st.csms.wait_for(lambda e: e["action"] == "StatusNotification" and e["payload"]["connectorId"] == connector
+                            and e["payload"]["status"] == status, timeout=timeout, after_index=after)
+
+
+def booted(charging_station, evses: int = 1, **kw):
+    st = charging_station(evses=evses, version="1.6", **kw)
+    for n in range(1, evses + 1):
+        wait_status(st, n, "Available")
+    return st
+
+
+def test_tc_003_regular_charging_session_with_csms_authorize(charging_station):
+    st = booted(charging_station)
+    st.peer.watch_var(MODULE, "ocpp_generic", "ocpp_transaction_event")
+    ev = st.evse(1)
+    mark = st.csms.mark()
+    ev.plug_in()
+    assert st.validate("TAG1")["authorization_status"] == "Accepted"
+    assert st.csms.entries("Authorize", CP_ID)[-1]["payload"] == {"idTag": "TAG1"}
+    ev.start_transaction("TAG1", meter_wh=1000)
+    start = st.csms.wait_for("StartTransaction", after_index=mark)
+    ev.start_charging()
+    ev.meter(1800, 7000)
+    ev.stop_transaction("Local", "TAG1")
+    stop = st.csms.wait_for("StopTransaction", after_index=mark)
+    ev.unplug()
+    wait_status(st, 1, "Available", after=stop["index"])
+    assert start["payload"]["idTag"] == "TAG1" and start["payload"]["meterStart"] == 1000
+    tid = start["response"]["transactionId"]
+    assert (stop["payload"]["transactionId"], stop["payload"]["meterStop"], stop["payload"]["reason"]) == (
+        tid, 1800, "Local")
+    assert statuses(st, 1, mark) == ["Preparing", "Charging", "Finishing", "Available"]
+    # the bus heard Started, Updated (with the CSMS's id) and Ended
+    st.var("ocpp_generic", "ocpp_transaction_event", lambda v: v["transaction_event"] == "Ended")
+    events = st.values("ocpp_generic", "ocpp_transaction_event")
+    assert [e["transaction_event"] for e in events] == ["Started", "Updated", "Ended"]
+    assert events[1]["transaction_id"] == str(tid) and events[0]["evse"] == {"id": 1, "connector_id": 1}
+
+
+def test_tc_005_1_ev_side_disconnect(charging_station):
+    st = booted(charging_station)
+    ev = st.evse(1)
+    mark = st.csms.mark()
+    ev.plug_in()
+    ev.start_transaction("TAG1", meter_wh=10)
+    ev.start_charging()
+    ev.unplug()
+    stop = st.csms.wait_for("StopTransaction", after_index=mark)
+    assert stop["payload"]["reason"] == "EVDisconnected"
+    wait_status(st, 1, "Available", after=stop["index"])
+
+
+def test_local_list_authorization_full_and_differential(charging_station):  # TC_043_4 / TC_043_5
+    st = booted(charging_station)
+    configure(st, LocalPreAuthorize="true")
+    full = {"listVersion": 1, "updateType": "Full", "localAuthorizationList": [
+        {"idTag": "LOCAL1", "idTagInfo": {"status": "Accepted"}}, {"idTag": "GONE", "idTagInfo": {"status": "Accepted"}}]}
+    assert st.csms.call(CP_ID, "SendLocalList", full) == {"status": "Accepted"}
+    diff = {"listVersion": 1, "updateType": "Differential",
+            "localAuthorizationList": [{"idTag": "LOCAL2", "idTagInfo": {"status": "Blocked"}}, {"idTag": "GONE"}]}
+    assert st.csms.call(CP_ID, "SendLocalList", diff) == {"status": "VersionMismatch"}
+    diff["listVersion"] = 2
+    assert st.csms.call(CP_ID, "SendLocalList", diff) == {"status": "Accepted"}
+    assert st.csms.call(CP_ID, "GetLocalListVersion", {}) == {"listVersion": 2}
+    before = len(st.csms.entries("Authorize", CP_ID))
+    assert st.validate("LOCAL1")["authorization_status"] == "Accepted"  # from the list, no Authorize
+    assert len(st.csms.entries("Authorize", CP_ID)) == before
+    st.csms.set_response("Authorize", {"idTagInfo": {"status": "Invalid"}})
+    assert st.validate("LOCAL2")["authorization_status"] == "Invalid"  # Blocked locally: the CSMS decides
+    assert st.validate("GONE")["authorization_status"] == "Invalid"
+
+
+def test_auth_cache_hit_while_offline(charging_station):
+    st = booted(charging_station)
+    st.csms.set_response("Authorize", {"idTagInfo": {"status": "Accepted", "expiryDate": "2099-01-01T00:00:00Z"}})
+    assert st.validate("CACHED")["authorization_status"] == "Accepted"
+    st.csms.stop()  # the CSMS goes away: the bridge is offline
+    st.var("ocpp_generic", "is_connected", lambda v: v is False, timeout=10)
+    result = st.validate("CACHED")
+    assert result["authorization_status"] == "Accepted" and result["expiry_time"] == "2099-01-01T00:00:00Z"
+    assert st.validate("UNKNOWN")["authorization_status"] == "Invalid"
+
+
+def test_tc_011_1_remote_start_and_tc_012_remote_stop(charging_station):
+    st = booted(charging_station)
+    st.peer.watch_var(MODULE, "auth_provider", "provided_token")
+    time.sleep(0.2)
+    ev = st.evse(1)
+    assert st.csms.call(CP_ID, "RemoteStartTransaction", {"idTag": "REMOTE", "connectorId": 1}) == {
+        "status": "Accepted"}
+    token = st.var("auth_provider", "provided_token")
+    assert token["id_token"] == {"value": "REMOTE", "type": "Central"}
+    assert token["prevalidated"] is True and token["connectors"] == [1]
+    mark = st.csms.mark()
+    ev.plug_in()
+    ev.start_transaction("REMOTE")
+    start = st.csms.wait_for("StartTransaction", after_index=mark)
+    tid = start["response"]["transactionId"]
+    assert st.csms.call(CP_ID, "RemoteStopTransaction", {"transactionId": tid + 1000}) == {"status": "Rejected"}
+    assert st.csms.call(CP_ID, "RemoteStopTransaction", {"transactionId": tid}) == {"status": "Accepted"}
+    assert ev.wait_command("stop_transaction")["request"]["reason"] == "Remote"
+    stop = st.csms.wait_for("StopTransaction", after_index=mark)
+    assert (stop["payload"]["transactionId"], stop["payload"]["reason"]) == (tid, "Remote")
+
+
+def test_two_evses_charging_at_once(charging_station):
+    st = booted(charging_station, evses=2)
+    a, b = st.evse(1), st.evse(2)
+    mark = st.csms.mark()
+    a.plug_in()
+    b.plug_in()
+    a.start_transaction("A", meter_wh=100)
+    b.start_transaction("B", meter_wh=200)
+    starts = [st.csms.wait_for(lambda e: e["action"] == "StartTransaction" and e["payload"]["idTag"] == tag
+                               and "response" in e, after_index=mark) for tag in ("A", "B")]
+    b.stop_transaction("Local")
+    a.stop_transaction("Local")
+    for start in starts:
+        st.csms.wait_for(lambda e: e["action"] == "StopTransaction" and e["payload"]["transactionId"] ==
+                         start["response"]["transactionId"], after_index=mark)
+    stops = {e["payload"]["transactionId"]: e["payload"]["meterStop"] for e in st.csms.entries("StopTransaction")}
+    by_tag = {s["payload"]["idTag"]: s for s in starts}
+    assert by_tag["A"]["payload"]["connectorId"] == 1 and by_tag["B"]["payload"]["connectorId"] == 2
+    assert stops == {by_tag["A"]["response"]["transactionId"]: 100, by_tag["B"]["response"]["transactionId"]: 200}
+
+
+def test_meter_values_at_the_configured_interval_and_measurands(charging_station):
+    st = booted(charging_station)
+    configure(st, MeterValueSampleInterval=1, MeterValuesSampledData=MV, ClockAlignedDataInterval=0)
+    ev = st.evse(1)
+    mark = st.csms.mark()
+    ev.plug_in()
+    ev.start_transaction("TAG", meter_wh=500)
+    ev.start_charging()
+    ev.meter(600, 3700)
+    first = st.csms.wait_for("MeterValues", after_index=mark, timeout=5)
+    third = st.csms.wait_for(lambda e: e["action"] == "MeterValues" and e["index"] > first["index"],
+                             after_index=first["index"] + 1, timeout=5)
+    ev.stop_transaction("Local")
+    tid = st.csms.wait_for("StartTransaction", after_index=mark)["response"]["transactionId"]
+    values = first["payload"]["meterValue"][0]["sampledValue"]
+    assert first["payload"]["transactionId"] == tid
+    assert [(v["measurand"], v["unit"], v["context"]) for v in values] == [
+        ("Energy.Active.Import.Register", "Wh", "Sample.Periodic"), ("Power.Active.Import", "W", "Sample.Periodic")]
+    gap = third["time"] - first["time"]
+    assert 0.5 < gap < 10  # the configured interval, not the 60 s default
+
+
+def test_clock_aligned_meter_values(charging_station):
+    st = booted(charging_station)
+    ev = st.evse(1)
+    ev.meter(42, 0)
+    configure(st, ClockAlignedDataInterval=1, MeterValuesAlignedData="Energy.Active.Import.Register")
+    mv = st.csms.wait_for(lambda e: e["action"] == "MeterValues" and "transactionId" not in e["payload"], timeout=5)
+    sv = mv["payload"]["meterValue"][0]["sampledValue"][0]
+    assert (sv["value"], sv["context"]) == ("42", "Sample.Clock")
+    assert mv["payload"]["meterValue"][0]["timestamp"].endswith(".000Z")
+
+
+def test_tc_017_1_unlock_connector(charging_station):
+    st = booted(charging_station)
+    assert st.csms.call(CP_ID, "UnlockConnector", {"connectorId": 1}) == {"status": "Unlocked"}
+    assert st.evse(1).wait_command("force_unlock")["connector_id"] == 1
+    assert st.csms.call(CP_ID, "UnlockConnector", {"connectorId": 2}) == {"status": "NotSupported"}
+
+
+def test_change_availability_outside_and_during_a_transaction(charging_station):
+    st = booted(charging_station)
+    ev = st.evse(1)
+    mark = st.csms.mark()
+    assert st.csms.call(CP_ID, "ChangeAvailability", {"connectorId": 1, "type": "Inoperative"}) == {
+        "status": "Accepted"}
+    wait_status(st, 1, "Unavailable", after=mark)
+    assert st.csms.call(CP_ID, "ChangeAvailability", {"connectorId": 1, "type": "Operative"}) == {
+        "status": "Accepted"}
+    wait_status(st, 1, "Available", after=mark)
+    ev.plug_in()
+    ev.start_transaction("TAG")
+    st.csms.wait_for("StartTransaction", after_index=mark)
+    assert st.csms.call(CP_ID, "ChangeAvailability", {"connectorId": 0, "type": "Inoperative"}) == {
+        "status": "Scheduled"}
+    time.sleep(0.3)
+    assert "Unavailable" not in statuses(st, 1, st.csms.entries("StartTransaction")[-1]["index"])
+    ev.stop_transaction("Local")
+    stop = st.csms.wait_for("StopTransaction", after_index=mark)
+    wait_status(st, 1, "Unavailable", after=stop["index"])
+    assert statuses(st, 0, mark)[-1] == "Unavailable"
+
+
+@pytest.mark.parametrize("kind, reason", [("Soft", "SoftReset"), ("Hard", "HardReset")])
+def test_tc_013_tc_014_reset_with_a_running_transaction(charging_station, kind, reason):
+    st = booted(charging_station)
+    ev = st.evse(1)
+    mark = st.csms.mark()
+    ev.plug_in()
+    ev.start_transaction("TAG")
+    st.csms.wait_for("StartTransaction", after_index=mark)
+    assert st.csms.call(CP_ID, "Reset", {"type": kind}) == {"status": "Accepted"}
+    assert ev.wait_command("stop_transaction")["request"]["reason"] == reason
+    stop = st.csms.wait_for("StopTransaction", after_index=mark)
+    assert stop["payload"]["reason"] == reason
+    # no system module: the bridge restarts its OCPP side and boots again
+    st.csms.wait_for("BootNotification", after_index=stop["index"], timeout=15)
+    time.sleep(0.3)
+    assert len(st.csms.entries("StopTransaction")) == 1  # it left before the reset cut the line
+
+
+@pytest.mark.parametrize("what", ["BootNotification", "DiagnosticsStatusNotification", "FirmwareStatusNotification",
+                                  "Heartbeat", "MeterValues", "StatusNotification"])
+def test_tc_054_trigger_message(charging_station, what):
+    st = booted(charging_station)
+    st.evse(1).meter(5, 0)
+    time.sleep(0.2)
+    mark = st.csms.mark()
+    payload = {"requestedMessage": what, "connectorId": 1}
+    assert st.csms.call(CP_ID, "TriggerMessage", payload) == {"status": "Accepted"}
+    st.csms.wait_for(what, after_index=mark, timeout=5)

@@ -1,0 +1,332 @@
+"""OCPP 2.0.1 charging sessions end to end: simulated EVSE managers and an EVerest peer on a
+real mosquitto, the bridge as a real process, the real `ocpp` CSMS. Named after OCA 2.0.1
+test cases (ids only) where the test covers the case.
+"""
+
+import time
+
+import pytest
+
+from support.station import CP_ID, MODULE
+
+V = "2.0.1"
+
+
+def wait_status(st, evse: int, status: str, after: int = 0, timeout: float = 10) -> dict:
+    return st.csms.wait_for(lambda e: e["action"] == "StatusNotification" and e["payload"]["evseId"] == evse
+                            and e["payload"]["connectorStatus"] == status, timeout=timeout, after_index=after)
+
+
+def statuses(st, evse: int, after: int = 0) -> list[str]:
+    return [e["payload"]["connectorStatus"] for e in st.csms.entries("StatusNotification", CP_ID)
+            if e["payload"]["evseId"] == evse and e["index"] >= after]
+
+
+def wait_event(st, event_type: str, after: int = 0, trigger: str | None = None, timeout: float = 10) -> dict:
+    return st.csms.wait_for(lambda e: e["action"] == "TransactionEvent" and e["payload"]["eventType"] == event_type
+                            and (trigger is None or e["payload"]["triggerReason"] == trigger),
+                            timeout=timeout, after_index=after)
+
+
+def tx_events(st, after: int = 0, tid: str | None = None) -> list[dict]:
+    return [e["payload"] for e in st.csms.entries("TransactionEvent", CP_ID) if e["index"] >= after
+            and (tid is None or e["payload"]["transactionInfo"]["transactionId"] == tid)]
+
+
+def set_variables(st, component: str, **values) -> None:
+    data = [{"component": {"name": component}, "variable": {"name": name}, "attributeValue": str(value)}
+            for name, value in values.items()]
+    result = st.csms.call(CP_ID, "SetVariables", {"setVariableData": data})["setVariableResult"]
+    assert [r["attributeStatus"] for r in result] == ["Accepted"] * len(data)
+
+
+def booted(charging_station, evses: int = 1, **kw):
+    st = charging_station(evses=evses, version=V, **kw)
+    for n in range(1, evses + 1):
+        wait_status(st, n, "Available")
+    return st
+
+
+# ---------------------------------------------------------------------------- sessions
+def test_tc_e_01_full_session_with_csms_authorize(charging_station):
+    st = booted(charging_station)
+    st.peer.watch_var(MODULE, "ocpp_generic", "ocpp_transaction_event")
+    ev = st.evse(1)
+    mark = st.csms.mark()
+    sid = ev.plug_in()
+    wait_status(st, 1, "Occupied", after=mark)
+    assert st.validate("TAG1")["authorization_status"] == "Accepted"
+    assert st.csms.entries("Authorize", CP_ID)[-1]["payload"] == {"idToken": {"idToken": "TAG1", "type": "ISO14443"}}
+    ev.start_transaction("TAG1", type="RFID", meter_wh=1000)
+    started = wait_event(st, "Started", mark)["payload"]
+    assert started["triggerReason"] == "Authorized" and started["transactionInfo"]["transactionId"] == sid
+    assert started["evse"] == {"id": 1, "connectorId": 1} and started["idToken"]["idToken"] == "TAG1"
+    assert started["meterValue"][0]["sampledValue"][0]["value"] == 1000
+    ev.start_charging()
+    wait_event(st, "Updated", mark, trigger="ChargingStateChanged")
+    ev.meter(1800, 7000)
+    ev.stop_transaction("Local", "TAG1")
+    ended = wait_event(st, "Ended", mark)["payload"]
+    ev.unplug()
+    wait_status(st, 1, "Available", after=mark + 1)
+    assert (ended["triggerReason"], ended["transactionInfo"]["stoppedReason"]) == ("StopAuthorized", "Local")
+    assert ended["meterValue"][-1]["sampledValue"][0]["value"] == 1800
+    assert [e["seqNo"] for e in tx_events(st, mark)] == [0, 1, 2]
+    assert statuses(st, 1, mark) == ["Occupied", "Available"]
+    st.var("ocpp_generic", "ocpp_transaction_event", lambda v: v["transaction_event"] == "Ended")
+    bus = st.values("ocpp_generic", "ocpp_transaction_event")
+    assert [b["transaction_event"] for b in bus] == ["Started", "Updated", "Ended"]
+    assert bus[0] == {"transaction_event": "Started", "session_id": sid, "evse": {"id": 1, "connector_id": 1},
+                      "transaction_id": sid}
+
+
+def test_local_list_authorization_without_authorize(charging_station):  # TC_C_27
+    st = booted(charging_station)
+    set_variables(st, "AuthCtrlr", LocalPreAuthorize="true")
+    full = {"versionNumber": 1, "updateType": "Full", "localAuthorizationList": [
+        {"idToken": {"idToken": "LOCAL1", "type": "ISO14443"}, "idTokenInfo": {"status": "Accepted"}}]}
+    assert st.csms.call(CP_ID, "SendLocalList", full) == {"status": "Accepted"}
+    before = len(st.csms.entries("Authorize", CP_ID))
+    assert st.validate("LOCAL1")["authorization_status"] == "Accepted"
+    assert len(st.csms.entries("Authorize", CP_ID)) == before
+
+
+def test_tc_d_01_d_02_d_06_local_list_full_differential_and_version_mismatch(charging_station):
+    st = booted(charging_station)
+    set_variables(st, "AuthCtrlr", LocalPreAuthorize="true")
+    item = lambda token, status="Accepted": {"idToken": {"idToken": token, "type": "ISO14443"},  # noqa: E731
+                                             "idTokenInfo": {"status": status}}
+    assert st.csms.call(CP_ID, "SendLocalList", {"versionNumber": 1, "updateType": "Full",
+                                                 "localAuthorizationList": [item("A"), item("GONE")]}) == {
+        "status": "Accepted"}
+    diff = {"versionNumber": 1, "updateType": "Differential",
+            "localAuthorizationList": [item("B", "Blocked"), {"idToken": {"idToken": "GONE", "type": "ISO14443"}}]}
+    assert st.csms.call(CP_ID, "SendLocalList", diff) == {"status": "VersionMismatch"}
+    diff["versionNumber"] = 2
+    assert st.csms.call(CP_ID, "SendLocalList", diff) == {"status": "Accepted"}
+    assert st.csms.call(CP_ID, "GetLocalListVersion", {}) == {"versionNumber": 2}
+    st.csms.set_response("Authorize", {"idTokenInfo": {"status": "Invalid"}})
+    assert st.validate("A")["authorization_status"] == "Accepted"        # from the list
+    assert st.validate("B")["authorization_status"] == "Invalid"         # Blocked locally: the CSMS decides
+    assert st.validate("GONE")["authorization_status"] == "Invalid"
+
+
+def test_auth_cache_hit_while_offline(charging_station):
+    st = booted(charging_station)
+    st.csms.set_response("Authorize", {"idTokenInfo": {"status": "Accepted",
+                                                       "cacheExpiryDateTime": "2099-01-01T00:00:00Z"}})
+    assert st.validate("CACHED")["authorization_status"] == "Accepted"
+    st.csms.stop()
+    st.var("ocpp_generic", "is_connected", lambda v: v is False, timeout=10)
+    result = st.validate("CACHED")
+    assert result["authorization_status"] == "Accepted" and result["expiry_time"] == "2099-01-01T00:00:00Z"
+    assert st.validate("UNKNOWN")["authorization_status"] == "Unknown"
+
+
+def test_tc_f_01_remote_start_and_tc_f_08_remote_stop(charging_station):
+    st = booted(charging_station)
+    st.peer.watch_var(MODULE, "auth_provider", "provided_token")
+    time.sleep(0.2)
+    ev = st.evse(1)
+    mark = st.csms.mark()
+    ev.plug_in()
+    reply = st.csms.call(CP_ID, "RequestStartTransaction",
+                         {"idToken": {"idToken": "REMOTE", "type": "Central"}, "remoteStartId": 42, "evseId": 1})
+    assert reply == {"status": "Accepted"}
+    token = st.var("auth_provider", "provided_token")
+    assert token["id_token"] == {"value": "REMOTE", "type": "Central"} and token["request_id"] == 42
+    assert token["prevalidated"] is True and token["connectors"] == [1]
+    ev.start_transaction({"id_token": {"value": "REMOTE", "type": "Central"}, "authorization_type": "OCPP"})
+    started = wait_event(st, "Started", mark)["payload"]
+    assert started["triggerReason"] == "RemoteStart" and started["transactionInfo"]["remoteStartId"] == 42
+    tid = started["transactionInfo"]["transactionId"]
+    assert st.csms.call(CP_ID, "RequestStopTransaction", {"transactionId": "nope"}) == {"status": "Rejected"}
+    assert st.csms.call(CP_ID, "RequestStopTransaction", {"transactionId": tid}) == {"status": "Accepted"}
+    assert ev.wait_command("stop_transaction")["request"]["reason"] == "Remote"
+    ended = wait_event(st, "Ended", mark)["payload"]
+    assert (ended["triggerReason"], ended["transactionInfo"]["stoppedReason"]) == ("RemoteStop", "Remote")
+
+
+def test_two_evses_charging_at_once(charging_station):
+    st = booted(charging_station, evses=2)
+    a, b = st.evse(1), st.evse(2)
+    mark = st.csms.mark()
+    sa, sb = a.plug_in(), b.plug_in()
+    a.start_transaction("A", meter_wh=100)
+    b.start_transaction("B", meter_wh=200)
+    a.start_charging()
+    b.start_charging()
+    b.unplug()
+    a.unplug()
+    for sid in (sa, sb):
+        st.csms.wait_for(lambda e, sid=sid: e["action"] == "TransactionEvent" and e["payload"]["eventType"] == "Ended"
+                         and e["payload"]["transactionInfo"]["transactionId"] == sid, after_index=mark)
+    for sid, evse, energy in ((sa, 1, 100), (sb, 2, 200)):
+        events = tx_events(st, mark, sid)
+        assert [(e["eventType"], e["seqNo"]) for e in events] == [("Started", 0), ("Updated", 1), ("Ended", 2)]
+        assert events[0]["evse"]["id"] == evse
+        assert events[0]["meterValue"][0]["sampledValue"][0]["value"] == energy
+
+
+def test_tc_j_09_meter_values_at_the_configured_interval(charging_station):
+    st = booted(charging_station)
+    set_variables(st, "SampledDataCtrlr", TxUpdatedInterval=1,
+                  TxUpdatedMeasurands="Energy.Active.Import.Register,Power.Active.Import,Current.Import")
+    ev = st.evse(1)
+    mark = st.csms.mark()
+    ev.plug_in()
+    ev.start_transaction("TAG1", meter_wh=10)
+    ev.meter(500, 7000, current_A={"L1": 16.0, "L2": 16.0, "L3": 16.0})
+    first = wait_event(st, "Updated", mark, trigger="MeterValuePeriodic")
+    second = wait_event(st, "Updated", first["index"] + 1, trigger="MeterValuePeriodic")
+    assert 0.5 < second["time"] - first["time"] < 10  # the configured 1 s, not the 60 s default
+    values = {(v["measurand"], v.get("phase")): (v["value"], v["context"], v["unitOfMeasure"]["unit"])
+              for v in first["payload"]["meterValue"][0]["sampledValue"]}
+    assert values == {("Energy.Active.Import.Register", None): (500, "Sample.Periodic", "Wh"),
+                      ("Power.Active.Import", None): (7000, "Sample.Periodic", "W"),
+                      ("Current.Import", "L1"): (16, "Sample.Periodic", "A"),
+                      ("Current.Import", "L2"): (16, "Sample.Periodic", "A"),
+                      ("Current.Import", "L3"): (16, "Sample.Periodic", "A")}
+
+
+def test_tc_g_01_g_02_status_sequence_with_a_fault(charging_station):
+    st = booted(charging_station)
+    ev = st.evse(1)
+    mark = st.csms.mark()
+    ev.raise_error("MREC4OverCurrentFailure")
+    faulted = wait_status(st, 1, "Faulted", after=mark)
+    ev.clear_error("MREC4OverCurrentFailure")
+    done = wait_status(st, 1, "Available", after=faulted["index"])
+    ev.plug_in()
+    occupied = wait_status(st, 1, "Occupied", after=done["index"])
+    ev.unplug()
+    wait_status(st, 1, "Available", after=occupied["index"])
+    assert statuses(st, 1, mark) == ["Faulted", "Available", "Occupied", "Available"]
+
+
+def test_tc_h_01_reserve_and_tc_h_17_cancel(charging_station):
+    st = booted(charging_station)
+    ev = st.evse(1)
+    mark = st.csms.mark()
+    reply = st.csms.call(CP_ID, "ReserveNow", {"id": 3, "evseId": 1, "expiryDateTime": "2099-01-01T00:00:00Z",
+                                               "idToken": {"idToken": "R", "type": "ISO14443"}})
+    assert reply == {"status": "Accepted"}
+    assert ev.wait_command("reserve")["reservation_id"] == 3
+    reserved = wait_status(st, 1, "Reserved", after=mark)
+    assert st.csms.call(CP_ID, "CancelReservation", {"reservationId": 3}) == {"status": "Accepted"}
+    ev.wait_command("cancel_reservation")
+    wait_status(st, 1, "Available", after=reserved["index"])
+
+
+def test_tc_f_06_unlock_and_tc_f_05_with_transaction(charging_station):
+    st = booted(charging_station)
+    ev = st.evse(1)
+    assert st.csms.call(CP_ID, "UnlockConnector", {"evseId": 1, "connectorId": 1}) == {"status": "Unlocked"}
+    assert ev.wait_command("force_unlock")["connector_id"] == 1
+    assert st.csms.call(CP_ID, "UnlockConnector", {"evseId": 1, "connectorId": 2}) == {
+        "status": "UnknownConnector"}
+    mark = st.csms.mark()
+    ev.plug_in()
+    ev.start_transaction("TAG1")
+    wait_event(st, "Started", mark)
+    assert st.csms.call(CP_ID, "UnlockConnector", {"evseId": 1, "connectorId": 1}) == {
+        "status": "OngoingAuthorizedTransaction"}
+
+
+# ---------------------------------------------------------------------------- availability
+def test_tc_g_03_availability_outside_a_transaction(charging_station):
+    st = booted(charging_station)
+    ev = st.evse(1)
+    mark = st.csms.mark()
+    assert st.csms.call(CP_ID, "ChangeAvailability", {"operationalStatus": "Inoperative", "evse": {"id": 1}}) == {
+        "status": "Accepted"}
+    wait_status(st, 1, "Unavailable", after=mark)
+    args = ev.wait_command("enable_disable", lambda a: a["cmd_source"]["enable_state"] == "Disable")
+    assert args["cmd_source"]["enable_source"] == "CSMS"
+    assert st.csms.call(CP_ID, "ChangeAvailability", {"operationalStatus": "Operative", "evse": {"id": 1}}) == {
+        "status": "Accepted"}
+    wait_status(st, 1, "Available", after=mark + 1)
+
+
+def test_tc_g_11_availability_during_a_transaction(charging_station):
+    st = booted(charging_station)
+    ev = st.evse(1)
+    mark = st.csms.mark()
+    ev.plug_in()
+    ev.start_transaction("TAG1")
+    wait_event(st, "Started", mark)
+    assert st.csms.call(CP_ID, "ChangeAvailability", {"operationalStatus": "Inoperative", "evse": {"id": 1}}) == {
+        "status": "Scheduled"}
+    ev.stop_transaction("Local", "TAG1")
+    ended = wait_event(st, "Ended", mark)
+    unavailable = wait_status(st, 1, "Unavailable", after=mark)
+    assert unavailable["index"] > ended["index"]
+    ev.unplug()
+
+
+def test_change_availability_from_the_bus(charging_station):
+    st = booted(charging_station)
+    mark = st.csms.mark()
+    reply = st.call("ocpp_generic", "change_availability",
+                    {"request": {"operational_status": "Inoperative", "evse": {"id": 1, "connector_id": 1}}})
+    assert reply["status"] == "Accepted"
+    wait_status(st, 1, "Unavailable", after=mark)
+
+
+# ---------------------------------------------------------------------------- reset, trigger
+def test_tc_b_22_reset_immediate_with_a_running_transaction(charging_station):
+    st = booted(charging_station)
+    ev = st.evse(1)
+    mark = st.csms.mark()
+    ev.plug_in()
+    ev.start_transaction("TAG1")
+    ev.start_charging()
+    wait_event(st, "Updated", mark)
+    assert st.csms.call(CP_ID, "Reset", {"type": "Immediate"}) == {"status": "Accepted"}
+    assert ev.wait_command("stop_transaction")["request"]["reason"] == "HardReset"
+    ended = wait_event(st, "Ended", mark)["payload"]
+    assert (ended["triggerReason"], ended["transactionInfo"]["stoppedReason"]) == ("ResetCommand", "ImmediateReset")
+    boot = st.csms.wait_for("BootNotification", after_index=mark, timeout=20)   # the OCPP side restarted
+    assert boot["index"] > wait_event(st, "Ended", mark)["index"]
+
+
+def test_trigger_message_for_each_type(charging_station):  # TC_F_11..F_27
+    st = booted(charging_station)
+    ev = st.evse(1)
+    ev.meter(77, 10)
+    time.sleep(0.3)
+    expected = {"BootNotification": "Rejected", "Heartbeat": "Accepted", "LogStatusNotification": "Accepted",
+                "FirmwareStatusNotification": "Accepted", "MeterValues": "Accepted",
+                "TransactionEvent": "Rejected", "PublishFirmwareStatusNotification": "NotImplemented"}
+    for message, status in expected.items():
+        mark = st.csms.mark()
+        assert st.csms.call(CP_ID, "TriggerMessage", {"requestedMessage": message})["status"] == status, message
+        if status == "Accepted":
+            st.csms.wait_for(message, after_index=mark)
+    mark = st.csms.mark()
+    assert st.csms.call(CP_ID, "TriggerMessage", {"requestedMessage": "StatusNotification",
+                                                  "evse": {"id": 1, "connectorId": 1}}) == {"status": "Accepted"}
+    wait_status(st, 1, "Available", after=mark)
+    mv = st.csms.entries("MeterValues", CP_ID)[-1]["payload"]
+    assert mv["evseId"] == 1 and mv["meterValue"][0]["sampledValue"][0]["context"] == "Trigger"
+    mark = st.csms.mark()
+    ev.plug_in()
+    ev.start_transaction("TAG1")
+    wait_event(st, "Started", mark)
+    assert st.csms.call(CP_ID, "TriggerMessage", {"requestedMessage": "TransactionEvent"}) == {"status": "Accepted"}
+    wait_event(st, "Updated", mark, trigger="Trigger")
+
+
+def test_tc_e_31_get_transaction_status(charging_station):
+    st = booted(charging_station)
+    ev = st.evse(1)
+    mark = st.csms.mark()
+    ev.plug_in()
+    ev.start_transaction("TAG1")
+    tid = wait_event(st, "Started", mark)["payload"]["transactionInfo"]["transactionId"]
+    assert st.csms.call(CP_ID, "GetTransactionStatus", {"transactionId": tid}) == {
+        "ongoingIndicator": True, "messagesInQueue": False}
+    ev.unplug()
+    wait_event(st, "Ended", mark)
+    assert st.csms.call(CP_ID, "GetTransactionStatus", {"transactionId": tid}) == {
+        "ongoingIndicator": False, "messagesInQueue": False}

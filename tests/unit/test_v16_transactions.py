@@ -1,0 +1,209 @@
+"""OCPP 1.6 StartTransaction / StopTransaction from the EVSE events: ids, reasons, meter
+values in Wh, transactionData, the bus's transaction events, invalid idTags, offline starts,
+restarts. Pure charge point, scripted CSMS, fake clock."""
+
+import pytest
+
+from ocpp_bridge.ocpp import evse_events as E
+from support.cp16 import Rig
+
+
+def events(rig):
+    seen = []
+    rig.cp.core.on("transaction_event", seen.append)
+    return seen
+
+
+def test_tc_003_regular_charging_session(tmp_path):
+    rig = Rig(tmp_path).boot()
+    seen = events(rig)
+    s = rig.plug_in(1)
+    rig.start_tx(1, s, id_tag="TAG1", energy=1234.4)
+    rig.advance(30)
+    rig.stop_tx(1, s, reason="Local", energy=5678.6, id_tag="TAG1")
+    rig.unplug(1, s)
+    start = rig.calls("StartTransaction")[0]
+    assert start == {"connectorId": 1, "idTag": "TAG1", "meterStart": 1234, "timestamp": "2026-01-01T00:00:00.000Z"}
+    stop = rig.calls("StopTransaction")[0]
+    assert (stop["transactionId"], stop["meterStop"], stop["reason"], stop["idTag"]) == (100, 5679, "Local", "TAG1")
+    assert stop["timestamp"] == "2026-01-01T00:00:30.000Z"
+    assert seen == [
+        {"transaction_event": "Started", "session_id": s, "evse": {"id": 1, "connector_id": 1}},
+        {"transaction_event": "Updated", "session_id": s, "evse": {"id": 1, "connector_id": 1}, "transaction_id": "100"},
+        {"transaction_event": "Ended", "session_id": s, "evse": {"id": 1, "connector_id": 1}, "transaction_id": "100"},
+    ]
+    assert rig.cp.blocks.transactions.records() == []
+
+
+@pytest.mark.parametrize("everest, ocpp", [("EVDisconnected", "EVDisconnected"), ("Remote", "Remote"),
+                                           ("SoftReset", "SoftReset"), ("UnlockCommand", "UnlockCommand"),
+                                           ("DeAuthorized", "DeAuthorized"), ("EnergyLimitReached", "Other"),
+                                           ("TimeLimitReached", "Other"), ("EmergencyStop", "EmergencyStop")])
+def test_stop_reason_mapping(tmp_path, everest, ocpp):
+    rig = Rig(tmp_path).boot()
+    s = rig.plug_in(1)
+    rig.start_tx(1, s)
+    rig.stop_tx(1, s, reason=everest)
+    assert rig.calls("StopTransaction")[0]["reason"] == ocpp
+    assert "idTag" not in rig.calls("StopTransaction")[0]
+
+
+def test_transaction_data_follows_stop_txn_keys(tmp_path):
+    rig = Rig(tmp_path, overrides={"StopTxnSampledData": "Energy.Active.Import.Register,Power.Active.Import",
+                                   "StopTxnAlignedData": "Energy.Active.Import.Register",
+                                   "MeterValueSampleInterval": 60, "ClockAlignedDataInterval": 900,
+                                   "MeterValuesSampledData": "Power.Active.Import"}).boot()
+    rig.advance(800)
+    s = rig.plug_in(1)
+    rig.start_tx(1, s, energy=100)
+    rig.meter(1, 150, power_w=7000.0)
+    rig.advance(60)   # periodic sample at +60 (T0+860)
+    rig.meter(1, 250, power_w=7100.0)
+    rig.advance(40)   # clock-aligned at T0+900
+    rig.stop_tx(1, s, energy=300)
+    data = rig.calls("StopTransaction")[0]["transactionData"]
+    contexts = [[(v["context"], v["measurand"], v["value"]) for v in mv["sampledValue"]] for mv in data]
+    assert contexts == [
+        [("Transaction.Begin", "Energy.Active.Import.Register", "100")],
+        [("Sample.Periodic", "Energy.Active.Import.Register", "150"), ("Sample.Periodic", "Power.Active.Import", "7000")],
+        [("Sample.Clock", "Energy.Active.Import.Register", "250")],
+        [("Transaction.End", "Energy.Active.Import.Register", "300")],
+    ]
+    assert data[2]["timestamp"] == "2026-01-01T00:15:00.000Z"
+
+
+def test_no_transaction_data_when_keys_empty(tmp_path):
+    rig = Rig(tmp_path, overrides={"StopTxnSampledData": "", "StopTxnAlignedData": ""}).boot()
+    s = rig.plug_in(1)
+    rig.start_tx(1, s)
+    rig.advance(120)
+    rig.stop_tx(1, s)
+    assert "transactionData" not in rig.calls("StopTransaction")[0]
+
+
+def test_tc_037_offline_start_gets_placeholder_then_real_id(tmp_path):
+    rig = Rig(tmp_path, overrides={"MeterValueSampleInterval": 10}).boot()
+    seen = events(rig)
+    rig.disconnect()
+    s = rig.plug_in(1)
+    rig.start_tx(1, s)
+    rig.meter(1, 1100)
+    rig.advance(10)
+    rig.stop_tx(1, s)
+    assert rig.cp.core.messages_in_queue(s) == 3  # Start, MeterValues, Stop: all durable
+    pending = rig.cp.core.pending_transactional(s)
+    assert [a for a, _ in pending] == ["StartTransaction", "MeterValues", "StopTransaction"]
+    assert pending[1][1]["transactionId"] == -1 and pending[2][1]["transactionId"] == -1
+    rig.reconnect()
+    assert rig.calls("MeterValues")[0]["transactionId"] == 100
+    assert rig.calls("StopTransaction")[0]["transactionId"] == 100
+    assert [e["transaction_event"] for e in seen] == ["Started", "Ended", "Updated"]
+    assert seen[2]["transaction_id"] == "100" and seen[2]["evse"] == {"id": 1, "connector_id": 1}
+
+
+def test_invalid_id_tag_stops_with_deauthorized(tmp_path):  # StopTransactionOnInvalidId
+    rig = Rig(tmp_path).boot()
+    rig.answers["StartTransaction"] = {"transactionId": 7, "idTagInfo": {"status": "Blocked"}}
+    s = rig.plug_in(1)
+    rig.start_tx(1, s, id_tag="BAD")
+    assert ("stop_transaction", 1, "DeAuthorized") in rig.port.calls
+    # the answer went to the cache: offline, the tag is Blocked
+    rig.disconnect()
+    result = rig.cp.validate_token(E.IdToken("BAD"))
+    assert result.value == {"status": "Blocked"}
+
+
+def test_invalid_id_tag_without_stop_pauses_after_max_energy(tmp_path):
+    rig = Rig(tmp_path, overrides={"StopTransactionOnInvalidId": False, "MaxEnergyOnInvalidId": 500}).boot()
+    rig.answers["StartTransaction"] = {"transactionId": 7, "idTagInfo": {"status": "Invalid"}}
+    s = rig.plug_in(1)
+    rig.start_tx(1, s, energy=1000)
+    assert "stop_transaction" not in rig.port.names() and "pause_charging" not in rig.port.names()
+    rig.meter(1, 1400)
+    assert "pause_charging" not in rig.port.names()
+    rig.meter(1, 1500)
+    rig.meter(1, 1600)
+    assert rig.port.names().count("pause_charging") == 1
+
+
+def test_invalid_id_tag_zero_max_energy_pauses_at_once(tmp_path):
+    rig = Rig(tmp_path, overrides={"StopTransactionOnInvalidId": False}).boot()
+    rig.answers["StartTransaction"] = {"transactionId": 7, "idTagInfo": {"status": "Expired"}}
+    s = rig.plug_in(1)
+    rig.start_tx(1, s)
+    assert ("pause_charging", 1) in rig.port.calls
+
+
+@pytest.mark.parametrize("flag, stops", [(True, True), (False, False)])
+def test_tc_005_1_ev_side_disconnect(tmp_path, flag, stops):
+    rig = Rig(tmp_path, overrides={"StopTransactionOnEVSideDisconnect": flag}).boot()
+    s = rig.plug_in(1)
+    rig.start_tx(1, s)
+    rig.unplug(1, s)  # the EV left while the transaction is still open
+    assert (("stop_transaction", 1, "EVDisconnected") in rig.port.calls) is stops
+
+
+def test_reservation_id_in_start(tmp_path):
+    rig = Rig(tmp_path).boot()
+    s = rig.plug_in(2)
+    rig.start_tx(2, s, reservation_id=42)
+    assert rig.calls("StartTransaction")[0]["reservationId"] == 42
+
+
+def test_long_id_tag_is_cut_to_20(tmp_path):
+    rig = Rig(tmp_path).boot()
+    s = rig.plug_in(1)
+    rig.start_tx(1, s, id_tag="X" * 36)
+    assert rig.calls("StartTransaction")[0]["idTag"] == "X" * 20
+
+
+def test_restart_keeps_transaction_and_stops_it_later(tmp_path):
+    rig = Rig(tmp_path).boot()
+    s = rig.plug_in(1)
+    rig.start_tx(1, s)
+    rig.restart()
+    rig.boot()
+    rec = rig.cp.blocks.transactions.active(1)
+    assert rec is not None and rec.transaction_id == 100
+    rig.stop_tx(1, s, energy=3000)
+    assert rig.calls("StopTransaction")[-1]["transactionId"] == 100
+    assert rig.request("RemoteStopTransaction", {"transactionId": 100}) == {"status": "Rejected"}
+
+
+def test_orphan_after_charger_restart_is_closed_as_power_loss(tmp_path):
+    rig = Rig(tmp_path).boot()
+    s = rig.plug_in(1)
+    rig.start_tx(1, s, energy=100)
+    rig.meter(1, 900)
+    rig.advance(60)  # the periodic sample stores the last reading
+    rig.restart()
+    rig.boot()
+    rig.plug_in(1)  # the EVSE starts afresh: the old transaction can never finish
+    stop = rig.calls("StopTransaction")[-1]
+    assert (stop["transactionId"], stop["reason"], stop["meterStop"]) == (100, "PowerLoss", 900)
+    assert rig.cp.blocks.transactions.records() == []
+
+
+def test_stop_queued_before_crash_is_not_sent_twice(tmp_path):
+    rig = Rig(tmp_path).boot()
+    s = rig.plug_in(1)
+    rig.start_tx(1, s)
+    rig.disconnect()
+    # a crash between queueing StopTransaction and forgetting the record: simulate by
+    # queueing a StopTransaction for the session directly, then restarting
+    rig.cp.core.send_transactional("StopTransaction", {"transactionId": 100, "meterStop": 1, "timestamp":
+                                                       "2026-01-01T00:00:00Z"}, s)
+    rig.restart()
+    assert rig.cp.blocks.transactions.records() == []
+
+
+def test_two_evses_at_once(tmp_path):
+    rig = Rig(tmp_path).boot()
+    a, b = rig.plug_in(1), rig.plug_in(2)
+    rig.start_tx(1, a, id_tag="A")
+    rig.start_tx(2, b, id_tag="B")
+    rig.stop_tx(2, b)
+    rig.stop_tx(1, a)
+    starts = {p["idTag"]: p["connectorId"] for p in rig.calls("StartTransaction")}
+    assert starts == {"A": 1, "B": 2}
+    assert [p["transactionId"] for p in rig.calls("StopTransaction")] == [101, 100]

@@ -1,0 +1,145 @@
+"""OCPP 2.0.1 reservations (block H) on the pure core: ReserveNow, CancelReservation,
+expiry with ReservationStatusUpdate, use by a session, persistence. Fake EVSE port and clock.
+"""
+
+import pytest
+
+from ocpp_bridge.ocpp import evse_events as E
+from ocpp_bridge.ocpp.timefmt import iso
+from v201_harness import T0, Sim, full_session_start, plug, tx_started
+
+
+def reserve(sim, rid=1, evse=1, expires_in=600, token="TAG1", **extra):
+    payload = {"id": rid, "expiryDateTime": iso(T0 + expires_in), "idToken": {"idToken": token, "type": "ISO14443"},
+               **extra}
+    if evse is not None:
+        payload["evseId"] = evse
+    return sim.request("ReserveNow", payload)["status"]
+
+
+def connector_status(sim, evse=1):
+    return [p["connectorStatus"] for p in sim.payloads("StatusNotification") if p["evseId"] == evse]
+
+
+def test_tc_h_01_reserve_a_specific_evse(tmp_path):
+    sim = Sim(tmp_path)
+    assert reserve(sim) == "Accepted"
+    assert sim.port.of("reserve") == [(1, 1)]
+    assert connector_status(sim)[-1] == "Reserved"
+
+
+def test_tc_h_03_evse_already_reserved(tmp_path):
+    sim = Sim(tmp_path)
+    reserve(sim, rid=1)
+    assert reserve(sim, rid=2, token="OTHER") == "Occupied"
+
+
+def test_tc_h_04_evse_occupied(tmp_path):
+    sim = Sim(tmp_path)
+    sim.ev(plug(1, "s1"))
+    assert reserve(sim) == "Occupied"
+    full_session_start(sim, 2, "s2")
+    assert reserve(sim, rid=2, evse=2) == "Occupied"
+    assert sim.port.of("reserve") == []
+
+
+def test_tc_h_06_evse_unavailable_or_faulted(tmp_path):
+    sim = Sim(tmp_path)
+    sim.cp.change_availability(1, None, False)
+    assert reserve(sim) == "Unavailable"
+    sim.ev(E.EvseFault(2, "evse_manager/Inoperative", True))
+    assert reserve(sim, evse=2) == "Faulted"
+
+
+def test_tc_h_07_reservation_expires(tmp_path):
+    sim = Sim(tmp_path)
+    reserve(sim, expires_in=60)
+    sim.tick(59)
+    assert sim.payloads("ReservationStatusUpdate") == []
+    sim.tick(1)
+    assert sim.payloads("ReservationStatusUpdate") == [{"reservationId": 1, "reservationUpdateStatus": "Expired"}]
+    assert sim.port.of("cancel_reservation") == [(1,)]
+    assert connector_status(sim)[-1] == "Available"
+
+
+def test_reservation_is_used_by_a_session(tmp_path):
+    sim = Sim(tmp_path)
+    reserve(sim, rid=5)
+    sim.ev(plug(1, "s1"), tx_started(1, "s1", reservation_id=5))
+    assert sim.cp.reservation.for_evse(1) is None
+    assert sim.payloads("TransactionEvent")[0]["reservationId"] == 5
+    sim.tick(700)
+    assert sim.payloads("ReservationStatusUpdate") == []
+
+
+def test_tc_h_17_and_h_18_cancel_reservation(tmp_path):
+    sim = Sim(tmp_path)
+    reserve(sim, rid=3)
+    assert sim.request("CancelReservation", {"reservationId": 3}) == {"status": "Accepted"}
+    assert sim.port.of("cancel_reservation") == [(1,)]
+    assert connector_status(sim)[-1] == "Available"
+    assert sim.request("CancelReservation", {"reservationId": 3}) == {"status": "Rejected"}
+
+
+def test_tc_h_22_configured_to_reject(tmp_path):
+    sim = Sim(tmp_path, overrides={"ReservationCtrlr": {"Enabled": False}})
+    assert reserve(sim) == "Rejected"
+
+
+def test_tc_h_23_replace_a_reservation(tmp_path):
+    sim = Sim(tmp_path)
+    reserve(sim, rid=1, evse=1, expires_in=60)
+    assert reserve(sim, rid=1, evse=2, expires_in=600) == "Accepted"
+    assert sim.cp.reservation.for_evse(1) is None and sim.cp.reservation.for_evse(2)["id"] == 1
+    assert sim.port.of("cancel_reservation") == [(1,)]
+    sim.tick(100)
+    assert sim.payloads("ReservationStatusUpdate") == []       # the old expiry is gone
+
+
+@pytest.mark.parametrize("extra, evse", [({}, None), ({"connectorType": "cCCS2"}, 1), ({}, 9)])
+def test_unsupported_requests_are_rejected(tmp_path, extra, evse):
+    sim = Sim(tmp_path)
+    assert reserve(sim, evse=evse, **extra) == "Rejected"
+
+
+def test_matching_connector_type_is_accepted(tmp_path):
+    sim = Sim(tmp_path)
+    assert reserve(sim, connectorType="sType2") == "Accepted"
+
+
+def test_evse_refusal_rejects(tmp_path):
+    sim = Sim(tmp_path)
+    sim.port.ok["reserve"] = False
+    assert reserve(sim) == "Rejected"
+    assert sim.cp.reservation.for_evse(1) is None
+
+
+def test_past_expiry_is_rejected(tmp_path):
+    sim = Sim(tmp_path)
+    assert reserve(sim, expires_in=-1) == "Rejected"
+
+
+def test_reservation_survives_a_restart(tmp_path):
+    sim = Sim(tmp_path)
+    reserve(sim, rid=9, expires_in=60)
+    sim.restart()
+    sim.connect()
+    assert sim.cp.reservation.for_evse(1)["id"] == 9
+    assert connector_status(sim) == ["Reserved"]                # TC_B_24: reserved persists
+    sim.tick(60)
+    assert sim.payloads("ReservationStatusUpdate") == [{"reservationId": 9, "reservationUpdateStatus": "Expired"}]
+
+
+@pytest.mark.parametrize("how", ["inoperative", "fault"])
+def test_tc_h_21_reservation_removed_when_the_evse_becomes_unusable(tmp_path, how):
+    sim = Sim(tmp_path)
+    reserve(sim, rid=4)
+    if how == "inoperative":
+        assert sim.cp.change_availability(1, None, False) == "Accepted"
+        sim.settle()
+    else:
+        sim.ev(E.EvseFault(1, "evse_manager/Inoperative", True))
+    assert sim.payloads("ReservationStatusUpdate") == [{"reservationId": 4, "reservationUpdateStatus": "Removed"}]
+    assert sim.cp.reservation.for_evse(1) is None
+    sim.tick(700)
+    assert len(sim.payloads("ReservationStatusUpdate")) == 1

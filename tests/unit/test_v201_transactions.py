@@ -1,0 +1,296 @@
+"""OCPP 2.0.1 TransactionEvent (block E) from EVSE session events, on the pure core.
+
+Scripted CSMS, fake EVSE port, fake clock (``v201_harness``); every TransactionEvent the
+station writes has passed the official schema in the core. Test ids cite OCA 2.0.1 cases
+only where the test covers what the case checks.
+"""
+
+import pytest
+
+from ocpp_bridge.ocpp import evse_events as E
+from v201_harness import (Sim, auth_first, charging, full_session_start, plug, sample, tx_finished, tx_started,
+                          unplug)
+
+
+def events(sim):
+    return sim.payloads("TransactionEvent")
+
+
+def brief(sim, since=0):
+    return [(e["eventType"], e["triggerReason"], e["transactionInfo"].get("chargingState"))
+            for e in events(sim)[since:]]
+
+
+def points(start=None, stop=None):
+    tx = {}
+    if start:
+        tx["TxStartPoint"] = start
+    if stop:
+        tx["TxStopPoint"] = stop
+    return {"TxCtrlr": tx}
+
+
+# ------------------------------------------------------------------------ start points
+def test_tc_e_01_power_path_closed_starts_on_authorization_after_plug_in(tmp_path):
+    sim = Sim(tmp_path)
+    sim.ev(plug(1, "s1"))
+    assert events(sim) == []
+    sim.ev(tx_started(1, "s1", "TAG1", energy=100))
+    started = events(sim)[0]
+    assert started["eventType"] == "Started" and started["triggerReason"] == "Authorized"
+    assert started["seqNo"] == 0
+    assert started["transactionInfo"] == {"transactionId": "s1", "chargingState": "EVConnected"}
+    assert started["evse"] == {"id": 1, "connectorId": 1}
+    assert started["idToken"] == {"idToken": "TAG1", "type": "ISO14443"}
+    begin = started["meterValue"][0]["sampledValue"][0]
+    assert begin["context"] == "Transaction.Begin" and begin["value"] == 100
+    assert begin["measurand"] == "Energy.Active.Import.Register"
+    assert "offline" not in started
+
+
+def test_tc_e_02_energy_transfer_start_point(tmp_path):
+    sim = Sim(tmp_path, overrides=points(start="EnergyTransfer"))
+    sim.ev(plug(1, "s1"), tx_started(1, "s1"))
+    assert events(sim) == []
+    sim.ev(charging(1, "s1"))
+    assert brief(sim) == [("Started", "ChargingStateChanged", "Charging")]
+    assert events(sim)[0]["idToken"]["idToken"] == "TAG1"
+
+
+def test_tc_e_09_ev_connected_start_point_then_authorization(tmp_path):
+    sim = Sim(tmp_path, overrides=points(start="EVConnected"))
+    sim.ev(plug(1, "s1"))
+    assert brief(sim) == [("Started", "CablePluggedIn", "EVConnected")]
+    assert "idToken" not in events(sim)[0]
+    sim.ev(tx_started(1, "s1", "TAG9"), charging(1, "s1"))
+    assert brief(sim)[1:] == [("Updated", "Authorized", None), ("Updated", "ChargingStateChanged", "Charging")]
+    assert events(sim)[1]["idToken"]["idToken"] == "TAG9"
+    assert [e["seqNo"] for e in events(sim)] == [0, 1, 2]
+
+
+def test_tc_e_10_authorized_start_point_authorization_first(tmp_path):
+    sim = Sim(tmp_path, overrides=points(start="Authorized"))
+    sim.ev(auth_first(2, "s2", "TAG2"))
+    assert brief(sim) == [("Started", "Authorized", "Idle")]
+    assert events(sim)[0]["idToken"]["idToken"] == "TAG2"
+    sim.ev(tx_started(2, "s2", "TAG2"))
+    updated = events(sim)[1]
+    assert (updated["eventType"], updated["triggerReason"]) == ("Updated", "CablePluggedIn")
+    assert updated["evse"] == {"id": 2, "connectorId": 1}                   # first event after the EV connected
+    assert updated["transactionInfo"]["chargingState"] == "EVConnected"
+    assert "idToken" not in updated                                          # already sent
+
+
+def test_tc_e_04_authorization_first_then_plug_in_with_power_path_closed(tmp_path):
+    sim = Sim(tmp_path)
+    sim.ev(auth_first(1, "s1"))
+    assert events(sim) == []
+    sim.ev(tx_started(1, "s1"))
+    assert brief(sim) == [("Started", "CablePluggedIn", "EVConnected")]
+    assert events(sim)[0]["idToken"]["idToken"] == "TAG1"
+
+
+# ------------------------------------------------------------------------ stop points
+def test_tc_e_14_ev_disconnect_ends_the_transaction(tmp_path):
+    sim = Sim(tmp_path)
+    full_session_start(sim, 1, "s1")
+    sim.ev(tx_finished(1, "s1", "EVDisconnected", energy=4200), unplug(1, "s1"))
+    ended = events(sim)[-1]
+    assert ended["eventType"] == "Ended" and ended["triggerReason"] == "EVCommunicationLost"
+    assert ended["transactionInfo"] == {"transactionId": "s1", "chargingState": "Idle",
+                                        "stoppedReason": "EVDisconnected"}
+    end = ended["meterValue"][-1]["sampledValue"][0]
+    assert end["context"] == "Transaction.End" and end["value"] == 4200
+    assert len(events(sim)) == 3                                    # SessionFinished adds nothing
+
+
+def test_tc_e_15_local_stop_authorized_ends_it_with_the_stop_token(tmp_path):
+    sim = Sim(tmp_path)
+    full_session_start(sim, 1, "s1")
+    sim.ev(tx_finished(1, "s1", "Local", token="TAG1"))
+    ended = events(sim)[-1]
+    assert (ended["eventType"], ended["triggerReason"]) == ("Ended", "StopAuthorized")
+    assert ended["transactionInfo"]["stoppedReason"] == "Local"
+    assert ended["transactionInfo"]["chargingState"] == "EVConnected"
+    assert ended["idToken"]["idToken"] == "TAG1"
+    assert sim.cp.transactions.active_evses() == set()
+
+
+def test_ev_connected_stop_point_keeps_the_transaction_until_unplug(tmp_path):
+    sim = Sim(tmp_path, overrides=points(stop="EVConnected"))
+    full_session_start(sim, 1, "s1")
+    sim.ev(tx_finished(1, "s1", "Local", token="TAG1"))
+    assert brief(sim)[-1] == ("Updated", "StopAuthorized", "EVConnected")
+    assert events(sim)[-1]["idToken"]["idToken"] == "TAG1"
+    assert sim.cp.transactions.active_evses() == {1}
+    sim.ev(unplug(1, "s1"))
+    assert brief(sim)[-1] == ("Ended", "EVCommunicationLost", "Idle")
+    assert events(sim)[-1]["transactionInfo"]["stoppedReason"] == "EVDisconnected"
+
+
+def test_tc_e_22_energy_transfer_stop_point_on_suspended_ev(tmp_path):
+    sim = Sim(tmp_path, overrides=points(stop="EnergyTransfer"))
+    full_session_start(sim, 1, "s1")
+    sim.ev(charging(1, "s1", "SuspendedEV"))
+    ended = events(sim)[-1]
+    assert (ended["eventType"], ended["triggerReason"]) == ("Ended", "ChargingStateChanged")
+    assert ended["transactionInfo"]["stoppedReason"] == "StoppedByEV"
+    assert ended["transactionInfo"]["chargingState"] == "SuspendedEV"
+
+
+@pytest.mark.parametrize("everest, reason, trigger", [
+    ("HardReset", "ImmediateReset", "ResetCommand"),
+    ("PowerLoss", "PowerLoss", "AbnormalCondition"),
+    ("EmergencyStop", "EmergencyStop", "AbnormalCondition"),
+    ("UnlockCommand", "Other", "AbnormalCondition"),
+])
+def test_an_abnormal_end_ends_it_whatever_the_stop_points(tmp_path, everest, reason, trigger):
+    sim = Sim(tmp_path, overrides=points(stop="EVConnected"))
+    full_session_start(sim, 1, "s1")
+    sim.ev(tx_finished(1, "s1", everest))
+    ended = events(sim)[-1]
+    assert (ended["eventType"], ended["triggerReason"], ended["transactionInfo"]["stoppedReason"]) == \
+        ("Ended", trigger, reason)
+    assert ended["transactionInfo"]["chargingState"] == "EVConnected"    # charging has stopped
+
+
+@pytest.mark.parametrize("everest, reason, trigger", [
+    ("Remote", "Remote", "RemoteStop"), ("DeAuthorized", "DeAuthorized", "Deauthorized"),
+    ("EnergyLimitReached", "EnergyLimitReached", "EnergyLimitReached"), ("Timeout", "Timeout", "EVConnectTimeout"),
+])
+def test_stop_reason_and_trigger_mapping(tmp_path, everest, reason, trigger):
+    sim = Sim(tmp_path)
+    full_session_start(sim, 1, "s1")
+    sim.ev(tx_finished(1, "s1", everest))
+    ended = events(sim)[-1]
+    assert (ended["triggerReason"], ended["transactionInfo"]["stoppedReason"]) == (trigger, reason)
+
+
+def test_session_without_transaction_sends_nothing(tmp_path):
+    sim = Sim(tmp_path)
+    sim.ev(plug(1, "s1"), unplug(1, "s1"))
+    assert events(sim) == []
+    assert sim.cp.transactions.store.load() == []
+
+
+# ------------------------------------------------------------------------ seqNo, offline, restart
+def test_tc_e_43_events_made_offline_are_flagged_and_sent_later(tmp_path):
+    sim = Sim(tmp_path)
+    sim.disconnect()
+    full_session_start(sim, 1, "s1")
+    sim.ev(tx_finished(1, "s1", "EVDisconnected"), unplug(1, "s1"))
+    assert events(sim) == []
+    assert sim.cp.core.messages_in_queue("s1") == 3
+    sim.connect()
+    assert [e["seqNo"] for e in events(sim)] == [0, 1, 2]
+    assert all(e["offline"] is True for e in events(sim))
+
+
+def test_seq_no_continues_after_a_restart(tmp_path):
+    sim = Sim(tmp_path)
+    full_session_start(sim, 1, "s1")
+    sim.restart()
+    sim.connect()
+    sim.ev(charging(1, "s1", "SuspendedEVSE"), tx_finished(1, "s1", "EVDisconnected"))
+    assert [e["seqNo"] for e in events(sim)] == [2, 3]
+    assert events(sim)[-1]["eventType"] == "Ended"
+
+
+def test_seq_no_is_persisted_with_each_event(tmp_path):
+    sim = Sim(tmp_path)
+    sim.hold.add("TransactionEvent")
+    full_session_start(sim, 1, "s1")
+    [record] = sim.cp.transactions.store.load()
+    assert record.seq_no == 2 and record.started
+
+
+def test_a_new_session_ends_a_stale_one_left_by_a_restart(tmp_path):
+    sim = Sim(tmp_path)
+    full_session_start(sim, 1, "old")
+    sim.restart()
+    sim.connect()
+    sim.ev(plug(1, "new"))
+    ended = events(sim)[-1]
+    assert ended["transactionInfo"]["transactionId"] == "old" and ended["eventType"] == "Ended"
+    assert ended["transactionInfo"]["stoppedReason"] == "PowerLoss"
+
+
+def test_two_evses_charge_at_once(tmp_path):
+    sim = Sim(tmp_path)
+    full_session_start(sim, 1, "a")
+    full_session_start(sim, 2, "b")
+    sim.ev(tx_finished(1, "a", "EVDisconnected"))
+    by_tx = {}
+    for e in events(sim):
+        by_tx.setdefault(e["transactionInfo"]["transactionId"], []).append((e["eventType"], e["seqNo"]))
+    assert by_tx == {"a": [("Started", 0), ("Updated", 1), ("Ended", 2)], "b": [("Started", 0), ("Updated", 1)]}
+    assert sim.cp.transactions.active_evses() == {2}
+
+
+def test_long_session_ids_get_a_transaction_id_of_36_characters(tmp_path):
+    sim = Sim(tmp_path)
+    long_id = "x" * 50
+    sim.ev(plug(1, long_id), tx_started(1, long_id))
+    tid = events(sim)[0]["transactionInfo"]["transactionId"]
+    assert len(tid) <= 36 and tid != long_id
+
+
+# ------------------------------------------------------------------------ bus and responses
+def test_bus_events_and_responses(tmp_path):
+    sim = Sim(tmp_path)
+    seen, responses = [], []
+    sim.cp.core.on("transaction_event", seen.append)
+    sim.cp.core.on("transaction_event_response", responses.append)
+    sim.answers["TransactionEvent"] = lambda req: {"totalCost": 1.5, "chargingPriority": 2,
+                                                   "updatedPersonalMessage": {"format": "UTF8", "content": "hi"}}
+    full_session_start(sim, 2, "s2")
+    assert seen[0] == {"transaction_event": "Started", "session_id": "s2", "evse": {"id": 2, "connector_id": 1},
+                       "transaction_id": "s2"}
+    assert [s["transaction_event"] for s in seen] == ["Started", "Updated"]
+    assert responses[0] == {"original_transaction_event": seen[0], "total_cost": 1.5, "charging_priority": 2,
+                            "personal_message": {"content": "hi", "format": "UTF8"}}
+    sim.ev(tx_finished(2, "s2", "EVDisconnected"))
+    assert responses[-1]["original_transaction_event"]["transaction_event"] == "Ended"
+    assert responses[-1]["original_transaction_event"]["evse"] == {"id": 2, "connector_id": 1}
+
+
+def test_tc_c_16_invalid_token_in_the_response_stops_the_transaction(tmp_path):
+    sim = Sim(tmp_path)
+    sim.answers["TransactionEvent"] = lambda req: ({"idTokenInfo": {"status": "Invalid"}} if "idToken" in req else {})
+    full_session_start(sim, 1, "s1")
+    assert sim.port.of("stop_transaction") == [(1, "DeAuthorized")]
+
+
+def test_tc_c_17_invalid_token_with_stop_tx_on_invalid_id_false_only_pauses(tmp_path):
+    sim = Sim(tmp_path, overrides={"TxCtrlr": {"StopTxOnInvalidId": False}})
+    sim.answers["TransactionEvent"] = lambda req: ({"idTokenInfo": {"status": "Blocked"}} if "idToken" in req else {})
+    full_session_start(sim, 1, "s1")
+    assert sim.port.of("stop_transaction") == []
+    assert sim.port.of("pause_charging") == [(1,)]
+
+
+def test_reservation_id_goes_into_started(tmp_path):
+    sim = Sim(tmp_path)
+    sim.ev(plug(1, "s1"), tx_started(1, "s1", reservation_id=7))
+    assert events(sim)[0]["reservationId"] == 7
+
+
+def test_meter_reading_with_phases_in_started(tmp_path):
+    sim = Sim(tmp_path, overrides={"SampledDataCtrlr": {
+        "TxStartedMeasurands": "Energy.Active.Import.Register,Voltage,Current.Import"}})
+    reading = sample(10, voltage_v={"L1": 230.0, "L2": 231.0}, current_a={"L1": 16.0})
+    sim.ev(plug(1, "s1"), E.TransactionStarted(1, 1, "s1", "2026-01-01T00:01:40Z", E.IdToken("T"), reading))
+    values = {(v["measurand"], v.get("phase")): v["value"] for v in events(sim)[0]["meterValue"][0]["sampledValue"]}
+    assert values == {("Energy.Active.Import.Register", None): 10, ("Voltage", "L1-N"): 230,
+                      ("Voltage", "L2-N"): 231, ("Current.Import", "L1"): 16}
+
+
+def test_an_ev_plugged_in_before_a_restart_still_occupies_its_connector(tmp_path):
+    sim = Sim(tmp_path)
+    full_session_start(sim, 2, "s2")
+    sim.restart()
+    sim.connect()
+    assert [(p["evseId"], p["connectorStatus"]) for p in sim.payloads("StatusNotification")] == [
+        (1, "Available"), (2, "Occupied")]
+    sim.ev(unplug(2, "s2"))
+    assert sim.payloads("StatusNotification")[-1]["connectorStatus"] == "Available"
