@@ -20,4 +20,14 @@ def test_demo_runs_a_whole_conversation_and_stops(version):
     assert re.search(r"\[var  \] ocpp_generic/event_data = .*\"actual_value\": \"12\"", text), text
     assert re.search(r"\[cmd  \] ocpp_generic.get_variables\(.*-> \[\{\"status\": \"Accepted\"", text), text
     assert "SecurityEventNotification" in text
+    # the charging session, end to end
+    assert "[auth ] validate_token(DEMO-TAG-1) -> {\"authorization_status\": \"Accepted\"" in text, text
+    assert re.search(r"\[evse \] var session_event .*\"TransactionStarted\"", text), text
+    if version == "1.6":
+        for action in ("StartTransaction", "MeterValues", "StopTransaction"):
+            assert re.search(rf"CS->CSMS \[2,\"[^\"]+\",\"{action}\"", text), action
+    else:
+        for kind in ("Started", "Updated", "Ended"):
+            assert re.search(rf"CS->CSMS \[2,\"[^\"]+\",\"TransactionEvent\",\{{[^\n]*\"eventType\":\"{kind}\"", text), kind
+    assert re.search(r"ocpp_generic/ocpp_transaction_event = \{\"transaction_event\": \"Ended\"", text), text
     assert text.rstrip().endswith("[demo ] stopped")

@@ -47,6 +47,9 @@ def free_port() -> int:
 
 
 def write_run_config(folder: Path, broker_port: int, csms_url: str, version: str) -> Path:
+    # meter values every second during the demo's session (the defaults are a minute)
+    overrides = {"MeterValueSampleInterval": "1"} if version == "1.6" else {"SampledDataCtrlr": {"TxUpdatedInterval": "1"}}
+    (folder / "overrides.json").write_text(json.dumps(overrides))
     config = {
         "settings": {"mqtt_broker_host": "127.0.0.1", "mqtt_broker_port": broker_port,
                      "mqtt_everest_prefix": "everest"},
@@ -55,7 +58,7 @@ def write_run_config(folder: Path, broker_port: int, csms_url: str, version: str
                 "module": "OcppBridge",
                 "config_module": {"ChargePointId": CP_ID, "CentralSystemURI": csms_url, "OcppVersion": version,
                                   "DatabasePath": str(folder / "db"), "ChargePointVendor": "ocpp-bridge",
-                                  "ChargePointModel": "demo"},
+                                  "ChargePointModel": "demo", "ConfigOverridesPath": str(folder / "overrides.json")},
                 "connections": {"evse_manager": [{"module_id": "evse_manager_1", "implementation_id": "evse"}]},
             },
             "evse_manager_1": {"module": "EvseManager"},
@@ -156,7 +159,7 @@ def _play_session(peer: DemoPeer, evse: EvseSimulator, token: str = "DEMO-TAG-1"
         return
     evse.start_transaction(token, meter_wh=1000)
     evse.start_charging()
-    for step in range(1, 4):
+    for step in range(1, 7):
         time.sleep(0.5)
         evse.meter(1000 + step * 250, power_w=11000)
     evse.stop_transaction("EVDisconnected")
