@@ -240,3 +240,17 @@ def test_tc_054_trigger_message(charging_station, what):
     payload = {"requestedMessage": what, "connectorId": 1}
     assert st.csms.call(CP_ID, "TriggerMessage", payload) == {"status": "Accepted"}
     st.csms.wait_for(what, after_index=mark, timeout=5)
+
+
+def test_status_notification_error_codes_from_evse_manager_errors(charging_station):
+    st = booted(charging_station)
+    ev = st.evse(1)
+    mark = st.csms.mark()
+    ev.raise_error("MREC4OverCurrentFailure", "too much current")
+    faulted = st.csms.wait_for(lambda e: e["action"] == "StatusNotification" and e["payload"]["connectorId"] == 1
+                               and e["payload"]["errorCode"] != "NoError", after_index=mark)
+    assert faulted["payload"]["errorCode"] == "OverCurrentFailure"
+    ev.clear_error("MREC4OverCurrentFailure")
+    cleared = st.csms.wait_for(lambda e: e["action"] == "StatusNotification" and e["payload"]["connectorId"] == 1
+                               and e["payload"]["errorCode"] == "NoError", after_index=faulted["index"] + 1)
+    assert cleared["payload"]["status"] == "Available"
