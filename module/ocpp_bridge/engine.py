@@ -158,7 +158,11 @@ class Engine:
                     self._dispatch(event, now)
                 except Exception:  # nothing that arrives may stop the engine
                     log.exception("error while handling %r", type(event).__name__)
-            next_due = self._tick(self.clock())
+            try:
+                next_due = self._tick(self.clock())
+            except Exception:  # a timer's bug is logged; the engine keeps serving
+                log.exception("error while running timers")
+                next_due = self.clock() + 1.0
 
     def _tick(self, now: float) -> float | None:
         self.calls.expire(now)

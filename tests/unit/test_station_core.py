@@ -232,3 +232,14 @@ def test_stop_drops_queue_and_nothing_is_sent_until_restart(tmp_path):
     cp.start()
     cp.core.on_connected(2.0)
     assert wire.calls()[-1][2] == "BootNotification"  # boots again after restart
+
+
+def test_a_failing_timer_is_logged_and_the_others_still_run(caplog):
+    from ocpp_bridge.ocpp.station import Timers
+
+    timers, ran = Timers(), []
+    timers.set("broken", 1.0, lambda: 1 / 0)
+    timers.set("fine", 2.0, lambda: ran.append("fine"))
+    timers.run_due(5.0)
+    assert ran == ["fine"] and not timers.is_set("broken")
+    assert "timer broken failed" in caplog.text

@@ -109,7 +109,10 @@ class Timers:
         for name, (due, fn) in sorted(self._due.items(), key=lambda kv: kv[1][0]):
             if due <= now and self._due.get(name, (None,))[0] == due:
                 del self._due[name]
-                fn()
+                try:
+                    fn()
+                except Exception:  # one block's bug must not stop the others' timers
+                    log.exception("timer %s failed", name)
 
     def clear(self) -> None:
         self._due.clear()
