@@ -82,6 +82,7 @@ class Engine:
         self.validate = bool(settings["ValidateSchema"])
         self.calls = OutstandingCalls()
         self._var_handlers: dict[tuple[str, str, str], list[Callable[[Any], None]]] = {}
+        self._var_interfaces: dict[tuple[str, str, str], str] = {}
         self._stopping = threading.Event()
         self.ocpp_started = False
         self._ready_deadline: float | None = None
@@ -213,8 +214,10 @@ class Engine:
             if not self.calls.answer(msg):
                 log.debug("result for a call that is not ours or timed out: %s", msg.call_id)
         elif isinstance(msg, P.IncomingVar):
-            for handler in self._var_handlers.get((msg.module_id, msg.impl, msg.var), ()):
-                handler(msg.value)
+            handlers = self._var_handlers.get((msg.module_id, msg.impl, msg.var), ())
+            if handlers and self._valid_required_var(msg):
+                for handler in handlers:
+                    handler(msg.value)
         elif isinstance(msg, P.GlobalReady):
             self._on_global_ready(now)
 
@@ -282,9 +285,22 @@ class Engine:
 
     def on_required_var(self, requirement: str, var: str, handler: Callable[[int, Any], None]) -> None:
         """Before ``run``: call ``handler(index, value)`` when a connected module publishes ``var``."""
+        interface = self.definitions.requires()[requirement]["interface"]
         for index, conn in enumerate(self.settings.connections.get(requirement, [])):
             key = (conn.module_id, conn.implementation_id, var)
+            self._var_interfaces[key] = interface
             self._var_handlers.setdefault(key, []).append(lambda v, i=index: handler(i, v))
+
+    def _valid_required_var(self, msg: P.IncomingVar) -> bool:
+        """Like EVerest's subscribers (with validation on): a value that breaks its type is dropped."""
+        if not self.validate:
+            return True
+        try:
+            self.definitions.check_variable(self._var_interfaces[(msg.module_id, msg.impl, msg.var)], msg.var, msg.value)
+            return True
+        except ValidationFailure as exc:
+            log.warning("dropping %s/%s/%s: %s", msg.module_id, msg.impl, msg.var, exc)
+            return False
 
     def call_required(self, requirement: str, index: int, cmd: str, args: dict, on_done: OnDone) -> None:
         """Call ``cmd`` on the ``index``-th connection of ``requirement``; on_done(retval, error)."""

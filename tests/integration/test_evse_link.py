@@ -14,3 +14,21 @@ def test_startup_handshake_with_every_evse(charging_station, generation):
         sim.wait_command("external_ready_to_start_charging", timeout=10)
         names = [cmd for cmd, _args in sim.commands]
         assert names.index("get_evse") < names.index("external_ready_to_start_charging")
+
+
+def test_invalid_or_malformed_evse_manager_variables_are_dropped_with_a_log_line(station, peer):
+    st = station(version="1.6")
+    evse = peer(module_id="evse_manager_1")  # plays the EVSE manager the bridge is connected to
+    size = st.bridge.log_size()
+    evse.publish_var("evse", "session_event", {"event": "SessionStarted"})         # no uuid/timestamp
+    st.bridge.wait_log(r"dropping evse_manager_1/evse/session_event", after=size)
+    evse.publish_raw(f"{evse.prefix}modules/evse_manager_1/impl/evse/var/powermeter", b"{not json")
+    st.bridge.wait_log(r"not JSON", after=size)
+    mark = st.csms.mark()
+    evse.publish_var("evse", "session_event", {
+        "uuid": "s-1", "event": "SessionStarted", "timestamp": "2026-01-01T00:00:00Z", "connector_id": 1,
+        "session_started": {"reason": "EVConnected", "meter_value": {
+            "timestamp": "2026-01-01T00:00:00Z", "energy_Wh_import": {"total": 0}}}})
+    preparing = st.csms.wait_for(lambda e: e["action"] == "StatusNotification"
+                                 and e["payload"]["status"] == "Preparing", after_index=mark)
+    assert preparing["payload"]["connectorId"] == 1 and st.bridge.alive
