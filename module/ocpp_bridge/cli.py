@@ -17,8 +17,6 @@ import logging
 import os
 import signal
 import sys
-import threading
-import time
 from typing import Callable
 
 from ocpp_bridge import __version__
@@ -66,39 +64,38 @@ def _parser() -> argparse.ArgumentParser:
 class _Signals:
     """SIGTERM / SIGINT call whatever stops the current phase (config wait, then the engine).
 
-    The first signal also starts a watchdog: a shutdown that has not finished after
-    ``DEADLINE_S`` (something is stuck) ends the process anyway, so a stop never takes
-    longer than the 5 s a service manager may allow."""
+    The handler runs on the main thread at any bytecode, possibly while that thread holds a
+    lock (a log handler's, a queue's), so it takes none: it records the signal, arms the
+    watchdog and calls a signal-safe stop (a ``SimpleQueue.put``). The watchdog is
+    ``SIGALRM`` with its default action: a shutdown still stuck after ``DEADLINE_S`` ends the
+    process from the kernel, so a stop never takes longer than a service manager allows."""
 
-    DEADLINE_S = 4.5
+    DEADLINE_S = 4
 
     def __init__(self) -> None:
-        self.received = False
+        self.received: int | None = None
         self._stop: Callable[[], None] | None = None
 
     def install(self) -> "_Signals":
         signal.signal(signal.SIGTERM, self._handle)
         signal.signal(signal.SIGINT, self._handle)
+        signal.signal(signal.SIGALRM, signal.SIG_DFL)
         return self
 
     def route_to(self, stop: Callable[[], None]) -> None:
         self._stop = stop
-        if self.received:
+        if self.received is not None:
             stop()
 
     def _handle(self, signum, frame) -> None:
-        if not self.received:
-            self.received = True
-            threading.Thread(target=self._watchdog, name="shutdown-watchdog", daemon=True).start()
+        if self.received is None:
+            self.received = signum
+            signal.alarm(self.DEADLINE_S)
         if self._stop is not None:
             self._stop()
-        log.info("signal %s: shutting down", signal.Signals(signum).name)
 
-    def _watchdog(self) -> None:
-        time.sleep(self.DEADLINE_S)
-        log.error("shutdown did not finish within %.1f s: exiting anyway", self.DEADLINE_S)
-        logging.shutdown()
-        os._exit(1)
+    def describe(self) -> str:
+        return signal.Signals(self.received).name if self.received is not None else "no signal"
 
 
 def _serve(settings, definitions, signals: _Signals) -> int:
@@ -112,7 +109,7 @@ def _serve(settings, definitions, signals: _Signals) -> int:
         return 2
     signals.route_to(engine.shutdown)
     engine.run()
-    log.info("stopped")
+    log.info("stopped (%s)", signals.describe())
     return 0
 
 

@@ -77,7 +77,8 @@ class Engine:
         self.settings = settings
         self.definitions = definitions
         self.clock = clock
-        self.inbox: queue.Queue = queue.Queue()
+        # SimpleQueue: put() is safe from a signal handler (shutdown) and from any thread
+        self.inbox: queue.SimpleQueue = queue.SimpleQueue()
         self.protocol = P.Protocol(settings.prefix, settings.module_id, settings["EverestProtocol"])
         self.validate = bool(settings["ValidateSchema"])
         self.calls = OutstandingCalls()
@@ -141,7 +142,7 @@ class Engine:
                 self._message_log.close()
 
     def shutdown(self) -> None:
-        """Thread-safe: ask the engine loop to finish."""
+        """Thread- and signal-safe: ask the engine loop to finish (no lock a handler could block on)."""
         self._stopping.set()
         self.inbox.put(Invoke(lambda: None))
 

@@ -128,7 +128,7 @@ class ConfigFetcher:
     def __init__(self, menv: ManagerEnv):
         self.menv = menv
         self.requests_sent = 0
-        self._inbox: queue.Queue = queue.Queue()
+        self._inbox: queue.SimpleQueue = queue.SimpleQueue()  # put() is safe from a signal handler
 
     def cancel(self) -> None:
         self._inbox.put(self._CANCEL)
