@@ -1,10 +1,12 @@
 """Faults to inject between the bridge and the CSMS in integration tests.
 
 Owns: taking the CSMS down and bringing a new one up on the same port, cutting a station's
-TCP connection at the moment a CALL of a given action arrives (before it is answered), and
-waiting for ledger entries by payload. It uses the demo Csms only through its public API,
-except for ``cut_before_answer``, which aborts the station's transport from inside the
-CSMS's own event loop (the only moment at which "received but not answered" exists).
+TCP connection at the moment a CALL of a given action arrives (before it is answered),
+holding the CSMS's answer to a CALL until the test releases it (so the bridge can be killed
+while the message is sent but unacknowledged), and waiting for ledger entries by payload.
+It uses the demo Csms only through its public API, except for ``cut_before_answer``, which
+aborts the station's transport from inside the CSMS's own event loop (the only moment at
+which "received but not answered" exists).
 
 Must never: import the bridge, or sleep for a fixed time to let something happen.
 """
@@ -47,6 +49,26 @@ def cut_before_answer(csms: Any, cp_id: str, action: str, times: int = 1) -> thr
 
     csms.set_response(action, respond)
     return done
+
+
+def hold_answer(csms: Any, action: str, match: Callable[[dict], bool] = lambda p: True,
+                limit_s: float = 60) -> tuple[threading.Event, threading.Event]:
+    """The first CALL of ``action`` whose payload matches is received (ledger) and its answer
+    held until the test sets ``release`` (at most ``limit_s``); then the default answer goes
+    out, to whoever is still listening. Returns (``arrived``, ``release``). The answer is
+    held on the CSMS's own loop, so the CSMS does nothing else meanwhile: release it before
+    anything else must reach the CSMS (e.g. before restarting a killed bridge)."""
+    arrived, release = threading.Event(), threading.Event()
+
+    def respond(payload: dict) -> dict:
+        if not arrived.is_set() and match(payload):
+            arrived.set()
+            release.wait(limit_s)
+            csms.set_response(action, None)
+        return csms.default_response(action, payload)
+
+    csms.set_response(action, respond)
+    return arrived, release
 
 
 def wait_entries(csms: Any, match: Callable[[dict], bool], count: int, timeout: float = 30) -> list[dict]:

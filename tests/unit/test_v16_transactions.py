@@ -207,3 +207,81 @@ def test_two_evses_at_once(tmp_path):
     starts = {p["idTag"]: p["connectorId"] for p in rig.calls("StartTransaction")}
     assert starts == {"A": 1, "B": 2}
     assert [p["transactionId"] for p in rig.calls("StopTransaction")] == [101, 100]
+
+
+# ------------------------------------------------------------------ crash / power-loss recovery
+def running(tmp_path, energy: float = 1000.0):
+    """A booted charge point with a transaction on EVSE 1 (transactionId 100); (rig, session)."""
+    rig = Rig(tmp_path).boot()
+    s = rig.plug_in(1)
+    rig.start_tx(1, s, energy=energy)
+    return rig, s
+
+
+def last_stop(rig) -> tuple:
+    stop = rig.calls("StopTransaction")[-1]
+    return stop["transactionId"], stop["reason"], stop["meterStop"]
+
+
+def test_unresumed_transaction_is_stopped_as_power_loss_when_the_evse_is_ready(tmp_path):
+    rig, s = running(tmp_path, energy=100)
+    rig.meter(1, 1234.4)   # every change of the energy reading is kept (no periodic sample needed)
+    rig.restart()
+    rig.boot()
+    rig.cp.on_evse_event(E.EvseReady(1, (1,)))   # ready, and it did not resume the session
+    rig.pump_answers()
+    assert last_stop(rig) == (100, "PowerLoss", 1234)
+    assert ("stop_transaction", 1, "PowerLoss") in rig.port.calls     # the EVSE is told
+    assert rig.cp.blocks.transactions.records() == []
+
+
+def test_resumed_transaction_goes_on_after_the_evse_is_ready(tmp_path):
+    rig, s = running(tmp_path)
+    rig.restart()
+    rig.boot()
+    rig.cp.on_evse_event(E.SessionResumed(1, 1, s, "2026-01-01T00:00:00Z"))
+    rig.cp.on_evse_event(E.EvseReady(1, (1,)))
+    assert rig.calls("StopTransaction") == [] and "stop_transaction" not in rig.port.names()
+    rig.stop_tx(1, s, energy=3000)
+    assert last_stop(rig) == (100, "Local", 3000)
+
+
+def test_evse_ready_leaves_transactions_of_this_run_alone(tmp_path):
+    rig, s = running(tmp_path)
+    rig.cp.on_evse_event(E.EvseReady(1, (1,)))   # e.g. a second get_evse answer
+    assert rig.calls("StopTransaction") == [] and rig.cp.blocks.transactions.active(1) is not None
+
+
+def test_transaction_id_acknowledged_just_before_a_crash_is_recovered_from_the_outbox(tmp_path):
+    rig, s = running(tmp_path)
+    db = rig.cp.blocks.transactions.db   # the crash came between the outbox commit and this update
+    db.execute("UPDATE tx16 SET transaction_id = NULL WHERE session_id = ?", (s,))
+    rig.cp.core.outbox.set_transaction_id(s, 100)   # the map row lives until StopTransaction is acked
+    rig.restart()
+    rig.boot()
+    assert rig.cp.blocks.transactions.active(1).transaction_id == 100
+
+
+def test_session_finished_with_a_transaction_the_evse_no_longer_has_is_stopped_here(tmp_path):
+    rig, s = running(tmp_path, energy=100)
+    rig.meter(1, 700)
+    rig.port.ok["stop_transaction"] = False   # its TransactionFinished was lost (published while we were down)
+    rig.unplug(1, s)
+    assert last_stop(rig) == (100, "EVDisconnected", 700)
+    assert rig.cp.blocks.transactions.records() == []
+
+
+def test_start_queued_just_before_a_crash_rebuilds_the_lost_record(tmp_path):
+    rig = Rig(tmp_path).boot()
+    rig.disconnect()
+    # the crash came after the StartTransaction was queued and before its record was written
+    rig.cp.core.send_transactional("StartTransaction", {"connectorId": 1, "idTag": "TAG1", "meterStart": 500,
+                                                        "timestamp": "2026-01-01T00:00:00.000Z"}, "s-lost")
+    rig.restart()
+    rec = rig.cp.blocks.transactions.active(1)
+    assert (rec.session_id, rec.id_tag, rec.meter_start) == ("s-lost", "TAG1", 500)
+    rig.reconnect()
+    rig.cp.on_evse_event(E.EvseReady(1, (1,)))   # the EVSE did not resume it
+    rig.pump_answers()
+    assert [a for a in rig.actions() if a.endswith("Transaction")] == ["StartTransaction", "StopTransaction"]
+    assert last_stop(rig) == (100, "PowerLoss", 500)

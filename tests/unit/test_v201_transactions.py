@@ -294,3 +294,79 @@ def test_an_ev_plugged_in_before_a_restart_still_occupies_its_connector(tmp_path
         (1, "Available"), (2, "Occupied")]
     sim.ev(unplug(2, "s2"))
     assert sim.payloads("StatusNotification")[-1]["connectorStatus"] == "Available"
+
+
+# ------------------------------------------------------------------ crash / power-loss recovery
+def test_unresumed_transaction_ends_as_power_loss_with_the_last_reading(tmp_path):
+    sim = Sim(tmp_path)
+    full_session_start(sim, 1, "s1")
+    sim.ev(E.MeterReading(1, sample(4321.0)))
+    before = events(sim)[-1]["seqNo"]
+    sim.restart()
+    sim.connect()
+    sim.ev(E.EvseReady(1, (1,)))
+    ended = events(sim)[-1]
+    assert ended["eventType"] == "Ended" and ended["seqNo"] == before + 1
+    assert ended["triggerReason"] == "AbnormalCondition"
+    assert ended["transactionInfo"]["stoppedReason"] == "PowerLoss"
+    end = ended["meterValue"][-1]["sampledValue"][0]
+    assert (end["context"], end["value"]) == ("Transaction.End", 4321.0)
+    assert sim.port.of("stop_transaction") == [(1, "PowerLoss")]
+    assert sim.cp.transactions.on_evse(1) is None
+    evse1 = [p["connectorStatus"] for p in sim.payloads("StatusNotification") if p["evseId"] == 1]
+    assert evse1 == ["Occupied", "Available"]          # set Occupied at load; the session is over
+
+
+def test_resumed_transaction_goes_on_with_the_next_seq_no(tmp_path):
+    sim = Sim(tmp_path)
+    full_session_start(sim, 1, "s1")
+    before = events(sim)[-1]["seqNo"]
+    sim.restart()
+    sim.connect()
+    sim.ev(E.SessionResumed(1, 1, "s1", "2026-01-01T00:00:00Z"), E.EvseReady(1, (1,)))
+    assert events(sim) == [] and sim.port.of("stop_transaction") == []
+    sim.ev(tx_finished(1, "s1", "EVDisconnected"))
+    ended = events(sim)[-1]
+    assert ended["eventType"] == "Ended" and ended["seqNo"] == before + 1
+    assert ended["transactionInfo"]["stoppedReason"] == "EVDisconnected"
+
+
+def test_ended_queued_just_before_a_crash_is_not_sent_again(tmp_path):
+    sim = Sim(tmp_path)
+    full_session_start(sim, 1, "s1")
+    sim.disconnect()
+    tx = sim.cp.transactions.store.load()[0]
+    # a crash between queueing Ended and removing the record: queue it, keep the record
+    sim.cp.core.send_transactional("TransactionEvent", {
+        "eventType": "Ended", "timestamp": "2026-01-01T00:00:00Z", "triggerReason": "EVCommunicationLost",
+        "seqNo": tx.seq_no, "transactionInfo": {"transactionId": "s1", "stoppedReason": "EVDisconnected"}}, "s1")
+    sim.restart()
+    sim.connect()
+    sim.ev(E.EvseReady(1, (1,)))
+    assert [e["eventType"] for e in events(sim)] == ["Ended"]
+    assert sim.cp.transactions.store.load() == []
+
+
+def test_record_saved_behind_the_outbox_takes_the_queued_seq_no(tmp_path):
+    sim = Sim(tmp_path)
+    sim.disconnect()
+    full_session_start(sim, 1, "s1")                       # seqNo 0, 1 queued
+    tx = sim.cp.transactions.store.load()[0]
+    tx.seq_no = 1   # the crash came after seqNo 1 was queued and before the record was saved
+    sim.cp.transactions.store.save(tx)
+    sim.restart()
+    sim.connect()
+    sim.ev(E.SessionResumed(1, 1, "s1", "2026-01-01T00:00:00Z"), tx_finished(1, "s1"))
+    assert [e["seqNo"] for e in events(sim)] == [0, 1, 2]
+
+
+def test_started_queued_just_before_a_crash_rebuilds_the_lost_record(tmp_path):
+    sim = Sim(tmp_path, overrides=points(start="EVConnected"))
+    sim.disconnect()
+    sim.ev(plug(1, "s1"))                                  # Started queued (seqNo 0)
+    sim.cp.transactions.store.db.execute("DELETE FROM tx")  # ... and its record never written
+    sim.restart()
+    sim.connect()
+    sim.ev(E.EvseReady(1, (1,)))
+    assert [(e["eventType"], e["seqNo"]) for e in events(sim)] == [("Started", 0), ("Ended", 1)]
+    assert events(sim)[-1]["transactionInfo"]["stoppedReason"] == "PowerLoss"

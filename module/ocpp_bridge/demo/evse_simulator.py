@@ -92,6 +92,7 @@ class EvseSimulator:
         self._charging: str | None = None                 # "charging" | "paused_ev" | "paused_evse"
         self._reservation: int | None = None
         self._waiting_external = False
+        self._resume_pending = False     # publish SessionResumed before answering the next get_evse
         self._enable = shapes.EnableTable()
         self._errors: dict[str, dict] = {}
         self._reading = shapes.powermeter(0.0)
@@ -118,6 +119,11 @@ class EvseSimulator:
 
     def stop(self) -> None:
         self._link.stop()
+
+    @property
+    def connected(self) -> bool:
+        """Connected to the broker now (the link reconnects by itself after a broker restart)."""
+        return self._link.connected
 
     def wait_global_ready(self, timeout: float = 10) -> bool:
         return self.global_ready.wait(timeout)
@@ -255,6 +261,23 @@ class EvseSimulator:
             self._event("SessionFinished", {"meter_value": self._meter_value()})
             self._session, self._plugged, self._authorized = None, False, None
 
+    def resume_session(self) -> str:
+        """EvseManager restarted with the rest of the stack and restored its session: the next
+        ``get_evse`` (the OCPP module starting) is preceded by SessionResumed with the same uuid,
+        as EVerest's EvseManager reports it at start-up. Returns the uuid."""
+        with self._cv:
+            if self._session is None:
+                raise SimulatorError("resume_session: no session to resume")
+            self._resume_pending = True
+            return self._session
+
+    def lose_session(self) -> None:
+        """EvseManager restarted after a power loss without restoring its session: it starts
+        with no session, no transaction and no EV (nothing is published)."""
+        with self._cv:
+            self._session, self._transaction, self._authorized, self._charging = None, None, None, None
+            self._plugged, self._resume_pending = False, False
+
     def set_enabled(self, enabled: bool, *, source: str = "LocalAPI", priority: int = 0) -> bool:
         """A local enable/disable, through EvseManager's priority rule; publishes Enabled or
         Disabled. Returns whether the EVSE is enabled afterwards."""
@@ -391,6 +414,9 @@ class EvseSimulator:
                 self._cv.notify_all()
 
     def _cmd_get_evse(self, args: dict) -> tuple[Any, list]:
+        if self._resume_pending:  # published before the answer: the OCPP side hears it first
+            self._resume_pending = False
+            self._event("SessionResumed")
         return {"id": self.evse_id, "connectors": [dict(c) for c in self._connectors]}, []
 
     def _cmd_enable_disable(self, args: dict) -> tuple[Any, list]:

@@ -154,6 +154,8 @@ class EvseLink:
             ss = value.get("session_started") or {}
             return E.SessionStarted(evse, conn, sid, ts, ss.get("reason", "EVConnected"), id_token(ss.get("id_tag")),
                                     meter_sample(ss.get("meter_value")), ss.get("reservation_id"))
+        if kind == "SessionResumed":  # restored at start-up: its transaction (if any) goes on
+            return E.SessionResumed(evse, conn, sid, ts)
         if kind == "AuthRequired":
             return E.AuthRequired(evse, conn, sid)
         if kind == "TransactionStarted":

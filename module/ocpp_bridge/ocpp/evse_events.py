@@ -80,6 +80,17 @@ class SessionStarted:
 
 
 @dataclass(frozen=True)
+class SessionResumed:
+    """At start-up the EVSE restored a session that ran before the restart (same uuid): its
+    transaction goes on. An EVSE that reports none has lost its sessions (power loss)."""
+
+    evse: int
+    connector: int
+    session_id: str
+    timestamp: str
+
+
+@dataclass(frozen=True)
 class AuthRequired:
     evse: int
     connector: int
@@ -166,9 +177,9 @@ class EvInfo:
     soc_percent: float | None = None
 
 
-EvseEvent = (EvseReady | EvseEnabled | SessionStarted | AuthRequired | TransactionStarted | ChargingStateChanged
-             | TransactionFinished | SessionFinished | ReservationChanged | PluginTimeout | MeterReading | EvseFault
-             | EvInfo)
+EvseEvent = (EvseReady | EvseEnabled | SessionStarted | SessionResumed | AuthRequired | TransactionStarted
+             | ChargingStateChanged | TransactionFinished | SessionFinished | ReservationChanged | PluginTimeout
+             | MeterReading | EvseFault | EvInfo)
 
 
 # --------------------------------------------------------------------------- requests out

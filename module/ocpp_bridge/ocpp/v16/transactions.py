@@ -16,9 +16,20 @@ StopTxn*Data collected so far) in ``transactions16.db``, so a restart loses noth
   begin/periodic/end values and the StopTxnAlignedData clock values) and ``transaction_event``
   Ended. The transactionId is -1 until the CSMS gave one (the outbox fills it in later).
 - SessionFinished while its transaction is still open and StopTransactionOnEVSideDisconnect
-  is true -> the EVSE is asked to stop it (EVDisconnected).
-- A record left open by a restart of the whole charger (the EVSE starts a new session on
-  that connector) is closed with reason PowerLoss and the last meter value known.
+  is true -> the EVSE is asked to stop it (EVDisconnected); if the EVSE answers that it has no
+  such transaction, it is stopped here (EVDisconnected, last meter value known).
+- Crash / power-loss recovery. A record still open at start-up waits for its EVSE: a
+  ``SessionResumed`` (or any event) with its session id means the EVSE kept the session and the
+  transaction goes on. When the EVSE is ready (``EvseReady``, after ``get_evse`` at OCPP start)
+  without having resumed it, or it starts a new session on that connector, the transaction is
+  closed with StopTransaction reason PowerLoss, the last meter value known (persisted on every
+  change of the energy reading) and the time of recovery; on ``EvseReady`` the EVSE is also
+  told (``stop_transaction`` PowerLoss), as EVerest's OCPP module does for the sessions its
+  EvseManagers do not resume. The outbox is the truth where the two files disagree after a
+  crash: StartTransaction is queued before the record is written (a record missing is
+  rebuilt from the queued message), a record whose StopTransaction is queued is dropped, and
+  a record whose transactionId was acknowledged but not yet copied here takes it from the
+  outbox's map.
 
 Must never: send a transaction message by any path but ``core.send_transactional``, decide
 the status (``status.py``) or sample meter values on its own (``meter_values.py`` adds them).
@@ -103,13 +114,18 @@ class Transactions16:
         self._tx: dict[str, TxRecord] = {}
         self._last: dict[int, E.MeterSample] = {}
         self._paused: set[str] = set()
+        self._recovering: set[str] = set()  # loaded at start-up; not yet resumed by their EVSE
         for row in self.db.execute("SELECT session_id, evse, id_tag, meter_start, started_at, reservation_id, "
                                    "transaction_id, last_meter, invalid FROM tx16"):
             rec = TxRecord(*row[:8], invalid=bool(row[8]))
             if any(action == "StopTransaction" for action, _ in self.core.pending_transactional(rec.session_id)):
                 self._forget(rec.session_id)  # its StopTransaction was queued just before a crash
                 continue
+            if rec.transaction_id is None:  # acknowledged just before a crash: the outbox has the id
+                rec.transaction_id = self.core.outbox.transaction_id(rec.session_id)
             self._tx[rec.session_id] = rec
+            self._recovering.add(rec.session_id)
+        self._rebuild_from_outbox()
         self.core.on("evse", self._on_evse)
         self.core.on_tx_result("StartTransaction", self._on_start_result)
         self.core.on_tx_result("StopTransaction", self._on_stop_result)
@@ -144,7 +160,13 @@ class Transactions16:
 
     # ------------------------------------------------------------------ events
     def _on_evse(self, ev) -> None:
-        if isinstance(ev, E.TransactionStarted):
+        session_id = getattr(ev, "session_id", None)
+        if session_id in self._recovering:  # the EVSE still has this session
+            self._recovering.discard(session_id)
+            log.info("EVSE %d: session %s resumed; its transaction goes on", ev.evse, session_id)
+        if isinstance(ev, E.EvseReady):
+            self._close_unresumed(ev.evse)
+        elif isinstance(ev, E.TransactionStarted):
             self._started(ev)
         elif isinstance(ev, E.TransactionFinished):
             rec = self._tx.get(ev.session_id)
@@ -158,9 +180,15 @@ class Transactions16:
             rec = self._tx.get(ev.session_id)
             if rec is not None and self._flag("StopTransactionOnEVSideDisconnect", True):
                 log.info("EVSE %d: EV gone with transaction %s open: stopping it", ev.evse, ev.session_id)
-                self.cp.evse_port.stop_transaction(ev.evse, "EVDisconnected")
+                self.cp.evse_port.stop_transaction(
+                    ev.evse, "EVDisconnected", lambda ok, sid=ev.session_id: self._ev_gone(sid, ok))
         elif isinstance(ev, E.MeterReading):
             self._last[ev.evse] = ev.sample
+            rec = self.active(ev.evse)
+            energy = ev.sample.energy_import_wh
+            if rec is not None and energy is not None and (rec.last_meter is None
+                                                           or round(energy) != round(rec.last_meter)):
+                self.note_meter(rec.session_id, energy)
             self._check_energy_on_invalid(ev.evse, ev.sample)
 
     def _started(self, ev: E.TransactionStarted) -> None:
@@ -180,16 +208,36 @@ class Transactions16:
                    "timestamp": rec.started_at}
         if reservation_id is not None:
             payload["reservationId"] = int(reservation_id)
+        log.info("EVSE %d: transaction %s started by %s at %.0f Wh", ev.evse, ev.session_id, id_tag, meter)
+        # The outbox first: a crash before the record is written is repaired from it at start-up.
+        self.core.send_transactional("StartTransaction", payload, rec.session_id)
+        self._insert(rec)
+        self._add_stop_txn_sample(rec, ev.meter, "Transaction.Begin")
+        self.core.emit("transaction_event", self._event("Started", rec))
+
+    def _insert(self, rec: TxRecord) -> None:
         with transaction(self.db):
             self.db.execute("INSERT INTO tx16 (session_id, evse, id_tag, meter_start, started_at, reservation_id, "
                             "last_meter) VALUES (?, ?, ?, ?, ?, ?, ?)",
                             (rec.session_id, rec.evse, rec.id_tag, rec.meter_start, rec.started_at,
                              rec.reservation_id, rec.last_meter))
         self._tx[rec.session_id] = rec
-        self._add_stop_txn_sample(rec, ev.meter, "Transaction.Begin")
-        log.info("EVSE %d: transaction %s started by %s at %.0f Wh", ev.evse, ev.session_id, id_tag, meter)
-        self.core.send_transactional("StartTransaction", payload, rec.session_id)
-        self.core.emit("transaction_event", self._event("Started", rec))
+
+    def _rebuild_from_outbox(self) -> None:
+        """A StartTransaction queued just before a crash, its record not yet written: rebuild
+        the record from the message (the EVSE then resumes or loses the session as usual)."""
+        for entry in self.core.outbox.entries():
+            key = entry.tx_key
+            if entry.action != "StartTransaction" or key is None or key in self._tx:
+                continue
+            if any(action == "StopTransaction" for action, _ in self.core.pending_transactional(key)):
+                continue
+            p = entry.payload
+            rec = TxRecord(key, int(p["connectorId"]), p["idTag"], float(p["meterStart"]), p["timestamp"],
+                           p.get("reservationId"), last_meter=float(p["meterStart"]))
+            log.warning("EVSE %d: transaction %s rebuilt from its queued StartTransaction", rec.evse, key)
+            self._insert(rec)
+            self._recovering.add(key)
 
     def _stop(self, rec: TxRecord, reason: str, meter: E.MeterSample | None, timestamp: str,
               id_token: E.IdToken | None) -> None:
@@ -219,12 +267,30 @@ class Transactions16:
                         evse, rec.session_id)
             self._stop(rec, "PowerLoss", None, iso(self.core.now), None)
 
+    def _ev_gone(self, session_id: str, ok: bool) -> None:
+        """The EVSE refused to stop a transaction whose session is over (it lost it, e.g. its
+        TransactionFinished was published while this process was down): close it here."""
+        rec = self._tx.get(session_id)
+        if rec is not None and not ok:
+            log.warning("EVSE %d: has no transaction %s any more: stopping it as EVDisconnected", rec.evse,
+                        session_id)
+            self._stop(rec, "EVDisconnected", None, iso(self.core.now), None)
+
+    def _close_unresumed(self, evse: int) -> None:
+        """The EVSE is ready and did not resume its session: the transaction ended with the power."""
+        for rec in [r for r in self._tx.values() if r.evse == evse and r.session_id in self._recovering]:
+            log.warning("EVSE %d: transaction %s (%s) was not resumed after the restart: stopping it as PowerLoss "
+                        "at %.0f Wh", evse, rec.session_id, rec.transaction_id, rec.last_meter or rec.meter_start)
+            self._stop(rec, "PowerLoss", None, iso(self.core.now), None)
+            self.cp.evse_port.stop_transaction(evse, "PowerLoss")
+
     def _forget(self, session_id: str) -> None:
         with transaction(self.db):
             self.db.execute("DELETE FROM tx16 WHERE session_id = ?", (session_id,))
             self.db.execute("DELETE FROM tx16_data WHERE session_id = ?", (session_id,))
         self._tx.pop(session_id, None)
         self._paused.discard(session_id)
+        self._recovering.discard(session_id)
 
     def _add_stop_txn_sample(self, rec: TxRecord, meter: E.MeterSample, context: str,
                              timestamp: str | None = None) -> None:

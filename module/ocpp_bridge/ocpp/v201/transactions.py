@@ -3,7 +3,7 @@
 Owns turning each EVSE's session events into TransactionEvent Started / Updated / Ended: when a
 transaction starts and ends (TxCtrlr.TxStartPoint / TxStopPoint), its transactionId (the
 EVerest session id, as EVerest's OCPP201 module does; a fresh uuid if that is longer than
-36 characters), seqNo (persisted in ``tx201.db`` before each message is queued), triggerReason,
+36 characters), seqNo (persisted in ``tx201.db`` right after each message is queued), triggerReason,
 chargingState, evse, idToken, remoteStartId, reservationId, stoppedReason, ``offline`` (set on
 events made while not connected) and the meterValue of Started (TxStartedMeasurands,
 Transaction.Begin) and Ended (the TxEnded values kept during the transaction plus the last
@@ -24,6 +24,18 @@ TransactionStarted (the other condition of the two, with the token), ChargingSta
 mapped as in ``tx_records``), SessionFinished. A pending RequestStartTransaction for the EVSE
 turns the authorization's triggerReason into RemoteStart and adds its remoteStartId.
 
+Crash / power-loss recovery: each event is queued before its record is saved, and at load the
+outbox is the truth: a record whose Ended is queued is forgotten (no second Ended), a record
+behind the queued seqNos takes them from there, and a record lost right after its Started was
+queued is rebuilt from that message. Any other record waits for its EVSE: a ``SessionResumed``
+(or any event) with its session id means the transaction goes on; ``EvseReady`` (after
+``get_evse`` at OCPP start) without it, or a new session on that EVSE, ends it with Ended /
+stoppedReason PowerLoss / triggerReason AbnormalCondition and the last meter reading known
+(kept in the record on every change of the energy value), and on ``EvseReady`` the EVSE is told
+(``stop_transaction`` PowerLoss), and a SessionFinished is emitted for the other blocks (the
+connector is no longer Occupied). Its seqNo continues from the record; ``offline`` is set when
+the station is not connected at that moment.
+
 TransactionEventResponse: an idTokenInfo whose status is not Accepted stops the transaction
 (DeAuthorized) when TxCtrlr.StopTxOnInvalidId is true; the info goes to the authorization
 cache; totalCost / chargingPriority / updatedPersonalMessage go to the bus.
@@ -36,6 +48,8 @@ from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import asdict
+
 from ocpp_bridge.ocpp import evse_events as E
 from ocpp_bridge.ocpp.auth_store import epoch
 from ocpp_bridge.ocpp.timefmt import iso
@@ -68,12 +82,50 @@ class TransactionBlock:
         self.store = TxStore(cp.db_dir)
         self._by_evse: dict[int, Tx] = {}
         self._remote: dict[int, tuple[str, int]] = {}  # evse -> (token value, remoteStartId)
-        for tx in self.store.load():
-            self._by_evse[tx.evse] = tx
+        self._recovering: set[str] = set()  # session ids loaded at start-up, not yet resumed
+        self._load()
+        for tx in self._by_evse.values():
             if tx.ev_connected:
                 cp.status.set_occupied(tx.evse, tx.connector)
         self.core.on("evse", self._on_event)
         self.core.on_tx_result(ACTION, self._on_result)
+
+    def _load(self) -> None:
+        """The records of the last run, squared with the outbox (the truth after a crash: each
+        event is queued before its record is saved)."""
+        loaded = {tx.transaction_id: tx for tx in self.store.load()}
+        queued: dict[str, list[dict]] = {}
+        for entry in self.core.outbox.entries():
+            if entry.action == ACTION and entry.tx_key is not None:
+                queued.setdefault(entry.tx_key, []).append(entry.payload)
+        for tid, events in queued.items():
+            if tid not in loaded and events[0]["eventType"] == "Started" and not self.store.finished(tid):
+                loaded[tid] = self._rebuilt(events[0])
+        for tid, tx in loaded.items():
+            events = queued.get(tid, [])
+            if any(e["eventType"] == "Ended" for e in events):
+                self.store.remove(tx, finished=True)  # its Ended was queued just before a crash
+                continue
+            last = max((e["seqNo"] for e in events), default=-1)
+            if last >= tx.seq_no:  # queued, record not saved: take the numbers from the outbox
+                tx.seq_no, tx.started = last + 1, True
+                self.store.save(tx)
+            self._by_evse[tx.evse] = tx
+            self._recovering.add(tx.session_id)
+
+    @staticmethod
+    def _rebuilt(started: dict) -> Tx:
+        """A record lost by a crash right after its Started event was queued."""
+        tid = started["transactionInfo"]["transactionId"]
+        evse = started.get("evse") or {"id": 1}
+        state = started["transactionInfo"].get("chargingState", "EVConnected")
+        token = started.get("idToken")
+        log.warning("transaction %s rebuilt from its queued Started event", tid)
+        return Tx(session_id=tid, evse=evse["id"], connector=evse.get("connectorId", 1), transaction_id=tid,
+                  started=True, ev_connected=True, authorized=token is not None, id_token=token,
+                  id_token_sent=token is not None, charging_state=state, reported_state=state, evse_sent=True,
+                  remote_start_id=started["transactionInfo"].get("remoteStartId"),
+                  reservation_id=started.get("reservationId"))
 
     # ------------------------------------------------------------------ queries
     def active_evses(self) -> set[int]:
@@ -124,6 +176,16 @@ class TransactionBlock:
 
     # ------------------------------------------------------------------ events
     def _on_event(self, event) -> None:
+        session_id = getattr(event, "session_id", None)
+        if session_id in self._recovering:
+            self._recovering.discard(session_id)
+            log.info("EVSE %d: session %s resumed; its transaction goes on", event.evse, session_id)
+        if isinstance(event, E.EvseReady):
+            self._close_unresumed(event.evse)
+            return
+        if isinstance(event, E.MeterReading):
+            self._note_meter(event.evse, event.sample)
+            return
         handler = {
             E.SessionStarted: self._session_started, E.TransactionStarted: self._transaction_started,
             E.ChargingStateChanged: self._charging_state, E.TransactionFinished: self._transaction_finished,
@@ -131,6 +193,32 @@ class TransactionBlock:
         }.get(type(event))
         if handler is not None:
             handler(event)
+
+    def _close_unresumed(self, evse: int) -> None:
+        """The EVSE is ready and did not resume the session it had: it ended with the power."""
+        tx = self._by_evse.get(evse)
+        if tx is None or tx.session_id not in self._recovering:
+            return
+        self._recovering.discard(tx.session_id)
+        log.warning("EVSE %d: session %s was not resumed after the restart: ending it as PowerLoss",
+                    evse, tx.session_id)
+        was_started = tx.started
+        self._end(tx, "PowerLoss", iso(self.core.now), None, trigger="AbnormalCondition")
+        if was_started:
+            self.cp.evse_port.stop_transaction(evse, "PowerLoss", None)
+        # the session is over: the other blocks (the connector status set Occupied at load) hear it
+        self.core.emit("evse", E.SessionFinished(evse, tx.connector, tx.session_id, iso(self.core.now)))
+
+    def _note_meter(self, evse: int, sample: E.MeterSample) -> None:
+        """Keep the last energy reading of a transaction in its record (to end it after a power loss)."""
+        tx = self.on_evse(evse)
+        energy = sample.energy_import_wh
+        if tx is None or energy is None:
+            return
+        last = (tx.last_meter or {}).get("energy_import_wh")
+        if last is None or round(last) != round(energy):
+            tx.last_meter = asdict(sample)
+            self.store.save(tx)
 
     def _open(self, event) -> Tx:
         """The record of this event's session, ending a stale one left on the EVSE."""
@@ -276,9 +364,10 @@ class TransactionBlock:
         if meter_values:
             payload["meterValue"] = meter_values
         tx.seq_no += 1
-        if event_type != "Ended":
-            self.store.save(tx)  # the seqNo is spent before the message exists
+        # The outbox first: a crash before the record is saved is repaired from it at start-up.
         self.core.send_transactional(ACTION, payload, tx.transaction_id)
+        if event_type != "Ended":
+            self.store.save(tx)
         log.info("TransactionEvent %s %s seqNo %d (%s)", event_type, tx.transaction_id, payload["seqNo"], trigger)
         self.core.emit("transaction_event", self._bus_event(event_type, tx.session_id, tx.evse, tx.connector,
                                                             tx.transaction_id))
@@ -288,9 +377,13 @@ class TransactionBlock:
         return {"transaction_event": event_type, "session_id": session_id,
                 "evse": {"id": evse, "connector_id": connector}, "transaction_id": tid}
 
-    def _meter(self, evse: int, sample: E.MeterSample | None, variable: str, context: str) -> list[dict]:
+    def _meter(self, evse: int, sample: E.MeterSample | None, variable: str, context: str,
+               tx: Tx | None = None) -> list[dict]:
         meters = self.cp.meter_values
-        mv = meter_value(sample or meters.latest(evse), meters.measurands("SampledDataCtrlr", variable), context)
+        sample = sample or meters.latest(evse)
+        if sample is None and tx is not None and tx.last_meter:  # after a restart: the last reading kept
+            sample = E.MeterSample(**tx.last_meter)
+        mv = meter_value(sample, meters.measurands("SampledDataCtrlr", variable), context)
         return [mv] if mv else []
 
     def _start(self, tx: Tx, timestamp: str, meter: E.MeterSample | None) -> None:
@@ -310,7 +403,7 @@ class TransactionBlock:
         info = self._info(tx, force_state=True)
         info["stoppedReason"] = reason
         meter_values = self.store.ended_values(tx.transaction_id)
-        meter_values += self._meter(tx.evse, meter, "TxEndedMeasurands", "Transaction.End")
+        meter_values += self._meter(tx.evse, meter, "TxEndedMeasurands", "Transaction.End", tx)
         stop_token = tx.stop_id_token if trigger == "StopAuthorized" else None
         tx.started = False  # from here on it is not ongoing
         self._event(tx, "Ended", trigger, timestamp, info, meter_values, id_token=stop_token)

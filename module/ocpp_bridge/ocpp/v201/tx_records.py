@@ -2,13 +2,15 @@
 
 Owns what must survive a restart for each EVerest session the 2.0.1 transaction block
 follows: the ``Tx`` record (start/stop conditions, transactionId, the next seqNo, charging
-state, idToken and whether the CSMS has it, remoteStartId, reservationId), the meter values
-kept for the Ended event (TxEnded sampled/aligned data), and which EVSE an ended
-transaction was on until its last message is acknowledged. Also the fixed EVerest -> 2.0.1
-tables (stop reasons, their trigger reasons, how each reason affects the stop conditions).
+state, idToken and whether the CSMS has it, remoteStartId, reservationId, the last meter
+reading), the meter values kept for the Ended event (TxEnded sampled/aligned data), and
+which EVSE an ended transaction was on until its last message is acknowledged. Also the
+fixed EVerest -> 2.0.1 tables (stop reasons, their trigger reasons, how each reason affects
+the stop conditions).
 
-A record is written before the message it numbers is queued (``save`` then
-``send_transactional``): a crash between the two leaves a gap in seqNo, never a repeat.
+A record is written after the message it numbers is queued (``send_transactional`` then
+``save``); a crash between the two leaves the record behind the outbox, and the transaction
+block squares it with the queued messages at load: never a repeated seqNo.
 
 Must never: build or send OCPP messages, read a clock, or know the device model.
 """
@@ -98,6 +100,7 @@ class Tx:
     evse_sent: bool = False          # evse went out after the EV connected
     stop_reason: str | None = None   # 2.0.1 ReasonEnumType, once known
     stop_id_token: dict | None = None
+    last_meter: dict | None = None   # the last MeterSample (as a dict) seen in the transaction
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
