@@ -242,6 +242,7 @@ def test_resumed_transaction_goes_on_after_the_evse_is_ready(tmp_path):
     rig.cp.on_evse_event(E.SessionResumed(1, 1, s, "2026-01-01T00:00:00Z"))
     rig.cp.on_evse_event(E.EvseReady(1, (1,)))
     assert rig.calls("StopTransaction") == [] and "stop_transaction" not in rig.port.names()
+    assert rig.statuses(1)[-1] == "Charging"  # the resumed transaction's connector is not Available
     rig.stop_tx(1, s, energy=3000)
     assert last_stop(rig) == (100, "Local", 3000)
 

@@ -108,6 +108,7 @@ class _Connector:
 
 class Status16:
     def __init__(self, cp):
+        self.cp = cp
         self.core = cp.core
         self.keys = cp.keys
         self.count = cp.evse_count
@@ -170,6 +171,8 @@ class Status16:
             self._update(evse, enabled=ev.enabled)
         elif isinstance(ev, E.SessionStarted):
             self._update(evse, session="Preparing")
+        elif isinstance(ev, E.SessionResumed):
+            self._update(evse, session="Charging" if self._resumes_transaction(ev) else "Preparing")
         elif isinstance(ev, E.ChargingStateChanged) and ev.state in _SESSION_STATES:
             self._update(evse, session=ev.state)
         elif isinstance(ev, E.TransactionFinished):
@@ -184,6 +187,12 @@ class Status16:
             if ev.active:
                 faults[ev.code] = fault_of(ev.code, ev.description)
             self._update(evse, faults=faults)
+
+    def _resumes_transaction(self, ev) -> bool:
+        """After a restart: does the resumed session carry a transaction we still hold open?"""
+        blocks = getattr(self.cp, "blocks", None)
+        record = blocks.transactions.active(ev.evse) if blocks is not None else None
+        return record is not None and record.session_id == ev.session_id
 
     # ------------------------------------------------------------------ sending
     def _report(self, connector: int) -> tuple:
