@@ -40,6 +40,8 @@ from ocpp_bridge.ocpp.transport import Connected, Disconnected, TextReceived, We
 
 log = logging.getLogger("ocpp_bridge.engine")
 frames_log = logging.getLogger("ocpp_bridge.frames")
+
+BOOT_REASON_WAIT_S = 10.0
 SHUTDOWN_WEBSOCKET_S = 2.0  # at most this long for the websocket's close handshake when stopping
 
 
@@ -303,11 +305,13 @@ class Engine:
             log.warning("dropping %s/%s/%s: %s", msg.module_id, msg.impl, msg.var, exc)
             return False
 
-    def call_required(self, requirement: str, index: int, cmd: str, args: dict, on_done: OnDone) -> None:
-        """Call ``cmd`` on the ``index``-th connection of ``requirement``; on_done(retval, error)."""
+    def call_required(self, requirement: str, index: int, cmd: str, args: dict, on_done: OnDone,
+                      timeout_s: float | None = None) -> None:
+        """Call ``cmd`` on the ``index``-th connection of ``requirement``; on_done(retval, error).
+        ``timeout_s`` defaults to CommandTimeoutS (EVerest's 300 s)."""
         conn = self.settings.connections[requirement][index]
-        call_id = self.calls.start(f"{conn.module_id}.{cmd}", self.clock(),
-                                   float(self.settings["CommandTimeoutS"]), on_done)
+        timeout = float(self.settings["CommandTimeoutS"]) if timeout_s is None else timeout_s
+        call_id = self.calls.start(f"{conn.module_id}.{cmd}", self.clock(), timeout, on_done)
         self._publish(self.protocol.call(conn.module_id, conn.implementation_id, cmd, args, call_id))
 
     def _publish(self, out: P.Outgoing) -> None:
@@ -328,6 +332,19 @@ class Engine:
         self.evse_link.on_ocpp_started()
         self.auth_link.push()
         self._unreachable.arm(now)
+        if self.settings.connections.get("system") and self.station.version != "1.6":
+            # then connect; a silent system module delays OCPP by BOOT_REASON_WAIT_S at most
+            self.call_required("system", 0, "get_boot_reason", {}, self._on_boot_reason, timeout_s=BOOT_REASON_WAIT_S)
+        else:
+            self.transport.start()
+
+    def _on_boot_reason(self, reason: Any, error: tuple[str, str] | None) -> None:
+        """2.0.1 BootNotification.reason from the system module (same enum names as OCPP's)."""
+        if error is None and isinstance(reason, str):
+            self.station.provisioning.boot_reason = reason
+        else:
+            log.warning("no boot reason from the system module (%s); reporting %s", error,
+                        self.station.provisioning.boot_reason)
         self.transport.start()
 
     def stop_ocpp(self) -> bool:

@@ -20,3 +20,19 @@ def test_auth_connection_timeout_follows_ocpp(station, peer, version):
         st.csms.call(CP_ID, "SetVariables", {"setVariableData": [{"component": {"name": "TxCtrlr"},
                      "variable": {"name": "EVConnectionTimeOut"}, "attributeValue": "45"}]})
     auth.wait_call("main", "set_connection_timeout", lambda args: args["connection_timeout"] == 45, timeout=10)
+
+
+def test_boot_reason_from_the_system_module_2_0_1(station, peer):
+    system = peer(module_id="system_module")
+    system.implement("main", "get_boot_reason", lambda args: "Watchdog")
+    st = station(version="2.0.1", bridge_kwargs={"connections": {"system": [("system_module", "main")]}})
+    assert st.csms.entries("BootNotification")[0]["payload"]["reason"] == "Watchdog"
+
+
+def test_reset_without_a_transaction_goes_to_the_system_module(station, peer):
+    system = peer(module_id="system_module")
+    system.implement("main", "reset", lambda args: None)
+    st = station(version="1.6", bridge_kwargs={"connections": {"system": [("system_module", "main")]}})
+    assert st.csms.call(CP_ID, "Reset", {"type": "Soft"}) == {"status": "Accepted"}
+    call = system.wait_call("main", "reset", timeout=15)
+    assert call["args"]["type"] == "Soft"
