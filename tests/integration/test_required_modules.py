@@ -36,3 +36,25 @@ def test_reset_without_a_transaction_goes_to_the_system_module(station, peer):
     assert st.csms.call(CP_ID, "Reset", {"type": "Soft"}) == {"status": "Accepted"}
     call = system.wait_call("main", "reset", timeout=15)
     assert call["args"]["type"] == "Soft"
+
+
+@pytest.mark.parametrize("version", ["1.6", "2.0.1"])
+def test_reservations_go_through_the_reservation_module_when_connected(charging_station, peer, version):
+    reservation = peer(module_id="reservation_module")
+    reservation.implement("main", "reserve_now", lambda args: "Accepted")
+    reservation.implement("main", "cancel_reservation", lambda args: True)
+    st = charging_station(version=version,
+                          bridge_kwargs={"connections": {"reservation": [("reservation_module", "main")]}})
+    if version == "1.6":
+        reply = st.csms.call(CP_ID, "ReserveNow", {"connectorId": 1, "expiryDate": "2030-01-01T00:00:00Z",
+                                                   "idTag": "RES-1", "reservationId": 7})
+    else:
+        reply = st.csms.call(CP_ID, "ReserveNow", {"id": 7, "evseId": 1, "expiryDateTime": "2030-01-01T00:00:00Z",
+                                                   "idToken": {"idToken": "RES-1", "type": "ISO14443"}})
+    assert reply["status"] == "Accepted"
+    request = reservation.wait_call("main", "reserve_now", timeout=10)["args"]["request"]
+    assert (request["reservation_id"], request["evse_id"], request["id_token"]) == (7, 1, "RES-1")
+    assert request["expiry_time"].startswith("2030-01-01T00:00:00")
+    assert st.csms.call(CP_ID, "CancelReservation", {"reservationId": 7})["status"] == "Accepted"
+    assert reservation.wait_call("main", "cancel_reservation", timeout=10)["args"] == {"reservation_id": 7}
+    assert "reserve" not in [cmd for cmd, _ in st.evse(1).commands]

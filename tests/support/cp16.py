@@ -61,11 +61,11 @@ class FakePort:
         self.calls.append(("force_unlock", evse, connector))
         self._done("force_unlock", done)
 
-    def reserve(self, evse, reservation_id, done=None):
+    def reserve(self, evse, reservation_id, done=None, **details):
         self.calls.append(("reserve", evse, reservation_id))
         self._done("reserve", done)
 
-    def cancel_reservation(self, evse, done=None):
+    def cancel_reservation(self, evse, done=None, *, reservation_id=None):
         self.calls.append(("cancel_reservation", evse))
         self._done("cancel_reservation", done)
 

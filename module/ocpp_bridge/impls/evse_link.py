@@ -5,7 +5,9 @@ Owns both directions between the ``evse_manager`` connections and the station:
   ``waiting_for_external_ready``) become the neutral events of ``ocpp/evse_events.py``;
 - out: the station's ``EvsePort`` requests become evse_manager commands (enable_disable,
   stop_transaction, pause/resume_charging, force_unlock, reserve, cancel_reservation,
-  withdraw_authorization), with their answers delivered back as ``done(ok)``.
+  withdraw_authorization), with their answers delivered back as ``done(ok)``; reservations go
+  through the ``reservation`` module instead when one is connected (``reserve_now`` /
+  ``cancel_reservation``), as in EVerest.
 Errors the EVSE managers raise (kept per EVSE by the engine) become ``EvseFault``.
 It also owns the start-up handshake EVerest's OCPP module does: ``get_evse`` for the
 connector layout and ``external_ready_to_start_charging``. EVSE id = 1-based position of
@@ -215,11 +217,30 @@ class EvseLink:
     def force_unlock(self, evse, connector, done=None):
         self._call(evse, "force_unlock", {"connector_id": connector}, done)
 
-    def reserve(self, evse, reservation_id, done=None):
-        self._call(evse, "reserve", {"reservation_id": reservation_id}, done)
+    def reserve(self, evse, reservation_id, done=None, *, id_token="", expiry_time="", parent_id_token=None):
+        if not self.engine.settings.connections.get("reservation"):
+            self._call(evse, "reserve", {"reservation_id": reservation_id}, done)
+            return
+        request = {"reservation_id": reservation_id, "evse_id": evse, "id_token": id_token, "expiry_time": expiry_time}
+        if parent_id_token:
+            request["parent_id_token"] = parent_id_token
+        self._call_reservation("reserve_now", {"request": request}, lambda result: result == "Accepted", done)
 
-    def cancel_reservation(self, evse, done=None):
-        self._call(evse, "cancel_reservation", {}, done)
+    def cancel_reservation(self, evse, done=None, *, reservation_id=None):
+        if not self.engine.settings.connections.get("reservation") or reservation_id is None:
+            self._call(evse, "cancel_reservation", {}, done)
+            return
+        self._call_reservation("cancel_reservation", {"reservation_id": reservation_id}, lambda result: result is True,
+                               done)
+
+    def _call_reservation(self, cmd: str, args: dict, accepted: Callable[[Any], bool], done: E.Done | None) -> None:
+        """The ``reservation`` module (as EVerest's OCPP module uses it) decides and tells the EVSE."""
+        def finished(retval: Any, error: tuple[str, str] | None) -> None:
+            if error is not None:
+                log.warning("reservation.%s failed: %s: %s", cmd, *error)
+            if done is not None:
+                done(error is None and accepted(retval))
+        self.engine.call_required("reservation", 0, cmd, args, finished)
 
     def authorization_withdrawn(self, evse):
         self._call(evse, "withdraw_authorization", {})

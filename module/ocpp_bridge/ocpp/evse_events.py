@@ -200,9 +200,12 @@ class EvsePort(Protocol):
 
     def force_unlock(self, evse: int, connector: int, done: Done | None = None) -> None: ...
 
-    def reserve(self, evse: int, reservation_id: int, done: Done | None = None) -> None: ...
+    def reserve(self, evse: int, reservation_id: int, done: Done | None = None, *, id_token: str = "",
+                expiry_time: str = "", parent_id_token: str | None = None) -> None:
+        """Through the ``reservation`` module when one is connected (it tells the EVSE), else
+        straight to the EVSE manager's ``reserve``."""
 
-    def cancel_reservation(self, evse: int, done: Done | None = None) -> None: ...
+    def cancel_reservation(self, evse: int, done: Done | None = None, *, reservation_id: int | None = None) -> None: ...
 
     def provide_token(self, token: IdToken, evses: list[int], prevalidated: bool, request_id: int | None = None) -> None:
         """A token from the CSMS (RemoteStart / RequestStartTransaction) for the Auth module."""
@@ -240,10 +243,10 @@ class NullEvsePort:
     def force_unlock(self, evse, connector, done=None):
         self._fail(done)
 
-    def reserve(self, evse, reservation_id, done=None):
+    def reserve(self, evse, reservation_id, done=None, **details):
         self._fail(done)
 
-    def cancel_reservation(self, evse, done=None):
+    def cancel_reservation(self, evse, done=None, *, reservation_id=None):
         self._fail(done)
 
     def provide_token(self, token, evses, prevalidated, request_id=None):

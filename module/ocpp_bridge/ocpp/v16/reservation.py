@@ -109,7 +109,8 @@ class Reservation16:
                      res.id_tag, payload["expiryDate"])
             answer.resolve({"status": "Accepted"})
 
-        self.cp.evse_port.reserve(evse, rid, done)
+        self.cp.evse_port.reserve(evse, rid, done, id_token=res.id_tag, expiry_time=payload["expiryDate"],
+                                  parent_id_token=res.parent_id_tag)
         return answer
 
     def _refusal(self, evse: int, rid: int) -> str | None:
@@ -140,7 +141,7 @@ class Reservation16:
                 self._end(res, tell_evse=False)
             answer.resolve({"status": "Accepted" if ok else "Rejected"})
 
-        self.cp.evse_port.cancel_reservation(res.evse, done)
+        self.cp.evse_port.cancel_reservation(res.evse, done, reservation_id=res.reservation_id)
         return answer
 
     # ------------------------------------------------------------------ ending
@@ -176,7 +177,7 @@ class Reservation16:
         self.core.timers.cancel(TIMER.format(res.reservation_id))
         self.status.set_reserved(res.evse, False)
         if tell_evse:
-            self.cp.evse_port.cancel_reservation(res.evse)
+            self.cp.evse_port.cancel_reservation(res.evse, reservation_id=res.reservation_id)
 
     # ------------------------------------------------------------------ helpers
     def _store(self, res: Reservation) -> None:

@@ -132,7 +132,10 @@ class ReservationBlock:
             log.info("ReserveNow %s: EVSE %d reserved until %s", rid, evse, payload["expiryDateTime"])
             answer.resolve({"status": "Accepted"})
 
-        self.cp.evse_port.reserve(evse, rid, reserved)
+        group = payload.get("groupIdToken")
+        self.cp.evse_port.reserve(evse, rid, reserved, id_token=payload["idToken"]["idToken"],
+                                  expiry_time=payload["expiryDateTime"],
+                                  parent_id_token=group["idToken"] if group else None)
         return now_or_later(answer)
 
     def _store(self, rid: int, evse: int, expiry: float, id_token: dict, group: dict | None) -> None:
@@ -155,7 +158,7 @@ class ReservationBlock:
         with transaction(self.db):
             self.db.execute("DELETE FROM reservation WHERE id = ?", (rid,))
         if cancel:
-            self.cp.evse_port.cancel_reservation(r["evse"], None)
+            self.cp.evse_port.cancel_reservation(r["evse"], None, reservation_id=rid)
         self.cp.status.set_reserved(r["evse"], False)
         return r
 
