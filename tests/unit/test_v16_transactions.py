@@ -286,3 +286,14 @@ def test_start_queued_just_before_a_crash_rebuilds_the_lost_record(tmp_path):
     rig.pump_answers()
     assert [a for a in rig.actions() if a.endswith("Transaction")] == ["StartTransaction", "StopTransaction"]
     assert last_stop(rig) == (100, "PowerLoss", 500)
+
+
+def test_unlock_connector_on_ev_side_disconnect_follows_its_key(tmp_path):
+    rig, s = running(tmp_path)
+    rig.stop_tx(1, s, reason="EVDisconnected")
+    assert ("force_unlock", 1, 1) in rig.port.calls
+    rig2, s2 = running(tmp_path / "off")
+    assert rig2.request("ChangeConfiguration", {"key": "UnlockConnectorOnEVSideDisconnect", "value": "false"}) == \
+        {"status": "Accepted"}
+    rig2.stop_tx(1, s2, reason="EVDisconnected")
+    assert "force_unlock" not in rig2.port.names()

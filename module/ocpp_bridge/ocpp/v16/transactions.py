@@ -174,6 +174,8 @@ class Transactions16:
                 log.warning("EVSE %d: TransactionFinished for unknown session %s ignored", ev.evse, ev.session_id)
                 return
             self._stop(rec, ev.reason, ev.meter, ocpp_time(ev.timestamp, self.core.now), ev.id_token)
+            if ev.reason == "EVDisconnected" and self._flag("UnlockConnectorOnEVSideDisconnect", True):
+                self.cp.evse_port.force_unlock(ev.evse, ev.connector)  # 1.6: free the cable for the user
         elif isinstance(ev, E.SessionStarted):
             self._close_orphans(ev.evse, ev.session_id)
         elif isinstance(ev, E.SessionFinished):
