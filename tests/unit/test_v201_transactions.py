@@ -370,3 +370,16 @@ def test_started_queued_just_before_a_crash_rebuilds_the_lost_record(tmp_path):
     sim.ev(E.EvseReady(1, (1,)))
     assert [(e["eventType"], e["seqNo"]) for e in events(sim)] == [("Started", 0), ("Ended", 1)]
     assert events(sim)[-1]["transactionInfo"]["stoppedReason"] == "PowerLoss"
+
+
+def test_max_energy_on_invalid_id_lets_that_much_energy_through_before_pausing(tmp_path):
+    sim = Sim(tmp_path, overrides={"TxCtrlr": {"StopTxOnInvalidId": False, "MaxEnergyOnInvalidId": 500}})
+    sim.answers["TransactionEvent"] = lambda req: ({"idTokenInfo": {"status": "Invalid"}} if "idToken" in req else {})
+    full_session_start(sim, 1, "s1")
+    assert sim.port.of("pause_charging") == []
+    sim.ev(E.MeterReading(1, sample(300.0)))
+    assert sim.port.of("pause_charging") == []
+    sim.ev(E.MeterReading(1, sample(500.0)))
+    assert sim.port.of("pause_charging") == [(1,)]
+    sim.ev(E.MeterReading(1, sample(900.0)))
+    assert sim.port.of("pause_charging") == [(1,)]  # once

@@ -83,6 +83,10 @@ class TransactionBlock:
         self._by_evse: dict[int, Tx] = {}
         self._remote: dict[int, tuple[str, int]] = {}  # evse -> (token value, remoteStartId)
         self._recovering: set[str] = set()  # session ids loaded at start-up, not yet resumed
+        # TxCtrlr.MaxEnergyOnInvalidId (in memory): energy at the start, and the sessions whose
+        # token the CSMS declared invalid while StopTxOnInvalidId is false
+        self._start_energy: dict[str, float] = {}
+        self._invalid: set[str] = set()
         self._load()
         for tx in self._by_evse.values():
             if tx.ev_connected:
@@ -215,6 +219,7 @@ class TransactionBlock:
         energy = sample.energy_import_wh
         if tx is None or energy is None:
             return
+        self._check_energy_on_invalid(tx, energy)
         last = (tx.last_meter or {}).get("energy_import_wh")
         if last is None or round(last) != round(energy):
             tx.last_meter = asdict(sample)
@@ -246,6 +251,8 @@ class TransactionBlock:
 
     def _transaction_started(self, ev: E.TransactionStarted) -> None:
         tx = self._open(ev)
+        if ev.meter.energy_import_wh is not None:
+            self._start_energy.setdefault(ev.session_id, ev.meter.energy_import_wh)
         token = id_token_201(ev.id_token)
         if ev.reservation_id is not None:
             tx.reservation_id = ev.reservation_id
@@ -479,7 +486,23 @@ class TransactionBlock:
             log.info("transaction %s: idToken %s is %s: stopping", tx.transaction_id, token.get("idToken"),
                      info.get("status"))
             self.cp.evse_port.stop_transaction(tx.evse, "DeAuthorized", None)
-        else:
+        else:  # charge on until MaxEnergyOnInvalidId Wh are delivered, then pause
+            self._invalid.add(tx.session_id)
+            self._check_energy_on_invalid(tx, (tx.last_meter or {}).get("energy_import_wh"))
+
+    def _check_energy_on_invalid(self, tx: Tx, energy: float | None) -> None:
+        if tx.session_id not in self._invalid:
+            return
+        try:
+            allowed = self.cp.model.int_value(TX, "MaxEnergyOnInvalidId")
+        except (KeyError, ValueError):
+            allowed = 0
+        start = self._start_energy.get(tx.session_id)
+        delivered = energy - start if energy is not None and start is not None else 0.0
+        if delivered >= allowed:
+            log.info("transaction %s: %.0f Wh on an invalid idToken (MaxEnergyOnInvalidId %d): pausing",
+                     tx.transaction_id, delivered, allowed)
+            self._invalid.discard(tx.session_id)
             self.cp.evse_port.pause_charging(tx.evse, None)
 
     def trigger(self, evse: int | None) -> bool:
