@@ -63,14 +63,6 @@ class Invoke:
     fn: Callable[[], None]
 
 
-class CommandFailed(Exception):
-    """Raised by a command handler to answer with an error reply of a given type."""
-
-    def __init__(self, message: str, error_type: str = P.HANDLER_EXCEPTION):
-        super().__init__(message)
-        self.error_type = error_type
-
-
 class Engine:
     def __init__(self, settings: Settings, definitions: Definitions, *, clock: Callable[[], float] = time.time):
         from ocpp_bridge.impls import build_impls
@@ -247,10 +239,6 @@ class Engine:
             return
         try:
             result = handler(**args)
-        except CommandFailed as exc:
-            log.warning("%s.%s failed: %s", call.impl, cmd, exc)
-            self._publish(self.protocol.error(call, exc.error_type, str(exc)))
-            return
         except Exception as exc:
             log.exception("%s.%s handler raised", call.impl, cmd)
             self._publish(self.protocol.error(call, P.HANDLER_EXCEPTION, f"{type(exc).__name__}: {exc}"))

@@ -3,6 +3,19 @@
 from __future__ import annotations
 
 
+class Implementation:
+    """What the engine expects of a provided implementation: its interface, its command
+    handlers, the previous generation's command names, and a hook for when OCPP starts."""
+
+    interface = ""
+    impl_id = ""
+    aliases: dict[str, str] = {}
+    commands: dict = {}
+
+    def on_ocpp_started(self) -> None:
+        return None
+
+
 def build_impls(engine) -> dict:
     from ocpp_bridge.impls.auth import AuthModuleLink, AuthProviderImpl, AuthValidatorImpl
     from ocpp_bridge.impls.data_transfer import DataTransferImpl

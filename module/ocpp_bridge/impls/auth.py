@@ -9,6 +9,7 @@ Explicit maps between EVerest's snake_case types and the station's neutral ones.
 from __future__ import annotations
 
 from ocpp_bridge.deferred import Deferred
+from ocpp_bridge.impls import Implementation
 from ocpp_bridge.impls.evse_link import id_token
 
 
@@ -22,17 +23,13 @@ def validation_result(result: dict) -> dict:
     return value
 
 
-class AuthValidatorImpl:
+class AuthValidatorImpl(Implementation):
     interface = "auth_token_validator"
     impl_id = "auth_validator"
-    aliases: dict[str, str] = {}
 
     def __init__(self, engine):
         self.station = engine.station
         self.commands = {"validate_token": self.validate_token}
-
-    def on_ocpp_started(self) -> None:
-        return None
 
     def validate_token(self, provided_token: dict) -> Deferred:
         answer = Deferred()
@@ -42,17 +39,12 @@ class AuthValidatorImpl:
         return answer
 
 
-class AuthProviderImpl:
+class AuthProviderImpl(Implementation):
     interface = "auth_token_provider"
     impl_id = "auth_provider"
-    aliases: dict[str, str] = {}
-    commands: dict = {}
 
     def __init__(self, engine):
         self.engine = engine
-
-    def on_ocpp_started(self) -> None:
-        return None
 
     def provide(self, token, evses: list[int], prevalidated: bool, request_id: int | None = None) -> None:
         value = {"id_token": {"value": token.value, "type": token.type}, "authorization_type": "OCPP",

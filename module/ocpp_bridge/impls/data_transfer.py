@@ -12,6 +12,7 @@ import json
 from typing import Any, Callable
 
 from ocpp_bridge.deferred import Deferred
+from ocpp_bridge.impls import Implementation
 
 REQ = "data_transfer"
 
@@ -50,18 +51,14 @@ def to_ocpp_response(response: dict) -> dict:
     return payload
 
 
-class DataTransferImpl:
+class DataTransferImpl(Implementation):
     interface = "ocpp_data_transfer"
     impl_id = "data_transfer"
-    aliases: dict[str, str] = {}
 
     def __init__(self, engine):
         self.engine = engine
         self.station = engine.station
         self.commands = {"data_transfer": self.data_transfer}
-
-    def on_ocpp_started(self) -> None:
-        return None
 
     def data_transfer(self, request: dict) -> Deferred:
         answer = Deferred()

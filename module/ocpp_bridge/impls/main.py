@@ -8,11 +8,12 @@ answers ``NotSupported`` (use ``ocpp_generic``'s get/set_variables there).
 
 from __future__ import annotations
 
+from ocpp_bridge.impls import Implementation
 from ocpp_bridge.impls.shapes import key_value, security_event_value
 from ocpp_bridge.ocpp.security_events import send_security_event
 
 
-class MainImpl:
+class MainImpl(Implementation):
     interface = "ocpp_1_6_charge_point"
     impl_id = "main"
     # EVerest <= 2025.10 (framework generation "2024.11") named set_configuration_key this way.

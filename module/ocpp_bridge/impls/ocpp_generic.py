@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 
+from ocpp_bridge.impls import Implementation
 from ocpp_bridge.impls.shapes import security_event_value
 from ocpp_bridge.ocpp.security_events import send_security_event
 from ocpp_bridge.ocpp.timefmt import iso
@@ -17,10 +18,9 @@ from ocpp_bridge.ocpp.timefmt import iso
 log = logging.getLogger("ocpp_bridge.impls.ocpp_generic")
 
 
-class OcppGenericImpl:
+class OcppGenericImpl(Implementation):
     interface = "ocpp"
     impl_id = "ocpp_generic"
-    aliases: dict[str, str] = {}
 
     def __init__(self, engine):
         self.engine = engine
