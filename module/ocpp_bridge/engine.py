@@ -169,8 +169,7 @@ class Engine:
         if self._start_at is not None and now >= self._start_at:
             self._start_at = None
             self._start_ocpp(now)
-        self._tick_errors(now)
-        due = [d for d in (self.station.core.poll(now), self.calls.deadline(), self._unreachable.deadline,
+        due = [d for d in (self.station.core.poll(now), self.calls.deadline(),
                            self._ready_deadline if not self.ocpp_started else None, self._start_at) if d is not None]
         return min(due, default=None)
 
@@ -319,7 +318,6 @@ class Engine:
             impl.on_ocpp_started()
         self.evse_link.on_ocpp_started()
         self.auth_link.push()
-        self._unreachable.arm(now)
         if self.settings.connections.get("system") and self.station.version != "1.6":
             # then connect; a silent system module delays OCPP by BOOT_REASON_WAIT_S at most
             self.call_required("system", 0, "get_boot_reason", {}, self._on_boot_reason, timeout_s=BOOT_REASON_WAIT_S)
@@ -342,7 +340,6 @@ class Engine:
         self.station.stop()
         self.transport.pause()
         self.station.core.on_disconnected(self.clock())
-        self._csms_link_stopped()
         return True
 
     def restart_ocpp(self) -> bool:
@@ -350,7 +347,6 @@ class Engine:
             return False
         self.station.start()
         self.transport.resume()
-        self._unreachable.arm(self.clock())
         return True
 
     def reconnect_ocpp(self) -> None:
@@ -359,68 +355,27 @@ class Engine:
         self.transport.reconnect()
 
     # ================================================================ framework errors
-    # Ours: raise_error / clear_error on our implementations (only types their interface
-    # declares), and CsmsUnreachable after CsmsUnreachableErrorS without a CSMS connection.
-    # Theirs: errors of the connected evse_managers, kept per EVSE id in ``evse_errors``.
+    # The errors of the connected evse_managers, kept per EVSE id in ``evse_errors``; only the
+    # types their interface declares count. We raise none of our own: the interfaces we
+    # provide are EVerest's, and CSMS reachability is the ``is_connected`` variable.
     # Everything here runs on the engine thread.
     def _init_errors(self) -> None:
-        self.raised_errors = E.RaisedErrors()
-        self._error_catalogs: dict[str, dict[str, str]] = {}
-        self._impl_errors: dict[str, set[str]] = {}
         evse_conns = self.settings.connections.get("evse_manager", [])
         self._error_sources = {(c.module_id, c.implementation_id): i for i, c in enumerate(evse_conns, start=1)}
         self.evse_errors = E.EvseErrors(self._error_sources.values())
         self.evse_errors.on_change(self._log_evse_error)
         evse_interface = self.definitions.requires().get("evse_manager", {}).get("interface", "evse_manager")
         self._evse_error_types = E.declared_types(self.definitions.interface(evse_interface), self._error_names)
-        self._unreachable = E.UnreachableWatch(self.settings["CsmsUnreachableErrorS"])
-        self.station.core.on("connected", self._on_csms_connection)
-
-    def _error_catalog(self, file: str) -> dict[str, str]:
-        """Name -> description of ``errors/<file>.yaml`` (empty when there is no such file)."""
-        if file not in self._error_catalogs:
-            path = Path(self.definitions.root) / "errors" / f"{file}.yaml"
-            try:
-                doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-            except (OSError, yaml.YAMLError) as exc:
-                log.error("cannot read error declarations %s: %s", path, exc)
-                doc = {}
-            self._error_catalogs[file] = {str(e.get("name")): " ".join(str(e.get("description", "")).split())
-                                          for e in doc.get("errors") or [] if isinstance(e, dict)}
-        return self._error_catalogs[file]
 
     def _error_names(self, file: str) -> list[str]:
-        return list(self._error_catalog(file))
-
-    def raise_error(self, impl: str, error_type: str, message: str, *, severity: str = "Medium",
-                    sub_type: str = "", description: str = "") -> bool:
-        """Raise ``error_type`` (``<file>/<Name>``) on our implementation ``impl``; False when
-        it is not declared by the impl's interface or is already active."""
-        if impl not in self._impl_errors:
-            interface = self.definitions.provides().get(impl)
-            self._impl_errors[impl] = (E.declared_types(self.definitions.interface(interface), self._error_names)
-                                       if interface else set())
-        if error_type not in self._impl_errors[impl]:
-            log.error("not raising %s on %s: its interface does not declare it", error_type, impl)
-            return False
-        file, _, name = error_type.partition("/")
-        error = E.error_object(error_type, message, module_id=self.settings.module_id, impl=impl,
-                               now=self.clock(), severity=severity, sub_type=sub_type, vendor_id=MODULE_NAME,
-                               description=description or self._error_catalog(file).get(name, ""))
-        if not self.raised_errors.add(impl, error):
-            return False
-        log.warning("error %s raised on %s: %s", error_type, impl, message)
-        self._publish(E.raise_message(self.settings.prefix, error, self.protocol.generation))
-        return True
-
-    def clear_error(self, impl: str, error_type: str, sub_type: str = "") -> bool:
-        """Clear an error raised with ``raise_error``; False when it is not active."""
-        error = self.raised_errors.remove(impl, error_type, sub_type)
-        if error is None:
-            return False
-        log.info("error %s cleared on %s", error_type, impl)
-        self._publish(E.clear_message(self.settings.prefix, error, self.protocol.generation))
-        return True
+        """The error names ``errors/<file>.yaml`` declares (none when there is no such file)."""
+        path = Path(self.definitions.root) / "errors" / f"{file}.yaml"
+        try:
+            doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            log.error("cannot read error declarations %s: %s", path, exc)
+            return []
+        return [str(e.get("name")) for e in doc.get("errors") or [] if isinstance(e, dict)]
 
     def _error_subscriptions(self) -> list[str]:
         return [E.subscription(self.settings.prefix, m, i, self.protocol.generation) for (m, i) in self._error_sources]
@@ -446,24 +401,6 @@ class Engine:
     def _log_evse_error(self, evse: int, error: dict, raised: bool) -> None:
         log.info("EVSE %d: error %s %s (%s); %d active", evse, error["type"], "raised" if raised else "cleared",
                  error.get("message", ""), len(self.evse_errors[evse]))
-
-    def _on_csms_connection(self, up: bool) -> None:
-        if up:
-            if self._unreachable.disarm():
-                self.clear_error("ocpp_generic", E.CSMS_UNREACHABLE)
-        elif self.ocpp_started and self.station.core.running:
-            self._unreachable.arm(self.clock())
-
-    def _csms_link_stopped(self) -> None:
-        """OCPP was stopped on purpose: the CSMS is not unreachable, it is not wanted."""
-        if self._unreachable.disarm():
-            self.clear_error("ocpp_generic", E.CSMS_UNREACHABLE)
-
-    def _tick_errors(self, now: float) -> None:
-        if self._unreachable.due(now):
-            seconds = self.settings["CsmsUnreachableErrorS"]
-            self.raise_error("ocpp_generic", E.CSMS_UNREACHABLE,
-                             f"no connection to the CSMS {self.settings.central_system_url} for {seconds} s")
 
     # ================================================================ frame log
     def _log_frame(self, direction: str, text: str) -> None:

@@ -57,7 +57,6 @@ CONFIG_DEFAULTS = {
     "MessageQueueResumeDelay": 0,
     "DelayOcppStart": 0,
     "ValidateSchema": True,
-    "CsmsUnreachableErrorS": 60,
 }
 
 
@@ -231,11 +230,11 @@ def test_commands_and_variables(defs):
     assert cmds["stop"].result["type"] == "boolean"
     assert defs.variables("ocpp_1_6_charge_point")["configuration_key"]["$ref"] == "/ocpp#/KeyValue"
     auth = defs.commands("auth")
-    assert set(auth) == {"set_connection_timeout"}
+    assert set(auth) == {"set_connection_timeout", "set_master_pass_group_id", "withdraw_authorization"}
     timeout = auth["set_connection_timeout"]
     assert {a: s["type"] for a, s in timeout.arguments.items()} == {"connection_timeout": "integer"}
     assert timeout.result is None
-    assert "subset" in defs.interface("auth")["description"].lower()
+    assert defs.commands("auth")["withdraw_authorization"].result["$ref"] == "/authorization#/WithdrawAuthorizationResult"
 
 
 def test_unknown_interface_is_a_definition_error(defs):
@@ -426,3 +425,14 @@ def test_broken_yaml_is_a_definition_error(tmp_path):
 def test_missing_root_is_a_definition_error(tmp_path):
     with pytest.raises(DefinitionError):
         Definitions.load(tmp_path / "nothing-here")
+
+
+def test_every_type_of_every_type_file_resolves(defs):
+    """EVerest's full type files reference each other widely; each type and everything it reaches loads."""
+    resolver = defs._registry.resolver()
+    count = 0
+    for path in _files("types"):
+        for name in yaml.safe_load(path.read_text()).get("types") or {}:
+            defs._check_ref(resolver, f"/{path.stem}#/{name}", path.name, seen=set())
+            count += 1
+    assert count > 250
