@@ -17,9 +17,7 @@ import pytest
 TESTS_DIR = Path(__file__).resolve().parent
 if str(TESTS_DIR) not in sys.path:
     sys.path.insert(0, str(TESTS_DIR))           # makes ``support`` importable
-MODULE_DIR = TESTS_DIR.parent / "module"
-if str(MODULE_DIR) not in sys.path:
-    sys.path.insert(0, str(MODULE_DIR))          # the CSMS lives in ocpp_bridge.demo
+# ``ocpp_bridge`` (the CSMS lives in ocpp_bridge.demo) is the installed wheel, never the tree.
 
 from support.bridge_process import BridgeProcess  # noqa: E402
 from support.broker import Mosquitto  # noqa: E402
@@ -159,6 +157,19 @@ def bridge(broker, prefix, tmp_path, request):
         for b, code in zip(made, codes):
             print(f"\n===== bridge {b.module_id} log ({b.log_path}, exit {code}) =====")
             print(b.log_text())
+
+
+# -- the module inside an EVerest installation -------------------------------------------
+@pytest.fixture(scope="session")
+def everest_module(tmp_path_factory) -> Path:
+    """Our module folder in a temporary EVerest prefix, laid out once per session by the
+    installed ``ocpp-bridge install-everest-module`` (what a manager launches)."""
+    from support.fake_manager import install_everest_module, module_folder
+
+    prefix = tmp_path_factory.mktemp("everest-install") / "everest"
+    done = install_everest_module(prefix)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return module_folder(prefix)
 
 
 # -- a whole station ---------------------------------------------------------------------

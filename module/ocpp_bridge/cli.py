@@ -7,7 +7,8 @@
 ``ocpp-bridge demo``                             broker + CSMS + simulated peers + bridge, locally
 
 Exit status: 0 after a clean stop (SIGTERM / SIGINT), 1 when the manager never answered,
-2 for an unusable configuration.
+2 for an unusable configuration or missing or broken definition files (one log line naming
+the file or folder, no traceback).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import sys
 from typing import Callable
 
 from ocpp_bridge import __version__
+from ocpp_bridge.paths import DefinitionsProblem
 
 log = logging.getLogger("ocpp_bridge")
 
@@ -98,13 +100,18 @@ class _Signals:
         return signal.Signals(self.received).name if self.received is not None else "no signal"
 
 
-def _serve(settings, definitions, signals: _Signals) -> int:
+def _serve(settings, definitions, signals: _Signals, mqtt=None) -> int:
+    """Run the engine until a signal; ``mqtt``: the start-up's connected link, taken over."""
     from ocpp_bridge.config import ConfigError
     from ocpp_bridge.engine import Engine
 
     try:
-        engine = Engine(settings, definitions)
-    except ConfigError as exc:
+        engine = Engine(settings, definitions, mqtt=mqtt)
+    except BaseException as exc:
+        if mqtt is not None:
+            mqtt.stop()
+        if not isinstance(exc, ConfigError):
+            raise
         log.error("configuration error: %s", exc)
         return 2
     signals.route_to(engine.shutdown)
@@ -154,18 +161,28 @@ def run_from_manager(args: argparse.Namespace | None = None) -> int:
     except LaunchError as exc:
         log.error("%s", exc)
         return 1
+    link = fetcher.hand_over()
     try:
         settings = settings_from_manager(menv, answer, definitions)
     except ConfigError as exc:
+        link.stop()
         log.error("configuration error: %s", exc)
         return 2
-    return _serve(settings, definitions, signals)
+    return _serve(settings, definitions, signals, mqtt=link)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     setup_logging(args.log_level)
+    try:
+        return _command(parser, args)
+    except DefinitionsProblem as exc:
+        log.error("definition files: %s", " ".join(str(exc).split()))
+        return 2
+
+
+def _command(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if args.command is None:
         if os.environ.get("EV_MODULE"):
             return run_from_manager()

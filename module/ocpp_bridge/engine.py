@@ -64,7 +64,10 @@ class Invoke:
 
 
 class Engine:
-    def __init__(self, settings: Settings, definitions: Definitions, *, clock: Callable[[], float] = time.time):
+    def __init__(self, settings: Settings, definitions: Definitions, *, clock: Callable[[], float] = time.time,
+                 mqtt: MqttLink | None = None):
+        """``mqtt``: an MQTT link already made for this module (the start-up's, connected to
+        the same broker); the engine takes it over instead of connecting again."""
         from ocpp_bridge.impls import build_impls
         from ocpp_bridge.station_factory import build_station
 
@@ -84,11 +87,14 @@ class Engine:
         self._start_at: float | None = None
         self._message_log = None
 
-        self.mqtt = MqttLink(
-            host=settings.broker_host, port=settings.broker_port, socket_path=settings.broker_socket,
-            on_message=lambda t, p: self.inbox.put(MqttIn(t, p)),
-            on_connection=lambda up: self.inbox.put(MqttUp(up)),
-        )
+        on_message = lambda t, p: self.inbox.put(MqttIn(t, p))  # noqa: E731
+        on_connection = lambda up: self.inbox.put(MqttUp(up))  # noqa: E731
+        if mqtt is None:
+            mqtt = MqttLink(host=settings.broker_host, port=settings.broker_port,
+                            socket_path=settings.broker_socket, on_message=on_message, on_connection=on_connection)
+        else:
+            mqtt.attach(on_message=on_message, on_connection=on_connection)
+        self.mqtt = mqtt
         version = settings.ocpp_version
         basic_auth = None
         if settings["SecurityProfile"] == 1:

@@ -7,8 +7,12 @@ Owns the plan and its execution. An EVerest installation under ``DIR`` looks for
 this repository (``manifest.yaml``, ``module.py``, ``interfaces/``, ``types/``, ``errors/``,
 ``module/ocpp_bridge/``), so ``module.py`` runs the copied code against the copied
 definitions, and ``.venv`` is a link to the virtual environment this command runs in (or,
-outside one, a new environment that sees this interpreter's packages). Definition files the
-stack lacks are added to ``share/everest``; the stack's own files are never replaced.
+outside one, a new environment that sees this interpreter's packages); ``module.py`` runs
+itself on that environment's interpreter whatever ``python3`` the manager starts it with.
+The files come from the running installation: the code of this package and the definitions
+``paths.module_root()`` finds (the package's own copy when installed from a wheel).
+Definition files the stack lacks are added to ``share/everest``; the stack's own files are
+never replaced (ours are EVerest's unchanged, so either serves).
 
 Idempotent: every step compares before it writes, so a second run changes nothing.
 ``dry_run`` only reports. Never starts anything and never writes outside ``DIR``.
@@ -25,7 +29,7 @@ from pathlib import Path
 from typing import Callable
 
 from ocpp_bridge.config import MODULE_NAME
-from ocpp_bridge.paths import module_root
+from ocpp_bridge.paths import PACKAGED_DEFINITIONS, module_root
 
 DEFINITION_DIRS = ("interfaces", "types", "errors")
 CHANGES = ("mkdir", "copy", "update", "remove", "link", "venv")
@@ -61,8 +65,9 @@ def _module_files(root: Path) -> list[tuple[Path, str]]:
         files += [(p, f"{folder}/{p.name}") for p in sorted((root / folder).glob("*.yaml"))]
     package = _package_dir()
     for p in sorted(package.rglob("*.py")):
-        if "__pycache__" not in p.parts:
-            files.append((p, f"module/ocpp_bridge/{p.relative_to(package).as_posix()}"))
+        rel = p.relative_to(package)
+        if "__pycache__" not in rel.parts and rel.parts[0] != PACKAGED_DEFINITIONS:
+            files.append((p, f"module/ocpp_bridge/{rel.as_posix()}"))
     return files
 
 

@@ -4,8 +4,10 @@ Owns three steps before the engine exists: reading where the manager is from the
 environment it sets for its modules (everest.md §5) or from a standalone start's flags;
 asking the manager for our configuration over MQTT (everest.md §1.5), retrying when no
 answer comes; and building ``config.Settings`` from the answer. After that the module runs
-exactly as when started from a run-config file. It never runs the engine and never
-publishes anything but configuration requests.
+exactly as when started from a run-config file, on the same MQTT connection: the fetcher
+hands its connected link to the engine (``ConfigFetcher.hand_over``), so start-up is one
+connection, as with EVerest's own modules. It never runs the engine and never publishes
+anything but configuration requests.
 
 Which generation's request to send: the one forced by ``--everest-protocol`` /
 ``OCPP_BRIDGE_EVEREST_PROTOCOL``; else the one the manager's retained definition topics
@@ -129,20 +131,25 @@ class ConfigFetcher:
         self.menv = menv
         self.requests_sent = 0
         self._inbox: queue.SimpleQueue = queue.SimpleQueue()  # put() is safe from a signal handler
+        self._link: MqttLink | None = None  # after a successful fetch, until hand_over()
+        self._topics: list[str] = []
 
     def cancel(self) -> None:
         self._inbox.put(self._CANCEL)
 
     def fetch(self) -> MC.ModuleConfig:
-        """The manager's answer, or LaunchError after ``attempts`` unanswered requests."""
+        """The manager's answer, or LaunchError after ``attempts`` unanswered requests. After
+        an answer the MQTT link stays up for ``hand_over``; otherwise it is closed."""
         m, w = self.menv, self.menv.where
         response, settings = MC.response_topic(w.prefix, w.module_id), MC.settings_topic(w.prefix)
         link = MqttLink(host=w.broker_host, port=w.broker_port, socket_path=w.broker_socket,
                         on_message=lambda t, p: self._inbox.put((t, p)))
-        link.subscribe([response, settings])
+        self._topics = [response, settings]
+        link.subscribe(self._topics)
         connected = link.start(wait_s=m.timeout_s)
         if not connected:
             log.warning("MQTT broker %s not reachable yet; still trying", m.broker)
+        answered = False
         try:
             generation = m.generation
             if generation is None and connected:
@@ -160,16 +167,29 @@ class ConfigFetcher:
                 generation = generation or seen
                 if answer is not None:
                     try:
-                        return MC.decode_response(answer, w.module_id, MODULE_NAME)
+                        config = MC.decode_response(answer, w.module_id, MODULE_NAME)
                     except MC.ManagerConfigError as exc:
                         raise LaunchError(f"unusable configuration from the EVerest manager: {exc}") from None
+                    self._link, answered = link, True
+                    return config
             raise LaunchError(
                 f"no configuration from the EVerest manager: {m.attempts} request(s) on "
                 f"{MC.request_topic(w.prefix)} got no answer on {response} within {m.timeout_s:g} s each "
                 f"(broker {m.broker}{'' if link.connected else ', not connected'}). Is the manager "
                 f"running with module {w.module_id!r} in its config (marked standalone when started by hand)?")
         finally:
-            link.stop()
+            if not answered:
+                link.stop()
+
+    def hand_over(self) -> MqttLink:
+        """The link of a successful ``fetch``, still connected, without the fetcher's own
+        subscriptions; the caller owns it from now on (``attach`` its callbacks, ``stop`` it)."""
+        link, self._link = self._link, None
+        if link is None:
+            raise LaunchError("no MQTT link to hand over: the configuration was not fetched")
+        link.unsubscribe(self._topics)
+        link.attach(on_message=lambda t, p: None)
+        return link
 
     def _wait(self, settings: str, response: str, deadline: float,
               generation: str | None) -> tuple[str | None, bytes | None]:

@@ -1,17 +1,17 @@
-"""The README's first command: ``ocpp-bridge demo`` brings everything up by itself and
-shows the OCPP frames, the MQTT variables and the commands; it stops cleanly."""
+"""The README's first command: the installed ``ocpp-bridge demo``, run from an empty folder,
+brings everything up by itself and shows the OCPP frames, the MQTT variables and the
+commands; it stops cleanly."""
 
 import re
-import subprocess
-import sys
 
 import pytest
 
+from support.bridge_process import run_installed
+
 
 @pytest.mark.parametrize("version", ["1.6", "2.0.1"])
-def test_demo_runs_a_whole_conversation_and_stops(version):
-    out = subprocess.run([sys.executable, "-m", "ocpp_bridge", "demo", "--ocpp-version", version, "--seconds", "2"],
-                         capture_output=True, text=True, timeout=120)
+def test_demo_runs_a_whole_conversation_and_stops(version, tmp_path):
+    out = run_installed(["demo", "--ocpp-version", version, "--seconds", "2"], cwd=tmp_path)
     text = out.stdout + out.stderr
     assert out.returncode == 0, text
     assert re.search(r"\[ocpp \] CS->CSMS \[2,\"[^\"]+\",\"BootNotification\"", text), text

@@ -1,28 +1,48 @@
-"""``ocpp-bridge install-everest-module --prefix DIR`` into a temporary EVerest prefix: the
-layout a manager looks for (everest.md §5), idempotence, ``--dry-run``, the stack's own files
-left alone, and the installed ``module.py`` started by a (fake) manager with the EV_* env."""
+"""``ocpp-bridge install-everest-module --prefix DIR`` (the installed console script) into a
+temporary EVerest prefix: the layout a manager looks for (everest.md §5), idempotence,
+``--dry-run``, the stack's own files left alone, and the installed ``module.py`` started by a
+(fake) manager of either generation with the EV_* env, also by a ``python3`` that lacks our
+dependencies (managers of framework <= 0.24 ignore the folder's ``.venv``)."""
 
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import ocpp_bridge
 import pytest
 
-from support.fake_manager import G3, bridge_run_config, manager_factory
+from support.bridge_process import user_env
+from support.fake_manager import G2C, G3, bridge_run_config, install_everest_module, manager_factory, module_folder
 
 ROOT = Path(__file__).resolve().parents[2]
-MODULE_SRC = ROOT / "module"
+PACKAGE = Path(ocpp_bridge.__file__).resolve().parent   # the installed package, not module/ of the tree
 CHANGES = ("mkdir", "copy", "update", "remove", "link", "venv")
 
 manager = pytest.fixture(name="manager")(manager_factory)
+install = install_everest_module
 
 
-def install(prefix: Path, *extra: str, python: str = sys.executable) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("EV_", "OCPP_BRIDGE_"))}
-    env["PYTHONPATH"] = str(MODULE_SRC)
-    return subprocess.run([python, "-m", "ocpp_bridge", "install-everest-module", "--prefix", str(prefix), *extra],
-                          capture_output=True, text=True, env=env, timeout=120, cwd=prefix.parent)
+def install_with(python: str, prefix: Path, tmp_path: Path) -> subprocess.CompletedProcess:
+    """The install run by ``python`` outside any virtual environment, importing only the
+    installed package (a folder holding a link to it, on PYTHONPATH)."""
+    only_ours = tmp_path / "only-ocpp-bridge"
+    only_ours.mkdir(exist_ok=True)
+    if not (only_ours / "ocpp_bridge").exists():
+        (only_ours / "ocpp_bridge").symlink_to(PACKAGE, target_is_directory=True)
+    return subprocess.run([python, "-m", "ocpp_bridge", "install-everest-module", "--prefix", str(prefix)],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path,
+                          env=user_env({"PYTHONPATH": str(only_ours)}))
+
+
+def bare_python(tmp_path: Path) -> Path:
+    """A ``python3`` without our dependencies, as found on a manager's PATH."""
+    bare = tmp_path / "bare-python"
+    subprocess.run([sys._base_executable, "-m", "venv", "--without-pip", str(bare)], check=True, timeout=120)
+    python = bare / "bin" / "python3"
+    lacks = subprocess.run([str(python), "-c", "import jsonschema"], capture_output=True, timeout=60)
+    assert lacks.returncode != 0, "the bare interpreter must lack jsonschema"
+    return python
 
 
 def actions(out: str) -> list[str]:
@@ -38,7 +58,7 @@ def test_install_lays_out_the_module_and_is_idempotent(tmp_path):
     prefix = tmp_path / "everest"
     first = install(prefix)
     assert first.returncode == 0, first.stderr
-    mdir = prefix / "libexec" / "everest" / "modules" / "OcppBridge"
+    mdir = module_folder(prefix)
     assert (mdir / "manifest.yaml").read_bytes() == (ROOT / "manifest.yaml").read_bytes()
     assert (mdir / "module.py").read_bytes() == (ROOT / "module.py").read_bytes()
     assert os.access(mdir / "module.py", os.X_OK)
@@ -46,8 +66,14 @@ def test_install_lays_out_the_module_and_is_idempotent(tmp_path):
         for src in (ROOT / folder).glob("*.yaml"):
             assert (mdir / folder / src.name).read_bytes() == src.read_bytes()
             assert (prefix / "share" / "everest" / folder / src.name).read_bytes() == src.read_bytes()
-    assert (mdir / "module" / "ocpp_bridge" / "engine.py").read_bytes() == \
-        (MODULE_SRC / "ocpp_bridge" / "engine.py").read_bytes()
+    for src in PACKAGE.rglob("*.py"):
+        rel = src.relative_to(PACKAGE)
+        copied = mdir / "module" / "ocpp_bridge" / rel
+        if rel.parts[0] == "definitions":
+            assert not copied.exists(), rel  # the wheel's definitions are the folder's top-level files
+        elif "__pycache__" not in rel.parts:
+            assert copied.read_bytes() == src.read_bytes(), rel
+    assert (mdir / "module" / "ocpp_bridge" / "engine.py").is_file()
     assert not list(mdir.rglob("__pycache__"))
     venv = mdir / ".venv"
     assert venv.is_symlink() and venv.resolve() == Path(sys.prefix).resolve()
@@ -83,27 +109,33 @@ def test_dry_run_writes_nothing_and_the_stacks_files_are_kept(tmp_path):
 def test_install_outside_a_virtual_environment_makes_one(tmp_path):
     system_python = "/usr/bin/python3"
     prefix = tmp_path / "everest"
-    done = install(prefix, python=system_python)
+    done = install_with(system_python, prefix, tmp_path)
     assert done.returncode == 0, done.stderr
-    venv = prefix / "libexec" / "everest" / "modules" / "OcppBridge" / ".venv"
+    venv = module_folder(prefix) / ".venv"
     assert "venv" in actions(done.stdout) and not venv.is_symlink()
     probe = subprocess.run([str(venv / "bin" / "python3"), "-c", "import sys, yaml; print(sys.prefix)"],
                            capture_output=True, text=True, timeout=60, env={"PATH": os.environ["PATH"]})
     assert probe.returncode == 0, probe.stderr  # sees the interpreter's packages (yaml)
     assert Path(probe.stdout.strip()) == venv
-    assert actions(install(prefix, python=system_python).stdout) == []
+    assert actions(install_with(system_python, prefix, tmp_path).stdout) == []
 
 
-def test_installed_module_py_is_started_by_the_manager(manager, peer, csms, tmp_path):
+@pytest.mark.parametrize("generation", [G3, G2C])
+def test_installed_module_py_is_started_by_the_manager(manager, peer, csms, tmp_path, generation):
+    """Framework 0.25 runs ``<dir>/.venv/bin/python3 module.py``; framework <= 0.24 runs the
+    ``python3`` on PATH (here one without jsonschema), and module.py moves onto its .venv."""
     prefix = tmp_path / "everest"
     assert install(prefix).returncode == 0
-    mdir = prefix / "libexec" / "everest" / "modules" / "OcppBridge"
+    mdir = module_folder(prefix)
     server = csms("1.6")
     cfg = {"ChargePointId": "CP1", "CentralSystemURI": server.url, "DatabasePath": str(tmp_path / "db")}
-    mgr = manager(G3, bridge_run_config(cfg), definitions=mdir, install_prefix=prefix)
-    probe = peer("evse_manager_1", G3)
-    proc = mgr.launch("ocpp", mdir, tmp_path / "run")
-    assert proc.command() == [str(mdir / ".venv" / "bin" / "python3"), str(mdir / "module.py")]
+    mgr = manager(generation, bridge_run_config(cfg), definitions=mdir, install_prefix=prefix)
+    probe = peer("evse_manager_1", generation)
+    path = f"{bare_python(tmp_path).parent}{os.pathsep}{os.environ['PATH']}"
+    proc = mgr.launch("ocpp", mdir, tmp_path / "run", extra_env={"PATH": path})
+    python = str(mdir / ".venv" / "bin" / "python3") if generation == G3 else "python3"
+    assert proc.command() == [python, str(mdir / "module.py")]
+    mgr.wait_requests(1)  # the manager's config request came from the module's own interpreter
     probe.wait_module_ready("ocpp", timeout=20)
     probe.send_module_ready()
     mgr.wait_global_ready()
@@ -113,9 +145,8 @@ def test_installed_module_py_is_started_by_the_manager(manager, peer, csms, tmp_
     assert mgr.stop() == [0]
 
 
-def test_module_py_without_a_manager_says_what_it_needs(tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EV_")}
-    done = subprocess.run([sys.executable, str(ROOT / "module.py")], capture_output=True, text=True,
-                          env=env, timeout=60, cwd=tmp_path)
-    assert done.returncode == 2
+def test_module_py_without_a_manager_says_what_it_needs(everest_module, tmp_path):
+    done = subprocess.run([str(bare_python(tmp_path)), str(everest_module / "module.py")], capture_output=True,
+                          text=True, env=user_env(), timeout=60, cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
     assert "EV_MODULE" in done.stderr

@@ -1,17 +1,17 @@
 """The module inside an EVerest stack, both framework generations: launched by a manager
-through ``module.py`` or started by hand as a standalone module, its configuration only from
-the environment and MQTT (everest.md §1.5, §5); framework errors raised, cleared and
-received (§1.6). A fake manager from the spec, a real mosquitto, real processes, a real CSMS.
+through the ``module.py`` of an installed module folder or started by hand as a standalone
+module, its configuration only from the environment and MQTT (everest.md §1.5, §5), on one
+MQTT connection; CSMS reachability on ``is_connected``; errors of the evse_managers received
+(§1.6). A fake manager from the spec, a real mosquitto, real processes, a real CSMS.
 """
 
-from pathlib import Path
+import re
 
 import pytest
 
-from support.fake_manager import G3, bridge_run_config, free_port, manager_factory
+from support.fake_manager import G3, FakeManager, bridge_run_config, free_port, manager_factory
 
 GENERATIONS = pytest.mark.parametrize("generation", ["2025.12", "2024.11"])
-ROOT = Path(__file__).resolve().parents[2]
 MODULE, EVSE, CP = "ocpp", "evse_manager_1", "CP1"
 FAST = {"OCPP_BRIDGE_CONFIG_TIMEOUT_S": "1", "OCPP_BRIDGE_CONFIG_ATTEMPTS": "2"}
 
@@ -46,13 +46,14 @@ def expected_request(generation):
 # --------------------------------------------------------------------------- launched by the manager
 @GENERATIONS
 @pytest.mark.parametrize("version", ["1.6", "2.0.1"])
-def test_launched_by_manager_runs_from_mqtt_config(manager, peer, csms, tmp_path, generation, version):
+def test_launched_by_manager_runs_from_mqtt_config(manager, peer, csms, everest_module, tmp_path, generation,
+                                                   version):
     server = csms(version)
     mgr = manager(generation, bridge_run_config(config_module(tmp_path, server.url, version)))
     probe = peer(EVSE, generation)
     probe.watch_var(MODULE, "ocpp_generic", "is_connected")
-    proc = mgr.launch(MODULE, ROOT, tmp_path / "run")
-    assert proc.command()[-1] == str(ROOT / "module.py") and "--config" not in proc.command()
+    proc = mgr.launch(MODULE, everest_module, tmp_path / "run")
+    assert proc.command()[-1] == str(everest_module / "module.py") and "--config" not in proc.command()
     bring_up(mgr, probe)
     boot = server.wait_for("BootNotification", timeout=20)["payload"]
     vendor = boot["chargePointVendor"] if version == "1.6" else boot["chargingStation"]["vendorName"]
@@ -67,11 +68,11 @@ def test_launched_by_manager_runs_from_mqtt_config(manager, peer, csms, tmp_path
 
 
 @GENERATIONS
-def test_standalone_module_started_by_hand(manager, peer, csms, tmp_path, generation):
+def test_standalone_module_started_by_hand(manager, peer, csms, everest_module, tmp_path, generation):
     server = csms("1.6")
     mgr = manager(generation, bridge_run_config(config_module(tmp_path, server.url)), standalone=(MODULE,))
     with pytest.raises(ValueError):
-        mgr.launch(MODULE, ROOT, tmp_path / "x")  # a manager never launches a standalone module
+        mgr.launch(MODULE, everest_module, tmp_path / "x")  # a manager never launches a standalone module
     probe = peer(EVSE, generation)
     proc = mgr.start_by_hand(MODULE, tmp_path / "run")
     bring_up(mgr, probe)
@@ -97,44 +98,74 @@ def test_unanswered_request_is_retried(manager, peer, csms, tmp_path):
 
 
 @GENERATIONS
-def test_no_answer_exits_non_zero_with_a_clear_message(manager, tmp_path, generation):
+def test_no_answer_exits_non_zero_with_a_clear_message(manager, everest_module, tmp_path, generation):
     mgr = manager(generation, bridge_run_config(config_module(tmp_path, "ws://127.0.0.1:9/ocpp")), answer=False)
-    proc = mgr.launch(MODULE, ROOT, tmp_path / "run", extra_env=FAST)
+    proc = mgr.launch(MODULE, everest_module, tmp_path / "run", extra_env=FAST)
     assert proc.wait_exit(timeout=30) == 1
     assert "no configuration from the EVerest manager: 2 request(s)" in proc.log_text()
     assert len(mgr.requests) == 2 and mgr.requests[0] == expected_request(generation)
 
 
-def test_unknown_module_id_gets_no_answer(manager, tmp_path):
+def test_unknown_module_id_gets_no_answer(manager, everest_module, tmp_path):
     """The manager answers only modules in its config; ours then gives up with status 1."""
     mgr = manager(G3, bridge_run_config(config_module(tmp_path, "ws://127.0.0.1:9/ocpp")))
     mgr.modules["ghost"] = {"module": "OcppBridge"}   # launchable, but the manager will not know it
-    proc = mgr.launch("ghost", ROOT, tmp_path / "run", extra_env=FAST)
+    proc = mgr.launch("ghost", everest_module, tmp_path / "run", extra_env=FAST)
     del mgr.modules["ghost"]
     assert proc.wait_exit(timeout=30) == 1
     assert mgr.answered == []
 
 
-# --------------------------------------------------------------------------- errors
+# --------------------------------------------------------------------------- one MQTT connection
+def new_clients(broker) -> list[str]:
+    """Client ids of every MQTT connection the broker accepted so far, in order."""
+    return re.findall(r"New client connected from \S+ as (\S+) ", broker.log_text())
+
+
 @GENERATIONS
-def test_csms_unreachable_error_is_raised_then_cleared(manager, peer, csms, tmp_path, generation):
+def test_start_up_makes_one_mqtt_connection(fresh_broker, peer, csms, everest_module, tmp_path, prefix, generation):
+    """The configuration request's connection is the one the engine keeps: the manager's
+    broker sees the module connect once, and never leave, from launch to serving commands."""
+    server = csms("1.6")
+    mgr = FakeManager(fresh_broker.port, prefix=prefix, generation=generation,
+                      run_config=bridge_run_config(config_module(tmp_path, server.url))).start()
+    try:
+        probe = peer(EVSE, generation, broker=fresh_broker)
+        before = new_clients(fresh_broker)
+        assert len(before) == 2  # the manager and the probe, both connected by now
+        mgr.launch(MODULE, everest_module, tmp_path / "run")
+        bring_up(mgr, probe)
+        server.wait_for("BootNotification", timeout=20)
+        assert probe.call(MODULE, "main", "get_configuration_key", {"keys": ["HeartbeatInterval"]})["configuration_keys"]
+        ours = new_clients(fresh_broker)[len(before):]
+        assert len(ours) == 1, f"the module connected {len(ours)} times: {ours}"
+        assert f"Client {ours[0]} disconnected" not in fresh_broker.log_text()
+        assert len(mgr.requests) == 1 and mgr.protocol_errors == []
+    finally:
+        mgr.stop()
+
+
+# --------------------------------------------------------------------------- reachability and errors
+@GENERATIONS
+def test_csms_reachability_is_is_connected_and_no_error_of_ours(manager, peer, csms, everest_module, tmp_path,
+                                                                 generation):
+    """No framework error of our own (EVerest's ocpp interface declares none): a stack learns
+    whether the CSMS is reachable from ``is_connected`` on ocpp_generic (and main)."""
     port = free_port()
-    url = f"ws://127.0.0.1:{port}/ocpp"
-    mgr = manager(generation, bridge_run_config(config_module(tmp_path, url, CsmsUnreachableErrorS=1)))
-    mgr.watch_errors(MODULE, "ocpp_generic")
+    mgr = manager(generation, bridge_run_config(config_module(tmp_path, f"ws://127.0.0.1:{port}/ocpp")))
+    for impl in ("ocpp_generic", "main"):
+        mgr.watch_errors(MODULE, impl)
     probe = peer(EVSE, generation)
-    mgr.launch(MODULE, ROOT, tmp_path / "run")
+    for impl in ("ocpp_generic", "main"):
+        probe.watch_var(MODULE, impl, "is_connected")
+    mgr.launch(MODULE, everest_module, tmp_path / "run")
     bring_up(mgr, probe)
-    raised = mgr.wait_error(lambda e: e["raised"])
-    assert raised["error"]["type"] == "ocpp_bridge/CsmsUnreachable"
-    assert raised["error"]["origin"] == {"module_id": MODULE, "implementation_id": "ocpp_generic"}
-    assert url in raised["error"]["message"] and raised["error"]["severity"] in ("Low", "Medium", "High")
+    for impl in ("ocpp_generic", "main"):
+        assert probe.wait_var(MODULE, impl, "is_connected", lambda v: v is False, timeout=20) is False
     csms("1.6", port=port)
-    cleared = mgr.wait_error(lambda e: not e["raised"], timeout=30)
-    assert cleared["error"]["uuid"] == raised["error"]["uuid"]
-    assert cleared["error"]["state"] == "ClearedByModule"
-    assert [e["raised"] for e in mgr.errors] == [True, False]
-    assert mgr.protocol_errors == []
+    for impl in ("ocpp_generic", "main"):
+        assert probe.wait_var(MODULE, impl, "is_connected", lambda v: v is True, timeout=30) is True
+    assert mgr.errors == [] and mgr.protocol_errors == []
 
 
 @GENERATIONS

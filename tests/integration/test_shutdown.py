@@ -7,14 +7,12 @@ import json
 import signal
 import threading
 import time
-from pathlib import Path
 
 import pytest
 from websockets.asyncio.server import serve
 
 from support.fake_manager import G3, bridge_run_config, manager_factory
 
-ROOT = Path(__file__).resolve().parents[2]
 MODULE = "ocpp"
 
 manager = pytest.fixture(name="manager")(manager_factory)
@@ -94,10 +92,10 @@ def test_signal_stops_cleanly_and_keeps_what_must_persist(bridge, peer, sig):
                           timeout=20)["configuration_keys"][0]["value"] == "77"
 
 
-def test_signal_while_waiting_for_the_manager_ends_at_once(manager, tmp_path):
+def test_signal_while_waiting_for_the_manager_ends_at_once(manager, everest_module, tmp_path):
     cfg = {"ChargePointId": "CP1", "CentralSystemURI": "ws://127.0.0.1:9/ocpp", "DatabasePath": str(tmp_path / "db")}
     mgr = manager(G3, bridge_run_config(cfg), answer=False)
-    proc = mgr.launch(MODULE, ROOT, tmp_path / "run", extra_env={"OCPP_BRIDGE_CONFIG_TIMEOUT_S": "60"})
+    proc = mgr.launch(MODULE, everest_module, tmp_path / "run", extra_env={"OCPP_BRIDGE_CONFIG_TIMEOUT_S": "60"})
     mgr.wait_requests(1)
     assert proc.stop(signal.SIGTERM, timeout=5) == 0
     assert "stopped before the manager answered" in proc.log_text()

@@ -1,9 +1,13 @@
 """The bridge as a real process, started the way users start it (contract.md "How it is
-started"): an EVerest run-config YAML written to a temporary directory, then
-``python -m ocpp_bridge run --config FILE --module ID``.
+started"): an EVerest run-config YAML written to a temporary directory, then the installed
+console script ``ocpp-bridge run --config FILE --module ID``.
 
-Owns that config file, the process and its combined stdout/stderr log file. It never
-imports ``ocpp_bridge``: tests see the module only through MQTT, OCPP and its log.
+Owns that config file, the process and its combined stdout/stderr log file, and how any test
+starts what a user installs: the ``ocpp-bridge`` console script that pip put next to the test
+interpreter (``make test`` installs the wheel there, not editable), run with its working
+directory in a temporary folder outside the checkout and an environment without the source
+tree on ``PYTHONPATH`` and without ``OCPP_BRIDGE_HOME``. It never imports ``ocpp_bridge``:
+tests see the module only through MQTT, OCPP and its log.
 """
 
 from __future__ import annotations
@@ -20,8 +24,40 @@ from typing import Any
 
 import yaml
 
-MODULE_SRC = Path(__file__).resolve().parents[2] / "module"
-_SCRUB = ("MQTT_SERVER_ADDRESS", "MQTT_SERVER_PORT")
+CHECKOUT = Path(__file__).resolve().parents[2]
+CONSOLE_SCRIPT = Path(sys.executable).parent / "ocpp-bridge"
+_SCRUB = ("MQTT_SERVER_ADDRESS", "MQTT_SERVER_PORT", "PYTHONPATH", "OCPP_BRIDGE_HOME")
+
+
+def console_script() -> str:
+    """The installed ``ocpp-bridge`` of the test venv."""
+    if not CONSOLE_SCRIPT.is_file():
+        raise RuntimeError(f"{CONSOLE_SCRIPT} is missing: install the wheel first (make test runs "
+                           f"scripts/bootstrap.sh, which does)")
+    return str(CONSOLE_SCRIPT)
+
+
+def user_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """A user's environment: none of a manager's ``EV_*``, no broker override, no source tree."""
+    env = {k: v for k, v in os.environ.items() if k not in _SCRUB and not k.startswith("EV_")}
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(extra or {})
+    return env
+
+
+def outside_checkout(folder: Path) -> Path:
+    """``folder``, after checking it is not inside the checkout (where a run could find the tree)."""
+    resolved = Path(folder).resolve()
+    if resolved == CHECKOUT or CHECKOUT in resolved.parents:
+        raise ValueError(f"{folder} is inside the checkout {CHECKOUT}: run the installed module elsewhere")
+    return resolved
+
+
+def run_installed(args: list[str], *, cwd: Path, env: dict[str, str] | None = None,
+                  timeout: float = 120) -> subprocess.CompletedProcess:
+    """``ocpp-bridge ARGS`` to completion, from ``cwd`` (outside the checkout); text output."""
+    return subprocess.run([console_script(), *args], cwd=outside_checkout(cwd), env=user_env(env),
+                          capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
 
 
 class BridgeProcess:
@@ -90,24 +126,19 @@ class BridgeProcess:
         return self.config_path
 
     def command(self) -> list[str]:
-        return [sys.executable, "-m", "ocpp_bridge", "run", "--config", str(self.config_path),
-                "--module", self.module_id]
+        return [console_script(), "run", "--config", str(self.config_path), "--module", self.module_id]
 
     # -- lifecycle -------------------------------------------------------------------
     def start(self) -> "BridgeProcess":
         if self.alive:
             raise RuntimeError("bridge already running")
         self.write_config()
-        env = {k: v for k, v in os.environ.items() if k not in _SCRUB and not k.startswith("EV_")}
-        env["PYTHONUNBUFFERED"] = "1"
-        env["PYTHONPATH"] = os.pathsep.join(
-            p for p in (str(MODULE_SRC), env.get("PYTHONPATH", "")) if p)
-        env.update(self.extra_env)
+        env = user_env(self.extra_env)
         self.starts += 1
         with open(self.log_path, "ab") as log:
             log.write(f"--- harness: start #{self.starts}: {' '.join(self.command())}\n".encode())
             log.flush()
-            self.proc = subprocess.Popen(self.command(), cwd=self.dir, env=env,
+            self.proc = subprocess.Popen(self.command(), cwd=outside_checkout(self.dir), env=env,
                                          stdin=subprocess.DEVNULL, stdout=log,
                                          stderr=subprocess.STDOUT)
         return self

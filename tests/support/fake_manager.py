@@ -8,11 +8,15 @@ It does what a manager does for a module: publishes the retained definition topi
 ``settings``, ``module_names``, ``manifests/<Name>``); answers ``<p>config/request`` on
 ``<p>modules/<id>/response`` with a real-shaped ``Module`` response built from a run config
 and the module's manifest (defaults merged, connections with their requirement index);
-launches a module the way the manager does (``<dir>/.venv/bin/python3 <dir>/module.py`` or
-``python3 <dir>/module.py`` with the ``EV_*`` environment), or, for a module marked
-standalone, does not launch it and waits; counts module ``ready`` messages and, when every
-active module is ready, sends the global ``ready`` once and clears the retained topics.
-It also records the errors modules raise and clear (§1.2/§1.3/§1.6).
+launches a module the way the manager of its generation does (§5: "2025.12" runs
+``<dir>/.venv/bin/python3 <dir>/module.py`` when ``.venv`` exists; "2024.11", framework
+<= 0.24, always runs ``python3 <dir>/module.py`` from PATH) with the ``EV_*`` environment, or,
+for a module marked standalone, does not launch it and waits; counts module ``ready``
+messages and, when every active module is ready, sends the global ``ready`` once and clears
+the retained topics. It also records the errors modules raise and clear (§1.2/§1.3/§1.6).
+
+``install_everest_module`` lays a module folder out the way a user does, with the installed
+``ocpp-bridge install-everest-module``; the tests launch that folder, never the checkout.
 
 Requests that break the spec are recorded in ``protocol_errors`` and get no answer, as a
 real manager cannot parse them either.
@@ -23,7 +27,7 @@ from __future__ import annotations
 import json
 import os
 import socket
-import sys
+import subprocess
 import threading
 from pathlib import Path
 from typing import Any, Callable
@@ -31,7 +35,7 @@ from typing import Any, Callable
 import paho.mqtt.client as mqtt
 import yaml
 
-from support.bridge_process import BridgeProcess
+from support.bridge_process import BridgeProcess, console_script, run_installed
 
 G3 = "2025.12"
 G2C = "2024.11"
@@ -57,11 +61,23 @@ class ModuleProcess(BridgeProcess):
         return self.config_path  # nothing is written: the manager delivers the configuration
 
 
-def manager_command(module_dir: Path) -> list[str]:
-    """How the manager runs a Python module (everest.md §5)."""
+def manager_command(module_dir: Path, generation: str = G3) -> list[str]:
+    """How the manager of ``generation`` runs a Python module (everest.md §5): only managers
+    since framework 0.25 ("2025.12") use the folder's ``.venv``."""
     module_dir = Path(module_dir).resolve()
     python = module_dir / ".venv" / "bin" / "python3"
-    return [str(python) if (module_dir / ".venv").exists() else "python3", str(module_dir / "module.py")]
+    use_venv = generation == G3 and (module_dir / ".venv").exists()
+    return [str(python) if use_venv else "python3", str(module_dir / "module.py")]
+
+
+def module_folder(prefix: Path) -> Path:
+    """Where an EVerest installation under ``prefix`` keeps our module (everest.md §5)."""
+    return Path(prefix) / "libexec" / "everest" / "modules" / "OcppBridge"
+
+
+def install_everest_module(prefix: Path, *extra: str) -> subprocess.CompletedProcess:
+    """``ocpp-bridge install-everest-module --prefix PREFIX [EXTRA]`` as a user runs it."""
+    return run_installed(["install-everest-module", "--prefix", str(prefix), *extra], cwd=Path(prefix).parent)
 
 
 class FakeManager:
@@ -142,7 +158,8 @@ class FakeManager:
             raise ValueError(f"{module_id} is standalone: the manager does not launch it")
         env = self.module_env(module_id)
         env.update(extra_env or {})
-        proc = ModuleProcess(manager_command(module_dir), module_id=module_id, env=env, workdir=workdir)
+        proc = ModuleProcess(manager_command(module_dir, self.generation), module_id=module_id, env=env,
+                             workdir=workdir)
         self.processes.append(proc)
         return proc.start()
 
@@ -350,7 +367,7 @@ class FakeManager:
 
 def standalone_command(module_id: str, *, port: int, prefix: str, extra: list[str] = ()) -> list[str]:
     """``ocpp-bridge run --standalone`` as a user (or a systemd unit) starts it."""
-    return [sys.executable, "-m", "ocpp_bridge", "run", "--standalone", "--module", module_id,
+    return [console_script(), "run", "--standalone", "--module", module_id,
             "--mqtt-host", "127.0.0.1", "--mqtt-port", str(port), "--prefix", prefix.rstrip("/"), *extra]
 
 

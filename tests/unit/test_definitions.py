@@ -436,3 +436,41 @@ def test_every_type_of_every_type_file_resolves(defs):
             defs._check_ref(resolver, f"/{path.stem}#/{name}", path.name, seen=set())
             count += 1
     assert count > 250
+
+
+# --------------------------------------------------------------------------- where the definitions are
+
+def _package(base: Path, *, packaged: bool, checkout: bool) -> Path:
+    """A package folder ``base/module/ocpp_bridge`` with or without the wheel's copy and a checkout."""
+    package = base / "module" / "ocpp_bridge"
+    package.mkdir(parents=True)
+    if packaged:
+        (package / "definitions").mkdir()
+        (package / "definitions" / "manifest.yaml").write_text("description: packaged\n")
+    if checkout:
+        (base / "manifest.yaml").write_text("description: checkout\n")
+    return package
+
+
+def test_the_packaged_definitions_come_first_then_the_checkout(tmp_path):
+    from ocpp_bridge.paths import find_root
+
+    both = _package(tmp_path / "a", packaged=True, checkout=True)
+    assert find_root({}, both) == both / "definitions"
+    tree = _package(tmp_path / "b", packaged=False, checkout=True)
+    assert find_root({}, tree) == tmp_path / "b"
+    assert find_root({"OCPP_BRIDGE_HOME": str(tmp_path / "b")}, both) == (tmp_path / "b").resolve()
+
+
+def test_missing_or_broken_definitions_name_the_path(tmp_path):
+    from ocpp_bridge.paths import DefinitionsNotFound, find_root
+
+    nothing = _package(tmp_path / "a", packaged=False, checkout=False)
+    with pytest.raises(DefinitionsNotFound, match=str(nothing / "definitions")):
+        find_root({}, nothing)
+    broken = _package(tmp_path / "b", packaged=True, checkout=True)
+    (broken / "definitions" / "manifest.yaml").unlink()
+    with pytest.raises(DefinitionsNotFound, match=f"{broken / 'definitions'} has no manifest.yaml"):
+        find_root({}, broken)  # a broken install is not hidden by a checkout next to it
+    with pytest.raises(DefinitionsNotFound, match=f"OCPP_BRIDGE_HOME={tmp_path}: no manifest.yaml"):
+        find_root({"OCPP_BRIDGE_HOME": str(tmp_path)}, broken)

@@ -16,3 +16,16 @@ def test_two_setup_commands_and_ci_runs_the_test_one():
     assert "make demo" in readme and "make test" in readme
     ci = (ROOT / ".ci" / "run").read_text()
     assert "make test" in ci
+
+
+def test_the_test_command_builds_and_installs_the_wheel_not_editable():
+    make = (ROOT / "Makefile").read_text()
+    test_target = make.split("\ntest:", 1)[1].split("\n\n", 1)[0]
+    assert "./scripts/bootstrap.sh" in test_target and ".venv/bin/python -m pytest" in test_target
+    bootstrap = (ROOT / "scripts" / "bootstrap.sh").read_text()
+    assert "python -m build" in bootstrap
+    assert "--force-reinstall --no-deps" in bootstrap       # every run: a stale install cannot hide a change
+    assert " -e " not in bootstrap and "--editable" not in bootstrap
+    ci = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()
+          if line.strip() and not line.startswith("#") and line.split()[0] not in ("set", "cd")]
+    assert ci == ["make test"]

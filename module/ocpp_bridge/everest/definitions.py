@@ -33,12 +33,12 @@ from referencing import Registry, Resource
 from referencing.exceptions import NoSuchResource, Unresolvable
 from referencing.jsonschema import DRAFT7
 
-from ocpp_bridge.paths import module_root
+from ocpp_bridge.paths import DefinitionsProblem, module_root
 
 __all__ = ["Command", "DefinitionError", "Definitions", "ValidationFailure", "FORMAT_CHECKER"]
 
 
-class DefinitionError(Exception):
+class DefinitionError(DefinitionsProblem):
     """A definition file is missing or broken (bad YAML, bad schema, unresolvable ``$ref``)."""
 
 

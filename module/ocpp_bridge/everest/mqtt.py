@@ -2,7 +2,9 @@
 
 Owns the broker connection: connect (TCP or unix socket), keep the subscriptions across
 reconnects, publish at QoS 2, and hand every received message to ``on_message``. It decides
-nothing: callbacks only forward to the engine's inbox, and never block.
+nothing: callbacks only forward to the engine's inbox, and never block. One link serves a
+whole run: the start-up's configuration request hands its connected link to the engine
+(``attach``), so the broker sees one connection.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ class MqttLink:
         self._topics: list[str] = []
         self._lock = threading.Lock()
         self._connected = threading.Event()
+        self._started = False
         self._stopping = False
         transport = "unix" if socket_path else "tcp"
         self._client = paho.Client(
@@ -54,11 +57,20 @@ class MqttLink:
 
     # -------------------------------------------------------------- lifecycle
     def start(self, wait_s: float = 10.0) -> bool:
-        """Connect and start the network thread; True when connected within ``wait_s``."""
-        target = self._socket_path or self._host
-        self._client.connect_async(target, self._port if not self._socket_path else 0, self._keepalive)
-        self._client.loop_start()
+        """Connect and start the network thread (once); True when connected within ``wait_s``."""
+        if not self._started:
+            self._started = True
+            target = self._socket_path or self._host
+            self._client.connect_async(target, self._port if not self._socket_path else 0, self._keepalive)
+            self._client.loop_start()
         return self._connected.wait(wait_s)
+
+    def attach(self, *, on_message: Callable[[str, bytes], None],
+               on_connection: Callable[[bool], None] = lambda up: None) -> None:
+        """Hand the link (connected or not, with its subscriptions) to a new owner: from now on
+        messages and connection changes go to these callbacks."""
+        self._on_message = on_message
+        self._on_connection = on_connection
 
     def stop(self) -> None:
         self._stopping = True
@@ -79,6 +91,14 @@ class MqttLink:
             self._topics.extend(new)
         if new and self._connected.is_set():
             self._client.subscribe([(t, 2) for t in new])
+
+    def unsubscribe(self, topics: list[str]) -> None:
+        """Drop subscriptions made with ``subscribe`` (now, and for later reconnects)."""
+        with self._lock:
+            gone = [t for t in topics if t in self._topics]
+            self._topics = [t for t in self._topics if t not in gone]
+        if gone and self._connected.is_set():
+            self._client.unsubscribe(gone)
 
     def publish(self, topic: str, payload: str, qos: int = 2, retain: bool = False) -> None:
         info = self._client.publish(topic, payload, qos=qos, retain=retain)

@@ -17,6 +17,9 @@ class Implementation:
 
 
 def build_impls(engine) -> dict:
+    """Every provided implementation; DefinitionError when the manifest or an interface file
+    asks for one, or for a command, that the code does not serve (EVerest's init_done rule)."""
+    from ocpp_bridge.everest.definitions import DefinitionError
     from ocpp_bridge.impls.auth import AuthModuleLink, AuthProviderImpl, AuthValidatorImpl
     from ocpp_bridge.impls.data_transfer import DataTransferImpl
     from ocpp_bridge.impls.evse_link import EvseLink
@@ -36,9 +39,9 @@ def build_impls(engine) -> dict:
     declared = engine.definitions.provides()
     missing = set(declared) - set(impls)
     if missing:
-        raise RuntimeError(f"manifest provides {sorted(missing)} but no implementation exists")
+        raise DefinitionError(f"manifest provides {sorted(missing)} but no implementation exists")
     for impl_id, impl in impls.items():
         unhandled = set(engine.definitions.commands(impl.interface)) - set(impl.commands)
         if unhandled:
-            raise RuntimeError(f"{impl_id}: no handler for {sorted(unhandled)}")
+            raise DefinitionError(f"{impl_id} ({impl.interface}): no handler for {sorted(unhandled)}")
     return impls
