@@ -154,7 +154,9 @@ class StationCore:
 
     # ------------------------------------------------------------- wiring
     def handle(self, action: str, fn: Callable[[dict], dict]) -> None:
-        """Register the handler of a CSMS-initiated CALL."""
+        """Register the handler of a CSMS-initiated CALL; ValueError when ``action`` has one."""
+        if action in self._handlers:
+            raise ValueError(f"two handlers for the CSMS's {action}: {self._handlers[action]!r} and {fn!r}")
         self._handlers[action] = fn
 
     def on(self, event: str, fn: Callable[..., None]) -> None:
