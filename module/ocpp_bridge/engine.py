@@ -8,7 +8,20 @@ Two network threads only translate traffic into inbox events: paho (``MqttIn``,
 ``Protocol``, OCPP ``StationCore``), and writes what they return: MQTT publishes,
 websocket frames, command replies. Timers are deadlines in the pure parts; the inbox wait
 times out at the nearest one. No lock guards protocol state because no other thread
-touches it; calls into paho and the transport are thread-safe sends.
+touches it; calls into paho and the transport are thread-safe sends that never wait for
+the network (the transport thread writes the frames ``send`` queued; a write that fails
+reaches us as ``Disconnected``).
+
+One step, one time: each pass of the loop reads the clock once and sets it as the OCPP
+core's ``now`` before anything runs, so a callback fired by a command timeout builds its
+messages with the same time as the dispatch and the OCPP timers of that step.
+
+Secrets: every log line goes through a ``Redactor`` (``log_redaction``) for as long as
+``run`` runs, and every frame is masked (``secrets.mask_frame``) before the frame log
+(logger ``ocpp_bridge.frames`` and the MessageLogPath file, stamped with our clock in UTC).
+The Basic-auth password is the one the CSMS stored (1.6 AuthorizationKey, 2.0.1
+SecurityCtrlr.BasicAuthPassword) once there is one, else the module option
+BasicAuthPassword; when the CSMS changes it the engine reconnects with the new one.
 
 Start-up (as an EVerest module): subscribe (commands, results, required vars, global ready)
 -> announce module ready -> serve commands at once -> on the manager's global ready (or
@@ -20,7 +33,6 @@ from __future__ import annotations
 import logging
 import queue
 import random
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,8 +47,12 @@ from ocpp_bridge.everest import protocol as P
 from ocpp_bridge.everest.calls import OnDone, OutstandingCalls
 from ocpp_bridge.everest.definitions import Definitions, ValidationFailure
 from ocpp_bridge.everest.mqtt import MqttLink
+from ocpp_bridge.log_redaction import install as install_redaction
 from ocpp_bridge.ocpp.backoff import Backoff
-from ocpp_bridge.ocpp.transport import Connected, Disconnected, TextReceived, WebSocketTransport
+from ocpp_bridge.ocpp.secrets import Redactor
+from ocpp_bridge.ocpp.timefmt import iso
+from ocpp_bridge.ocpp.transport import (Connected, Disconnected, TextReceived, WebSocketTransport,
+                                        basic_auth_token)
 
 log = logging.getLogger("ocpp_bridge.engine")
 frames_log = logging.getLogger("ocpp_bridge.frames")
@@ -58,9 +74,14 @@ class MqttUp:
 
 @dataclass(frozen=True)
 class Invoke:
-    """Run ``fn`` on the engine thread (used by tests and the CLI for shutdown)."""
+    """Run ``fn`` on the engine thread (used by tests)."""
 
     fn: Callable[[], None]
+
+
+@dataclass(frozen=True)
+class Stop:
+    """Wakes the loop after ``shutdown`` raised the stop flag."""
 
 
 class Engine:
@@ -81,11 +102,13 @@ class Engine:
         self.calls = OutstandingCalls()
         self._var_handlers: dict[tuple[str, str, str], list[Callable[[Any], None]]] = {}
         self._var_interfaces: dict[tuple[str, str, str], str] = {}
-        self._stopping = threading.Event()
+        self._stopping = False  # raised by ``shutdown`` (a plain assignment: no lock), read by the loop
         self.ocpp_started = False
         self._ready_deadline: float | None = None
         self._start_at: float | None = None
         self._message_log = None
+        self.secrets = Redactor()
+        self._csms_connection: int | None = None  # the transport's number of the connection we know is up
 
         on_message = lambda t, p: self.inbox.put(MqttIn(t, p))  # noqa: E731
         on_connection = lambda up: self.inbox.put(MqttUp(up))  # noqa: E731
@@ -96,28 +119,35 @@ class Engine:
             mqtt.attach(on_message=on_message, on_connection=on_connection)
         self.mqtt = mqtt
         version = settings.ocpp_version
-        basic_auth = None
-        if settings["SecurityProfile"] == 1:
-            basic_auth = (str(settings["ChargePointId"]), str(settings["BasicAuthPassword"]))
+        self.secrets.add(str(settings["BasicAuthPassword"]))
+        self.station = build_station(settings, self._send_frame)
+        self.station.core.resume_delay_s = float(settings["MessageQueueResumeDelay"])
+        self.station.core.answer_timeout_s = float(settings["CsmsAnswerTimeoutS"])
+        self.station.core.on("frame", self._log_frame)
+        self.station.core.on("basic_auth_password_changed", self._on_password_changed)
         self.transport = WebSocketTransport(
             settings.central_system_url,
             "ocpp1.6" if version == "1.6" else "ocpp2.0.1",
             self.inbox.put,
-            basic_auth=basic_auth,
+            basic_auth=self._basic_auth(),
             ping_interval_s=float(settings["WebsocketPingIntervalS"]),
             pong_timeout_s=float(settings["WebsocketPongTimeoutS"]),
             backoff=Backoff(settings["RetryBackOffWaitMinimumS"], settings["RetryBackOffRandomRangeS"],
                             settings["RetryBackOffRepeatTimes"], random.Random()),
         )
-        self.station = build_station(settings, self.transport.send)
-        self.station.core.resume_delay_s = float(settings["MessageQueueResumeDelay"])
-        self.station.core.on("frame", self._log_frame)
         self._init_errors()
         self.impls = build_impls(self)
 
     # ================================================================ lifecycle
     def run(self) -> None:
         """Connect, announce ready, and process the inbox until ``shutdown``."""
+        uninstall_redaction = install_redaction(self.secrets)
+        try:
+            self._run()
+        finally:
+            uninstall_redaction()
+
+    def _run(self) -> None:
         provided = list(self.definitions.provides())
         required = [(c.module_id, c.implementation_id) for conns in self.settings.connections.values() for c in conns]
         self.mqtt.subscribe(self.protocol.subscriptions(provided, required, list(self._var_handlers)))
@@ -142,31 +172,39 @@ class Engine:
                 self._message_log.close()
 
     def shutdown(self) -> None:
-        """Thread- and signal-safe: ask the engine loop to finish (no lock a handler could block on)."""
-        self._stopping.set()
-        self.inbox.put(Invoke(lambda: None))
+        """Thread- and signal-safe: ask the engine loop to finish after the event in hand. It
+        only assigns a flag and puts ``Stop`` on the inbox to wake the loop (``SimpleQueue.put``
+        is reentrant): no lock a signal handler could block on (review H10)."""
+        self._stopping = True
+        self.inbox.put(Stop())
 
     def _loop(self) -> None:
         next_due: float | None = None
-        while not self._stopping.is_set():
+        while not self._stopping:
             wait = None if next_due is None else max(0.0, next_due - self.clock())
             try:
                 event = self.inbox.get(timeout=wait)
             except queue.Empty:
                 event = None
-            now = self.clock()
-            if event is not None:
-                try:
-                    self._dispatch(event, now)
-                except Exception:  # nothing that arrives may stop the engine
-                    log.exception("error while handling %r", type(event).__name__)
+            next_due = self._step(event)
+
+    def _step(self, event: Any) -> float | None:
+        """One pass: one time for the event and the timers; returns the next deadline."""
+        now = self.clock()
+        self.station.core.now = now
+        if event is not None:
             try:
-                next_due = self._tick(self.clock())
-            except Exception:  # a timer's bug is logged; the engine keeps serving
-                log.exception("error while running timers")
-                next_due = self.clock() + 1.0
+                self._dispatch(event, now)
+            except Exception:  # nothing that arrives may stop the engine
+                log.exception("error while handling %r", type(event).__name__)
+        try:
+            return self._tick(now)
+        except Exception:  # a timer's bug is logged; the engine keeps serving
+            log.exception("error while running timers")
+            return now + 1.0
 
     def _tick(self, now: float) -> float | None:
+        self.station.core.now = now  # before any callback: a command timeout's too
         self.calls.expire(now)
         if self._ready_deadline is not None and now >= self._ready_deadline and not self.ocpp_started:
             log.warning("no global ready from a manager within %ss; starting OCPP anyway",
@@ -187,9 +225,11 @@ class Engine:
             self.station.core.on_text(event.text, now)
         elif isinstance(event, Connected):
             log.info("connected to CSMS %s (%s)", self.settings.central_system_url, event.subprotocol)
+            self._csms_connection = event.connection
             self.station.core.on_connected(now)
         elif isinstance(event, Disconnected):
             log.warning("CSMS connection lost: %s", event.reason)
+            self._csms_connection = None
             self.station.core.on_disconnected(now)
         elif isinstance(event, MqttUp):
             if event.up:
@@ -360,6 +400,42 @@ class Engine:
         self.station.provisioning.registration.reset()
         self.transport.reconnect()
 
+    def _send_frame(self, text: str) -> bool:
+        """The station's writer: queue ``text`` for the connection we know is up (never blocks)."""
+        connection = self._csms_connection
+        return connection is not None and self.transport.send(text, connection)
+
+    # ================================================================ Basic-auth password
+    def _basic_auth(self) -> tuple[str, str] | None:
+        """(user, password) for security profile 1: the password the CSMS stored wins over the
+        module option BasicAuthPassword once there is one (TC_073 / A01: it must survive a restart)."""
+        if self.settings["SecurityProfile"] != 1:
+            return None
+        user = str(self.settings["ChargePointId"])
+        stored = self.station.provisioning.basic_auth_password()
+        password = stored if stored is not None else str(self.settings["BasicAuthPassword"])
+        self.secrets.add(password)
+        self.secrets.add(basic_auth_token(user, password))
+        log.info("HTTP Basic auth as %s with the password %s", user,
+                 "the CSMS set" if stored is not None else "of the module option BasicAuthPassword")
+        return user, password
+
+    def _on_password_changed(self) -> None:
+        """The CSMS (or a module) set a new Basic-auth password; our answer is already queued."""
+        credentials = self._basic_auth()
+        if credentials is None:
+            log.info("Basic-auth password stored; not used while SecurityProfile is 0")
+            return
+        self.transport.set_basic_auth(*credentials)
+        if not self.ocpp_started or not self.station.core.running:
+            return  # the next connection uses it
+        if self.station.version == "1.6":
+            log.info("Basic-auth password changed: reconnecting with the new one (TC_073)")
+            self.transport.reconnect()
+        else:
+            log.info("Basic-auth password changed: reconnecting with the new one and booting (A01)")
+            self.reconnect_ocpp()
+
     # ================================================================ framework errors
     # The errors of the connected evse_managers, kept per EVSE id in ``evse_errors``; only the
     # types their interface declares count. We raise none of our own: the interfaces we
@@ -410,8 +486,10 @@ class Engine:
 
     # ================================================================ frame log
     def _log_frame(self, direction: str, text: str) -> None:
+        """Log one frame, secrets masked; the MessageLogPath file is stamped with our clock (UTC)."""
         arrow = "<-" if direction == "in" else "->"
-        frames_log.info("%s %s", arrow, text)
+        shown = self.secrets.frame(text)
+        frames_log.info("%s %s", arrow, shown)
         path = self.settings["MessageLogPath"]
         if path:
             if self._message_log is None:
@@ -419,5 +497,5 @@ class Engine:
                 os.makedirs(path, exist_ok=True)
                 self._message_log = open(os.path.join(path, f"{self.settings['ChargePointId']}.log"), "a",
                                          encoding="utf-8")
-            self._message_log.write(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {arrow} {text}\n")
+            self._message_log.write(f"{iso(self.clock())} {arrow} {shown}\n")
             self._message_log.flush()

@@ -1,7 +1,11 @@
 """The websocket side against the real `ocpp` CSMS: CALLERRORs for broken or unknown CSMS
-calls, answers to unknown ids, reconnects, stop/restart and HTTP Basic auth (TC_085,
-TC_A_01), both OCPP versions."""
+calls, answers to unknown ids, reconnects, stop/restart, HTTP Basic auth (TC_085,
+TC_A_01) and its password changed by the CSMS (TC_073, TC_A_09/TC_A_10 of use case A01:
+used from the next connection on, kept over a restart, write-only, never logged), and CSMS
+calls answered in bounded time when the module they wait on stays silent, both OCPP
+versions."""
 
+import base64
 import json
 import time
 
@@ -123,3 +127,117 @@ def test_basic_auth_wrong_password_is_refused_and_retried(station, version):
     assert len(st.csms.rejected) >= 2, "refused, then dialled again"
     assert all(r["status"] == 401 for r in st.csms.rejected)
     assert st.csms.entries() == [] and st.bridge.alive
+
+
+# ------------------------------------------------------------------ the Basic-auth password
+MODULE_OPTION_PASSWORD = "module-opt10n-passw0rd"
+NEW_PASSWORD = "OCA_OCTT_admin_test-1"
+NEWER_PASSWORD = "0ther-passw0rd-for-step-4"
+
+
+def basic(password):
+    return "Basic " + base64.b64encode(f"{CP_ID}:{password}".encode()).decode()
+
+
+def password_station(station, tmp_path, version):
+    return station(version=version, csms_kwargs={"basic_auth_password": MODULE_OPTION_PASSWORD},
+                   config={"SecurityProfile": 1, "BasicAuthPassword": MODULE_OPTION_PASSWORD,
+                           "MessageLogPath": str(tmp_path / "frames")})
+
+
+def change_password(st, password):
+    """The CSMS stores a new password (it accepts only that one from now on) and sends it."""
+    st.csms.basic_auth_password = password
+    if st.version == "1.6":
+        return st.csms.call(CP_ID, "ChangeConfiguration", {"key": "AuthorizationKey", "value": password})["status"]
+    reply = st.csms.call(CP_ID, "SetVariables", {"setVariableData": [{
+        "component": {"name": "SecurityCtrlr"}, "variable": {"name": "BasicAuthPassword"},
+        "attributeValue": password}]})
+    return reply["setVariableResult"][0]["attributeStatus"]
+
+
+def assert_no_secret_logged(st, tmp_path, *secrets):
+    frames = "\n".join(p.read_text(encoding="utf-8") for p in (tmp_path / "frames").glob("*.log"))
+    logged = st.bridge.log_text()
+    assert "AuthorizationKey" in frames or "BasicAuthPassword" in frames, "the frame log holds the change"
+    for secret in secrets:
+        for text in (secret, base64.b64encode(f"{CP_ID}:{secret}".encode()).decode()):
+            assert text not in logged, f"{text!r} in the bridge log"
+            assert text not in frames, f"{text!r} in the frame log"
+    assert "********" in logged and "********" in frames
+
+
+def assert_write_only(st, key_or_variable):
+    if st.version == "1.6":
+        key = st.csms.call(CP_ID, "GetConfiguration", {"key": [key_or_variable]})["configurationKey"][0]
+        assert key["key"] == key_or_variable and "value" not in key
+        mqtt = st.call("main", "get_configuration_key", {"keys": [key_or_variable]})["configuration_keys"]
+        assert all("value" not in k for k in mqtt)
+        return
+    component, variable = key_or_variable.split(".")
+    got = st.csms.call(CP_ID, "GetVariables", {"getVariableData": [
+        {"component": {"name": component}, "variable": {"name": variable}}]})["getVariableResult"][0]
+    assert got["attributeStatus"] == "Rejected" and "attributeValue" not in got
+    mqtt = st.call("ocpp_generic", "get_variables", {"requests": [{"component_variable": {
+        "component": {"name": component}, "variable": {"name": variable}}}]})
+    assert mqtt[0]["status"] == "Rejected" and "value" not in mqtt[0]
+
+
+def test_tc_073_authorization_key_is_used_from_the_next_connection_on(station, tmp_path):
+    st = password_station(station, tmp_path, "1.6")
+    assert st.csms.handshake(CP_ID)["headers"]["Authorization"] == basic(MODULE_OPTION_PASSWORD)
+    # steps 1-3: Accepted, then it disconnects and reconnects with the new password
+    assert change_password(st, NEW_PASSWORD) == "Accepted"
+    st.csms.wait_for_station(CP_ID, count=2, timeout=20)
+    assert st.csms.handshake(CP_ID)["headers"]["Authorization"] == basic(NEW_PASSWORD)
+    # steps 4-6: and again
+    assert change_password(st, NEWER_PASSWORD) == "Accepted"
+    st.csms.wait_for_station(CP_ID, count=3, timeout=20)
+    assert st.csms.handshake(CP_ID)["headers"]["Authorization"] == basic(NEWER_PASSWORD)
+    assert_write_only(st, "AuthorizationKey")
+    # the stored password survives a restart and wins over the module option
+    st.restart_bridge()
+    st.csms.wait_for_station(CP_ID, count=4, timeout=20)
+    assert st.csms.handshake(CP_ID)["headers"]["Authorization"] == basic(NEWER_PASSWORD)
+    assert not [r for r in st.csms.rejected if r["status"] == 401], "never dialled with an old password"
+    assert_no_secret_logged(st, tmp_path, MODULE_OPTION_PASSWORD, NEW_PASSWORD, NEWER_PASSWORD)
+
+
+def test_tc_a_09_a01_basic_auth_password_is_used_from_the_next_connection_on(station, tmp_path):
+    st = password_station(station, tmp_path, "2.0.1")
+    seen = len(st.csms.entries())
+    # steps 1-6: Accepted, reconnect with the new password, BootNotification
+    assert change_password(st, NEW_PASSWORD) == "Accepted"
+    st.csms.wait_for_station(CP_ID, count=2, timeout=20)
+    assert st.csms.handshake(CP_ID)["headers"]["Authorization"] == basic(NEW_PASSWORD)
+    st.csms.wait_for("BootNotification", timeout=20, after_index=seen)
+    assert_write_only(st, "SecurityCtrlr.BasicAuthPassword")
+    st.restart_bridge()
+    st.csms.wait_for_station(CP_ID, count=3, timeout=20)
+    assert st.csms.handshake(CP_ID)["headers"]["Authorization"] == basic(NEW_PASSWORD)
+    assert not [r for r in st.csms.rejected if r["status"] == 401], "never dialled with an old password"
+    assert_no_secret_logged(st, tmp_path, MODULE_OPTION_PASSWORD, NEW_PASSWORD)
+
+
+def test_tc_a_10_a01_a_too_short_password_is_rejected_and_the_old_one_stays(station, tmp_path):
+    st = password_station(station, tmp_path, "2.0.1")
+    short = "sh0rt-pw"  # fewer than the 16 characters A01 asks for
+    assert change_password(st, short) == "Rejected"
+    st.csms.basic_auth_password = MODULE_OPTION_PASSWORD
+    st.csms.disconnect(CP_ID)  # the next connection still uses the old password
+    st.csms.wait_for_station(CP_ID, count=2, timeout=20)
+    assert st.csms.handshake(CP_ID)["headers"]["Authorization"] == basic(MODULE_OPTION_PASSWORD)
+    assert_no_secret_logged(st, tmp_path, MODULE_OPTION_PASSWORD, short)
+
+
+# ------------------------------------------------------------------ answers that wait on a module
+@BOTH
+def test_h5_unlock_with_an_evse_that_never_answers_gets_unlock_failed_in_bounded_time(station, version):
+    st = station(version=version, bridge_kwargs={"evse_managers": [("probe", "evse")]})
+    st.peer.implement("evse", "force_unlock", lambda args: st.peer.NO_REPLY)
+    size = st.bridge.log_size()
+    payload = {"connectorId": 1} if version == "1.6" else {"evseId": 1, "connectorId": 1}
+    # CsmsAnswerTimeoutS (5 s by default), not CommandTimeoutS (300 s): well within the CSMS's 30 s
+    assert st.csms.call(CP_ID, "UnlockConnector", payload, timeout=30) == {"status": "UnlockFailed"}
+    assert st.peer.calls_received("evse", "force_unlock"), "the EVSE was asked"
+    st.bridge.wait_log(r"UnlockConnector \S+: no answer from the module within 5s; answering the CSMS", after=size)

@@ -424,3 +424,69 @@ def test_reconnect_closes_1000_and_dials_again_at_once(make_transport):
         assert server.close_codes.get(timeout=5) == 1000
         events.next(Connected, timeout=2)  # no 30 s back-off on the way
         assert wait_until(lambda: len(server.connections) == 2) and transport.send("again") is True
+
+
+# ------------------------------------------------------------------ writes on the transport thread
+
+def test_send_never_waits_for_a_peer_that_stopped_reading_and_frames_leave_in_order(make_transport):
+    from support.raw_csms import RawCsms
+
+    with RawCsms(receive_buffer=64 * 1024) as raw:
+        events = Events()
+        transport = make_transport(raw.url + "/" + CP_ID, events, connect_timeout_s=30)
+        transport.start()
+        raw.accept()
+        events.next(Connected)
+        with open("/proc/sys/net/ipv4/tcp_wmem", encoding="ascii") as f:
+            too_big = 2 * (int(f.read().split()[2]) + raw.receive_buffer_bytes)  # more than every buffer holds
+        frames = ["x" * too_big] + [f"small-{i}" for i in range(50)]
+        results = []
+        sender = threading.Thread(target=lambda: results.extend(transport.send(t) for t in frames), daemon=True)
+        sender.start()
+        sender.join(10)
+        assert not sender.is_alive() and results == [True] * len(frames), "queued at once, the peer reading nothing"
+        assert [raw.read_text() for _ in frames] == frames  # now it reads: everything, in the order queued
+
+
+def test_a_frame_for_an_earlier_connection_is_never_written_on_the_next(make_transport):
+    with CsmsServer() as server:
+        events = Events()
+        transport = make_transport(server.url, events)
+        transport.start()
+        first = events.next(Connected).connection
+        server.close(1001)
+        events.next(Disconnected)
+        second = events.next(Connected).connection
+        assert second != first
+        assert transport.send("for the first", first) is False
+        assert transport.send("for the second", second) is True
+        assert server.received.get(timeout=5) == "for the second"
+
+
+def test_a_frame_queued_before_a_reconnect_leaves_on_the_old_connection(make_transport):
+    with CsmsServer() as server:
+        events = Events()
+        transport = make_transport(server.url, events, backoff=Backoff(30, 0, 0, random.Random(0)))
+        transport.start()
+        events.next(Connected)
+        assert transport.send("the answer") is True
+        transport.reconnect()
+        assert server.received.get(timeout=5) == "the answer"
+        assert server.close_codes.get(timeout=5) == 1000
+        events.next(Connected, timeout=5)
+
+
+def test_new_basic_credentials_are_used_from_the_next_dial(make_transport):
+    with CsmsServer(password=PASSWORD) as server:
+        events = Events()
+        transport = make_transport(server.url, events)
+        transport.start()
+        events.next(Connected)
+        server.password = "an0ther-passw0rd-16"
+        transport.set_basic_auth(CP_ID, server.password)
+        assert transport.connected, "the live connection stays"
+        transport.reconnect()
+        events.next(Disconnected)
+        events.next(Connected, timeout=5)
+        token = base64.b64encode(f"{CP_ID}:{server.password}".encode()).decode()
+        assert server.handshakes[-1]["Authorization"] == f"Basic {token}"

@@ -48,6 +48,7 @@ CONFIG_DEFAULTS = {
     "ConfigOverridesPath": "",
     "GlobalReadyTimeoutS": 10,
     "CommandTimeoutS": 300,
+    "CsmsAnswerTimeoutS": 5,
     "MessageTimeoutS": 30,
     "WebsocketPingIntervalS": 30,
     "WebsocketPongTimeoutS": 10,

@@ -243,3 +243,10 @@ def test_a_failing_timer_is_logged_and_the_others_still_run(caplog):
     timers.run_due(5.0)
     assert ran == ["fine"] and not timers.is_set("broken")
     assert "timer broken failed" in caplog.text
+
+
+@pytest.mark.parametrize("version", ["1.6", "2.0.1"])
+def test_a_second_handler_for_an_action_is_refused(tmp_path, version):
+    cp = make(version, tmp_path, Wire())  # every block has registered its handlers
+    with pytest.raises(ValueError, match="two handlers"):  # review H9: no silent replacement
+        cp.core.handle("DataTransfer", lambda payload: {"status": "Accepted"})

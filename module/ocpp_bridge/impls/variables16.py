@@ -48,4 +48,5 @@ class Variables16:
         return component_variable["variable"]["name"]
 
     def current(self, monitor_key: str) -> str | None:
-        return self.keys.value(monitor_key)
+        known, _unknown = self.keys.get([monitor_key])  # as a reader sees it: no write-only value
+        return known[0].value if known else None

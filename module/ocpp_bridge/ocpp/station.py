@@ -9,8 +9,11 @@ the engine turns into MQTT variables. Nothing here opens a socket, starts a thre
 a clock: ``self.now`` is the time of the call being handled.
 
 Incoming CALLs are checked against the official schema and routed to the handler a
-functional block registered with ``handle(action, fn)``; any failure becomes the CALLERROR
-the version defines. Outgoing CALLs are schema-checked before they are queued (an invalid
+functional block registered with ``handle(action, fn)`` (one handler per action: a second
+registration is a start-up error); any failure becomes the CALLERROR the version defines.
+A handler whose answer waits on another module returns a ``Deferred``; the core answers
+the CSMS when it resolves, or after ``answer_timeout_s`` (module option CsmsAnswerTimeoutS)
+with the fallback of ``late_answers`` and a log line, whichever comes first. Outgoing CALLs are schema-checked before they are queued (an invalid
 message is never sent) and go through ``RpcSession`` one at a time. Until the CSMS has
 Accepted our BootNotification, only BootNotification may leave (``may_send``).
 
@@ -55,6 +58,7 @@ from collections import defaultdict
 from typing import Any, Callable
 
 from ocpp_bridge.deferred import Deferred
+from ocpp_bridge.ocpp.late_answers import late_answer
 from ocpp_bridge.ocpp.outbox import Entry, Outbox
 from ocpp_bridge.ocpp.rpc import Call, CallError, CallResult, FrameError, encode, error_code, parse_frame
 from ocpp_bridge.ocpp.schemas import OcppSchemas, SchemaViolation
@@ -68,6 +72,7 @@ RetryPolicy = Callable[[str], tuple[int, float]]
 TxResultHandler = Callable[[str | None, dict, dict | None], None]
 
 DEFAULT_QUEUE_THRESHOLD = 500
+DEFAULT_ANSWER_TIMEOUT_S = 5.0  # module option CsmsAnswerTimeoutS
 
 
 def default_retry_policy(action: str) -> tuple[int, float]:
@@ -138,7 +143,9 @@ class StationCore:
         self.queue_all = queue_all
         self.queue_threshold = queue_threshold
         self.resume_delay_s = 0.0
+        self.answer_timeout_s = DEFAULT_ANSWER_TIMEOUT_S  # longest wait on a module for a CALL's answer
         self._resume_at = 0.0
+        self._late_answers = 0  # numbers the deadline timers of deferred answers
         self._answering = False  # while a CALL is being answered, nothing else may be written
         self._settling = False  # while a result is being committed, nothing may be sent
         self._send_text = send_text
@@ -154,7 +161,9 @@ class StationCore:
 
     # ------------------------------------------------------------- wiring
     def handle(self, action: str, fn: Callable[[dict], dict]) -> None:
-        """Register the handler of a CSMS-initiated CALL."""
+        """Register the handler of a CSMS-initiated CALL; ValueError when ``action`` has one."""
+        if action in self._handlers:
+            raise ValueError(f"two handlers for the CSMS's {action}: {self._handlers[action]!r} and {fn!r}")
         self._handlers[action] = fn
 
     def on(self, event: str, fn: Callable[..., None]) -> None:
@@ -457,10 +466,32 @@ class StationCore:
             log.exception("handler of %s failed", call.action)
             return error("internal", f"{type(exc).__name__}: {exc}")
         if isinstance(response, Deferred):  # e.g. UnlockConnector waits for the EVSE's answer
-            response.then(lambda value, failure: error("internal", failure) if failure is not None
-                          else self._send_answer(call, value, error))
-            return None
+            return self._answer_later(call, response, error)
         self._send_answer(call, response, error)
+
+    def _answer_later(self, call: Call, answer: Deferred, error: Callable[[str, str], None]) -> None:
+        """Answer when ``answer`` resolves, or with the fallback after ``answer_timeout_s``."""
+        self._late_answers += 1
+        timer = f"csms-answer-{self._late_answers}"
+
+        def too_late() -> None:
+            fallback = late_answer(self.version, call.action)
+            log.warning("%s %s: no answer from the module within %.0fs; answering the CSMS %s", call.action,
+                        call.unique_id, self.answer_timeout_s, fallback if fallback is not None else "InternalError")
+            if fallback is None:
+                answer.fail(f"no answer within {self.answer_timeout_s:.0f}s")
+            else:
+                answer.resolve(fallback)
+
+        def send(value: Any, failure: str | None) -> None:
+            self.timers.cancel(timer)
+            if failure is not None:
+                error("internal", failure)
+            else:
+                self._send_answer(call, value, error)
+
+        self.timers.set(timer, self.now + max(0.0, self.answer_timeout_s), too_late)
+        answer.then(send)
 
     def _send_answer(self, call: Call, response: dict, error: Callable[[str, str], None]) -> None:
         try:

@@ -5,10 +5,13 @@ Owns: dialling the CSMS URL with the OCPP subprotocol (``ocpp1.6`` /
 header; checking that the server agreed the subprotocol; websocket pings and
 the pong timeout; re-dialling forever with ``Backoff`` (jitter on every re-dial,
 also after a pong timeout: libocpp #1175 is the bug we must not have);
-``pause``/``resume``/``stop``; TCP_NODELAY on the socket.
+``pause``/``resume``/``stop``; TCP_NODELAY on the socket; the queue of frames
+waiting to be written (``send`` hands them over, this thread writes them);
+new Basic credentials for the next dial (``set_basic_auth``).
 
-Must never: parse or build OCPP messages, keep protocol state, or block in the
-``on_event`` callback's place. It turns network traffic into three events,
+Must never: parse or build OCPP messages, keep protocol state, block in the
+``on_event`` callback's place, make a caller of ``send`` wait for the network,
+or log the Authorization header. It turns network traffic into three events,
 ``Connected``, ``Disconnected`` (once per connection that was up and went
 down; failed dials are logged, not reported) and ``TextReceived``, delivered
 by calling ``on_event`` from the transport thread; the engine is expected to
@@ -18,12 +21,22 @@ Theory of operation
 -------------------
 One thread runs ``_loop``: dial, serve, wait, dial again. Serving is a
 ``poll`` over the websocket's socket and a wake-up socket pair, with a timeout
-that lands on the next ping or the pong deadline, so the thread owns every read
-and every ping, and ``pause``/``resume``/``stop`` take effect at once by
-setting a flag under the lock and writing one byte to the wake-up pair. Sends
-come from other threads and use websocket-client's own send lock. A dial in
-progress is cut short by ``pause``/``stop`` shutting its socket down; a server
-that accepts TCP and never answers the handshake is given ``connect_timeout_s``.
+that lands on the next ping or the pong deadline, so the thread owns every read,
+every write and every ping, and ``pause``/``resume``/``stop`` take effect at once
+by setting a flag under the lock and writing one byte to the wake-up pair.
+
+Writes: ``send`` (from the engine thread) only appends the text to the outgoing
+queue of the live connection and wakes the thread; it never waits for the
+network. The thread writes queued frames in the order they were queued, before
+it acts on a ``pause``/``reconnect``/``stop`` asked for after them (so an answer
+queued before a reconnect still leaves on the old connection). A write that makes
+no progress for ``connect_timeout_s`` (a peer that stopped reading) fails and
+drops the connection, like any failed write; the engine hears ``Disconnected``.
+Frames still queued when a connection ends are discarded, never written on the
+next connection: each connection has a number (``Connected.connection``) and a
+``send`` for another number is refused. A dial in progress is cut short by
+``pause``/``stop`` shutting its socket down; a server that accepts TCP and never
+answers the handshake is given ``connect_timeout_s``.
 """
 
 from __future__ import annotations
@@ -35,7 +48,8 @@ import socket
 import ssl
 import threading
 import time
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, field
 from typing import Callable
 
 import websocket
@@ -52,6 +66,7 @@ STATUS_PROTOCOL_ERROR = 1002
 @dataclass(frozen=True)
 class Connected:
     subprotocol: str
+    connection: int = field(default=0, compare=False)  # the number to pass to ``send``
 
 
 @dataclass(frozen=True)
@@ -62,6 +77,13 @@ class Disconnected:
 @dataclass(frozen=True)
 class TextReceived:
     text: str
+
+
+def basic_auth_token(user: str, password: str) -> str:
+    """The credentials of an HTTP Basic ``Authorization`` header (base64 of ``user:password``)."""
+    if ":" in user:
+        raise ValueError("a Basic auth user id (the charge point id) must not contain ':'")
+    return base64.b64encode(f"{user}:{password}".encode("utf-8")).decode("ascii")
 
 
 def _describe(exc: BaseException) -> str:
@@ -88,13 +110,9 @@ class WebSocketTransport:
         self._connect_timeout_s = float(connect_timeout_s)
         self._backoff = backoff
         self._sslopt = sslopt
-        self._headers = [f"Sec-WebSocket-Protocol: {subprotocol}"]
+        self._authorization: str | None = None
         if basic_auth is not None:
-            user, password = basic_auth
-            if ":" in user:
-                raise ValueError("a Basic auth user id (the charge point id) must not contain ':'")
-            token = base64.b64encode(f"{user}:{password}".encode("utf-8")).decode("ascii")
-            self._headers.append(f"Authorization: Basic {token}")
+            self._authorization = f"Authorization: Basic {basic_auth_token(*basic_auth)}"
 
         self._lock = threading.Lock()
         self._wake_r, self._wake_w = socket.socketpair()
@@ -109,6 +127,8 @@ class WebSocketTransport:
         self._reconnect = False  # close the live connection once and dial again (reconnect())
         self._ws: websocket.WebSocket | None = None       # up and handed out
         self._dialing: websocket.WebSocket | None = None  # handshake in progress
+        self._connection = 0                              # number of the latest connection that came up
+        self._outgoing: deque[str] = deque()              # frames queued for the live connection
 
     # ------------------------------------------------------------ public API
 
@@ -122,19 +142,27 @@ class WebSocketTransport:
             self._thread = threading.Thread(target=self._run, name="ocpp-websocket", daemon=True)
         self._thread.start()
 
-    def send(self, text: str) -> bool:
-        """Send one text message. Thread-safe; False when not connected. Never raises."""
+    def send(self, text: str, connection: int | None = None) -> bool:
+        """Queue one text message for the live connection; the transport thread writes it.
+
+        Thread-safe; never waits for the network and never raises. False when there is no
+        live connection, or (``connection`` given) when the live one is not that number:
+        a frame meant for a connection that is gone is never written on the next one.
+        True means queued: if the connection ends before the frame is written, it is
+        discarded and ``Disconnected`` follows."""
         with self._lock:
-            ws = None if (self._stop or self._paused) else self._ws
-        if ws is None:
-            return False
-        try:
-            ws.send(text)
-            return True
-        except Exception as exc:  # a half-written frame: this connection is done for
-            log.warning("send failed (%s); dropping the connection", _describe(exc))
-            self._abort(ws)
-            return False
+            if (self._ws is None or self._stop or self._paused
+                    or (connection is not None and connection != self._connection)):
+                return False
+            self._outgoing.append(text)
+        self._wake()
+        return True
+
+    def set_basic_auth(self, user: str, password: str) -> None:
+        """Use these HTTP Basic credentials from the next dial on (the live connection stays)."""
+        header = f"Authorization: Basic {basic_auth_token(user, password)}"
+        with self._lock:
+            self._authorization = header
 
     def pause(self) -> None:
         """Close the connection (1000) and do not re-dial until ``resume``."""
@@ -181,8 +209,14 @@ class WebSocketTransport:
         if thread is threading.current_thread():
             return  # called from on_event: the loop ends when the callback returns
         thread.join(timeout)
+        if thread.is_alive():  # e.g. a write stuck on a peer that stopped reading: cut it
+            with self._lock:
+                ws = self._ws
+            if ws is not None:
+                self._abort(ws)
+            thread.join(CLOSE_TIMEOUT_S)
         if thread.is_alive():
-            log.warning("transport thread still running %.1f s after stop()", timeout)
+            log.warning("transport thread still running %.1f s after stop()", timeout + CLOSE_TIMEOUT_S)
 
     @property
     def connected(self) -> bool:
@@ -197,8 +231,7 @@ class WebSocketTransport:
         except Exception:  # a bug here must be visible, not a silent dead link
             log.exception("transport thread failed")
         finally:
-            with self._lock:
-                self._ws = None
+            self._end_connection()
             self._close_wake_pair()
 
     def _loop(self) -> None:
@@ -226,15 +259,17 @@ class WebSocketTransport:
                 if not abandon:
                     self._ws = ws
                     self._dial_now = False
+                    self._connection += 1
+                    self._outgoing.clear()
+                    number = self._connection
             if abandon:
                 self._close(ws, STATUS_NORMAL, "closing")
                 continue
 
             log.info("connected to %s (%s)", self._url, self._subprotocol)
-            self._emit(Connected(self._subprotocol))
+            self._emit(Connected(self._subprotocol, number))
             reason = self._serve(ws)
-            with self._lock:
-                self._ws = None
+            self._end_connection()
             log.info("disconnected: %s", reason)
             self._emit(Disconnected(reason))
             if not self._interrupted():
@@ -250,10 +285,13 @@ class WebSocketTransport:
             if self._stop or self._paused:
                 return None
             self._dialing = ws
+            headers = [f"Sec-WebSocket-Protocol: {self._subprotocol}"]
+            if self._authorization is not None:
+                headers.append(self._authorization)
         try:
             # The subprotocol header is ours, not websocket-client's
             # ``subprotocols=``: we check the answer ourselves and say why.
-            ws.connect(self._url, timeout=self._connect_timeout_s, header=self._headers)
+            ws.connect(self._url, timeout=self._connect_timeout_s, header=headers)
         except Exception as exc:
             log.warning("dial %s failed: %s", self._url, _describe(exc))
             ws.shutdown()
@@ -270,7 +308,7 @@ class WebSocketTransport:
         return ws
 
     def _serve(self, ws: websocket.WebSocket) -> str:
-        """Read and ping until the connection ends; returns why it ended."""
+        """Write, read and ping until the connection ends; returns why it ended."""
         sock = ws.sock
         poller = select.poll()
         poller.register(sock, select.POLLIN)
@@ -280,9 +318,14 @@ class WebSocketTransport:
         next_ping = time.monotonic() + interval if interval > 0 else None
         pong_deadline: float | None = None
         while True:
-            with self._lock:
+            with self._lock:  # one look: every frame queued before a flag was set is in the batch
+                batch = list(self._outgoing)
+                self._outgoing.clear()
                 stop, paused, again = self._stop, self._paused, self._reconnect
                 self._reconnect = False
+            failed = self._write(ws, batch)
+            if failed is not None:
+                return failed
             if stop or paused or again:
                 why = "stopped" if stop else ("paused" if paused else "reconnecting")
                 self._close(ws, STATUS_NORMAL, why)
@@ -348,6 +391,26 @@ class WebSocketTransport:
             # OPCODE_PING: websocket-client has answered it with a pong.
 
     # ------------------------------------------------------------ helpers
+
+    def _write(self, ws: websocket.WebSocket, frames: list[str]) -> str | None:
+        """Write ``frames`` in order; on a failure drop the connection and say why."""
+        for text in frames:
+            try:
+                ws.send(text)
+            except Exception as exc:  # a half-written frame: this connection is done for
+                log.warning("send failed (%s); dropping the connection", _describe(exc))
+                ws.shutdown()
+                return f"send failed: {_describe(exc)}"
+        return None
+
+    def _end_connection(self) -> None:
+        """The live connection is over: what is still queued for it is never written."""
+        with self._lock:
+            self._ws = None
+            unsent = len(self._outgoing)
+            self._outgoing.clear()
+        if unsent:
+            log.info("%d queued frame(s) not written: the connection ended", unsent)
 
     def _interrupted(self) -> bool:
         with self._lock:

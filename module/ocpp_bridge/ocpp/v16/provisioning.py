@@ -5,16 +5,26 @@ BootNotification / Heartbeat (through ``Registration``), GetConfiguration and
 ChangeConfiguration from the CSMS. Key values live in
 ``ConfigurationKeys`` (SQLite); a change from any side takes effect here through the key
 store's listener (e.g. HeartbeatInterval reschedules the heartbeat).
+
+The Basic-auth password (TC_073): ``basic_auth_password`` is the stored AuthorizationKey
+(None until one is set; then it wins over the module option BasicAuthPassword). An
+accepted ChangeConfiguration of it, or a change from the module, emits
+``basic_auth_password_changed`` after our answer, so the engine reconnects with it once the
+CALLRESULT is on its way. Its value is never logged (``secrets.shown_key``).
 """
 
 from __future__ import annotations
 
 import logging
+from ocpp_bridge.ocpp import secrets
 from ocpp_bridge.ocpp.registration import Registration
 from ocpp_bridge.ocpp.station import StationCore
 from ocpp_bridge.ocpp.v16.configuration import ConfigurationKeys, KeyValue
 
 log = logging.getLogger("ocpp_bridge.ocpp.v16")
+
+PASSWORD_KEY = "AuthorizationKey"
+PASSWORD_TIMER = "basic-auth-password-changed"
 
 
 class Provisioning16:
@@ -46,6 +56,17 @@ class Provisioning16:
     def _on_key_changed(self, key: str, value: str) -> None:
         if key == "HeartbeatInterval":
             self.registration.schedule_heartbeat()
+        elif key == PASSWORD_KEY:
+            self._password_changed()
+
+    # ------------------------------------------------------------------ Basic-auth password
+    def basic_auth_password(self) -> str | None:
+        """The AuthorizationKey set by the CSMS (or an override), None when there is none."""
+        return self.keys.value(PASSWORD_KEY) or None
+
+    def _password_changed(self) -> None:
+        # a timer due now runs after the CALLRESULT of the ChangeConfiguration was written
+        self.core.timers.set(PASSWORD_TIMER, self.core.now, lambda: self.core.emit("basic_auth_password_changed"))
 
     # ------------------------------------------------------------------ configuration
     def get_configuration(self, keys: list[str]) -> tuple[list[KeyValue], list[str]]:
@@ -73,7 +94,9 @@ class Provisioning16:
     def _change_configuration(self, payload: dict) -> dict:
         key, value = payload["key"], payload["value"]
         status = self.keys.set(key, value, by_csms=True)
-        log.info("ChangeConfiguration %s=%r -> %s", key, value, status)
+        log.info("ChangeConfiguration %s=%r -> %s", key, secrets.shown_key(key, value), status)
         if status in ("Accepted", "RebootRequired"):
+            if secrets.is_secret_key(key):
+                self._password_changed()  # the same password again: TC_073 still reconnects
             self.core.emit("config_changed_by_csms", key)
         return {"status": status}

@@ -98,6 +98,10 @@ class Reservation16:
         answer = Deferred()
 
         def done(ok: bool) -> None:
+            if answer.done:  # the CSMS already got Rejected (CsmsAnswerTimeoutS): undo a late yes
+                if ok:
+                    self.cp.evse_port.cancel_reservation(evse, None, reservation_id=rid)
+                return
             if not ok:
                 log.info("ReserveNow %d: EVSE %d refused", rid, evse)
                 answer.resolve({"status": "Rejected"})

@@ -4,12 +4,19 @@ Owns BootNotification / Heartbeat (through ``Registration``), GetVariables, SetV
 GetBaseReport (with its NotifyReport messages). Values live in the SQLite ``DeviceModel``;
 a change from any side takes effect through the model's listener (e.g.
 OCPPCommCtrlr.HeartbeatInterval reschedules the heartbeat).
+
+The Basic-auth password (A01, OCTT TC_A_09): ``basic_auth_password`` is the stored
+SecurityCtrlr.BasicAuthPassword (None until one is set; then it wins over the module option
+BasicAuthPassword). An accepted SetVariables of it, or a change from the module, emits
+``basic_auth_password_changed`` after our answer, so the engine reconnects with it once the
+SetVariablesResponse is on its way. Its value is never logged (``secrets.shown_variable``).
 """
 
 from __future__ import annotations
 
 import logging
 
+from ocpp_bridge.ocpp import secrets
 from ocpp_bridge.ocpp.registration import Registration
 from ocpp_bridge.ocpp.station import OcppCallError, StationCore
 from ocpp_bridge.ocpp.timefmt import iso
@@ -18,6 +25,8 @@ from ocpp_bridge.ocpp.v201.device_model import DeviceModel, VariableKey
 log = logging.getLogger("ocpp_bridge.ocpp.v201")
 
 COMM = "OCPPCommCtrlr"
+PASSWORD = VariableKey("SecurityCtrlr", "BasicAuthPassword")
+PASSWORD_TIMER = "basic-auth-password-changed"
 
 
 def key_from_wire(component: dict, variable: dict) -> VariableKey:
@@ -70,6 +79,20 @@ class Provisioning201:
     def _on_variable_changed(self, key: VariableKey, attribute: str, value: str) -> None:
         if key.component == COMM and key.variable == "HeartbeatInterval" and attribute == "Actual":
             self.registration.schedule_heartbeat()
+        elif secrets.is_secret_variable(key.component, key.variable) and attribute == "Actual":
+            self._password_changed()
+
+    # ------------------------------------------------------------------ Basic-auth password
+    def basic_auth_password(self) -> str | None:
+        """SecurityCtrlr.BasicAuthPassword as set by the CSMS (or an override), None when unset."""
+        try:
+            return self.model.value(PASSWORD.component, PASSWORD.variable) or None
+        except KeyError:
+            return None
+
+    def _password_changed(self) -> None:
+        # a timer due now runs after the SetVariablesResponse was written
+        self.core.timers.set(PASSWORD_TIMER, self.core.now, lambda: self.core.emit("basic_auth_password_changed"))
 
     # ------------------------------------------------------------------ Get/SetVariables
     def _items_limit(self, instance: str) -> int:
@@ -102,9 +125,12 @@ class Provisioning201:
             attribute = item.get("attributeType", "Actual")
             key = key_from_wire(item["component"], item["variable"])
             status = self.model.set(key, item["attributeValue"], attribute, by_csms=True)
-            log.info("SetVariables %s.%s=%r -> %s", key.component, key.variable, item["attributeValue"], status)
+            log.info("SetVariables %s.%s=%r -> %s", key.component, key.variable,
+                     secrets.shown_variable(key.component, key.variable, item["attributeValue"]), status)
             if status in ("Accepted", "RebootRequired"):
                 changed.append((key, attribute))
+                if secrets.is_secret_variable(key.component, key.variable) and attribute == "Actual":
+                    self._password_changed()  # the same password again still reconnects
             results.append({"attributeStatus": status, "attributeType": attribute,
                             "component": item["component"], "variable": item["variable"]})
         for key, attribute in changed:

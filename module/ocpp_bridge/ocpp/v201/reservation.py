@@ -124,6 +124,10 @@ class ReservationBlock:
         answer = Deferred()
 
         def reserved(ok: bool) -> None:
+            if answer.done:  # the CSMS already got Rejected (CsmsAnswerTimeoutS): undo a late yes
+                if ok:
+                    self.cp.evse_port.cancel_reservation(evse, None, reservation_id=rid)
+                return
             if not ok:
                 log.info("ReserveNow %s: EVSE %d refused", rid, evse)
                 answer.resolve({"status": "Rejected"})
