@@ -14,12 +14,16 @@ from ocpp_bridge.impls.evse_link import id_token
 
 
 def validation_result(result: dict) -> dict:
-    """The station's ``{"status", "expiry_time"?, "parent_id_token"?}`` -> EVerest ValidationResult."""
+    """The station's ``{"status", "expiry_time"?, "parent_id_token"?, "evse_ids"?}`` -> EVerest
+    ValidationResult (``evse_ids``: the only EVSEs the token may use, e.g. when others are
+    reserved for another token; the Auth module refuses it elsewhere)."""
     value = {"authorization_status": result["status"], "tariff_messages": []}
     if result.get("expiry_time"):
         value["expiry_time"] = result["expiry_time"]
     if result.get("parent_id_token"):
         value["parent_id_token"] = {"value": result["parent_id_token"], "type": "Central"}
+    if result.get("evse_ids") is not None:
+        value["evse_ids"] = list(result["evse_ids"])
     return value
 
 
