@@ -123,6 +123,67 @@ def test_auth_cache_hit_while_offline(charging_station):
     assert st.validate("UNKNOWN")["authorization_status"] == "Unknown"
 
 
+FAMILY = {"idToken": "FAMILY", "type": "Central"}
+
+
+def test_tc_c_41_group_id_token_stays_in_the_authorization_cache(charging_station):
+    st = booted(charging_station)
+    set_variables(st, "AuthCtrlr", LocalPreAuthorize="true")
+    st.peer.watch_var(MODULE, "ocpp_generic", "ocpp_transaction_event_response")
+    st.csms.set_response("Authorize", {"idTokenInfo": {"status": "Accepted", "groupIdToken": FAMILY}})
+    for token in ("A", "B"):  # both cached with their group
+        assert st.validate(token)["parent_id_token"]["value"] == "FAMILY"
+    asked = len(st.csms.entries("Authorize", CP_ID))
+    ev = st.evse(1)
+    mark = st.csms.mark()
+    ev.plug_in()
+    assert st.validate("A")["parent_id_token"]["value"] == "FAMILY"
+    ev.start_transaction("A")
+    wait_event(st, "Started", mark)
+    # the CSMS's TransactionEventResponse (idTokenInfo without group) is in the cache now
+    st.var("ocpp_generic", "ocpp_transaction_event_response",
+           lambda v: v["original_transaction_event"]["transaction_event"] == "Started")
+    a, b = st.validate("A"), st.validate("B")  # from the cache: the same group, so B may stop A's
+    assert (a["parent_id_token"]["value"], b["parent_id_token"]["value"]) == ("FAMILY", "FAMILY")
+    assert len(st.csms.entries("Authorize", CP_ID)) == asked
+    ev.stop_transaction("Local", "B")
+    ended = wait_event(st, "Ended", mark)["payload"]
+    assert (ended["triggerReason"], ended["idToken"]["idToken"]) == ("StopAuthorized", "B")
+
+
+def test_tc_c_49_master_pass_group_id_reaches_the_auth_module(charging_station, peer):
+    auth = peer(module_id="auth_module")
+    auth.implement("main", "set_connection_timeout", lambda args: None)
+    auth.implement("main", "set_master_pass_group_id", lambda args: None)
+    st = booted(charging_station, bridge_kwargs={"connections": {"auth": [("auth_module", "main")]}})
+    set_variables(st, "AuthCtrlr", MasterPassGroupId="POLICE")
+    auth.wait_call("main", "set_master_pass_group_id", lambda a: a == {"master_pass_group_id": "POLICE"})
+    read = st.csms.call(CP_ID, "GetVariables", {"getVariableData": [
+        {"component": {"name": "AuthCtrlr"}, "variable": {"name": "MasterPassGroupId"}}]})["getVariableResult"][0]
+    assert (read["attributeStatus"], read["attributeValue"]) == ("Accepted", "POLICE")
+    ev = st.evse(1)
+    mark = st.csms.mark()
+    ev.plug_in()
+    ev.start_transaction("DRIVER")
+    wait_event(st, "Started", mark)
+    # a master pass: valid, in the master pass group (the Auth module stops with it, starts nothing)
+    st.csms.set_response("Authorize", {"idTokenInfo": {"status": "Accepted",
+                                                       "groupIdToken": {"idToken": "POLICE", "type": "Central"}}})
+    cop = st.validate("COP")
+    assert (cop["authorization_status"], cop["parent_id_token"]["value"]) == ("Accepted", "POLICE")
+    ev.stop_transaction("MasterPass", "COP")
+    ended = wait_event(st, "Ended", mark)["payload"]
+    assert (ended["transactionInfo"]["stoppedReason"], ended["idToken"]["idToken"]) == ("MasterPass", "COP")
+    reply = st.csms.call(CP_ID, "RequestStartTransaction", {
+        "idToken": {"idToken": "COP", "type": "ISO14443"}, "remoteStartId": 9, "evseId": 1,
+        "groupIdToken": {"idToken": "POLICE", "type": "Central"}})
+    assert reply == {"status": "Rejected"}
+    pushed = len(auth.calls_received("main", "set_master_pass_group_id"))
+    st.restart_bridge()  # the auth module hears it again at the next start
+    auth.wait_call("main", "set_master_pass_group_id", lambda a: a == {"master_pass_group_id": "POLICE"},
+                   after=pushed, timeout=20)
+
+
 def test_tc_f_01_remote_start_and_tc_f_08_remote_stop(charging_station):
     st = booted(charging_station)
     st.peer.watch_var(MODULE, "auth_provider", "provided_token")

@@ -92,6 +92,14 @@ def test_remote_start_for_the_reserving_token_is_accepted(tmp_path):
 
 
 # ------------------------------------------------------------------------ remote stop
+def test_tc_c_45_remote_start_for_the_master_pass_group_is_rejected(tmp_path):  # C16
+    sim = Sim(tmp_path)
+    sim.set("AuthCtrlr", "MasterPassGroupId", "POLICE")
+    assert start(sim, groupIdToken={"idToken": "POLICE", "type": "Central"}) == {"status": "Rejected"}
+    assert sim.port.of("provide_token") == []
+    assert start(sim, groupIdToken={"idToken": "FAMILY", "type": "Central"}) == {"status": "Accepted"}
+
+
 def test_tc_f_08_remote_stop(tmp_path):
     sim = Sim(tmp_path)
     full_session_start(sim, 2, "s2")

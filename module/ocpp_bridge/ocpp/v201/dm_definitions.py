@@ -146,6 +146,7 @@ STANDARD_COMPONENTS: tuple[ComponentDef, ...] = (
        _v("AuthorizeRemoteStart", "boolean", RW, "false"),
        _v("LocalAuthorizeOffline", "boolean", RW, "true"),
        _v("LocalPreAuthorize", "boolean", RW, "false"),
+       _v("MasterPassGroupId", "string", RW, "", max_limit=36),  # C16; empty: no master pass
        _v("OfflineTxForUnknownIdEnabled", "boolean", RW, "false")),
     _c("AuthCacheCtrlr",
        _enabled(),

@@ -8,8 +8,9 @@ Rules (libocpp's RemoteTransactionControl unless said):
 - RequestStartTransaction / RequestStopTransaction before our BootNotification was Accepted:
   Rejected (B02.FR.05).
 - RequestStartTransaction: no evseId, an unknown EVSE, an EVSE whose connectors are all
-  Faulted/Unavailable, an authorized transaction already there, or a reservation of the EVSE
-  for another token: Rejected. Else Accepted (with the transactionId when a transaction not yet
+  Faulted/Unavailable, an authorized transaction already there, a reservation of the EVSE
+  for another token, or a groupIdToken that is AuthCtrlr.MasterPassGroupId (C16: a master
+  pass stops transactions, it starts none): Rejected. Else Accepted (with the transactionId when a transaction not yet
   authorized runs there, F02) and the token goes to the EVSEs' auth (``provide_token``;
   prevalidated unless AuthCtrlr.AuthorizeRemoteStart), its remoteStartId to the transaction.
 - RequestStopTransaction: an ongoing transaction with that id -> Accepted and stopped with
@@ -110,6 +111,9 @@ class RemoteControlBlock:
         if (tx is not None and tx.authorized) or not usable or \
                 self.cp.reservation.reserved_for_other(evse, token, payload.get("groupIdToken")):
             log.info("RequestStartTransaction on EVSE %d: Rejected (busy, unavailable or reserved)", evse)
+            return {"status": "Rejected"}
+        if self.cp.authorization.is_master_pass(payload.get("groupIdToken")):
+            log.info("RequestStartTransaction on EVSE %d: Rejected (the master pass group starts nothing)", evse)
             return {"status": "Rejected"}
         transactions.expect_remote_start(evse, token["idToken"], payload["remoteStartId"])
         prevalidated = not self._flag("AuthCtrlr", "AuthorizeRemoteStart")
