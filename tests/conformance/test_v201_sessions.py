@@ -279,6 +279,47 @@ def test_tc_h_01_reserve_and_tc_h_17_cancel(charging_station):
     wait_status(st, 1, "Available", after=reserved["index"])
 
 
+def test_tc_h_08_tc_h_14_tc_h_09_reserve_an_unspecified_evse(charging_station):
+    st = booted(charging_station, evses=2)
+    read = st.csms.call(CP_ID, "GetVariables", {"getVariableData": [
+        {"component": {"name": "ReservationCtrlr"}, "variable": {"name": "NonEvseSpecific"}}]})["getVariableResult"][0]
+    assert read["attributeValue"] == "true"
+
+    def reserve(rid: int, token: str) -> dict:
+        return st.csms.call(CP_ID, "ReserveNow", {"id": rid, "expiryDateTime": "2099-01-01T00:00:00Z",
+                                                  "idToken": {"idToken": token, "type": "ISO14443"}})
+
+    mark = st.csms.mark()
+    assert reserve(8, "A") == {"status": "Accepted"}  # TC_H_08: one reservation, two free EVSEs
+    trigger = {"requestedMessage": "StatusNotification", "evse": {"id": 1, "connectorId": 1}}
+    assert st.csms.call(CP_ID, "TriggerMessage", trigger) == {"status": "Accepted"}
+    wait_status(st, 1, "Available", after=mark)
+    # the triggered one goes after any status the reservation caused: there was none
+    assert (statuses(st, 1, mark), statuses(st, 2, mark)) == (["Available"], [])
+    assert reserve(14, "B") == {"status": "Accepted"}  # TC_H_14: as many reservations as free EVSEs
+    for evse in (1, 2):
+        wait_status(st, evse, "Reserved", after=mark)
+    assert reserve(9, "C") == {"status": "Occupied"}  # TC_H_09
+    reserved = st.csms.mark()
+    assert st.csms.call(CP_ID, "CancelReservation", {"reservationId": 8}) == {"status": "Accepted"}
+    for evse in (1, 2):
+        wait_status(st, evse, "Available", after=reserved)
+
+
+def test_tc_h_08_unspecified_evse_through_the_reservation_module(charging_station, peer):
+    reservation = peer(module_id="reservation_module")
+    reservation.implement("main", "reserve_now", lambda args: "Accepted")
+    reservation.implement("main", "cancel_reservation", lambda args: True)
+    st = booted(charging_station, bridge_kwargs={"connections": {"reservation": [("reservation_module", "main")]}})
+    reply = st.csms.call(CP_ID, "ReserveNow", {"id": 5, "expiryDateTime": "2099-01-01T00:00:00Z",
+                                               "idToken": {"idToken": "A", "type": "ISO14443"}})
+    assert reply == {"status": "Accepted"}
+    request = reservation.wait_call("main", "reserve_now")["args"]["request"]
+    assert (request["reservation_id"], request["id_token"], "evse_id" in request) == (5, "A", False)
+    assert st.csms.call(CP_ID, "CancelReservation", {"reservationId": 5}) == {"status": "Accepted"}
+    assert reservation.wait_call("main", "cancel_reservation")["args"] == {"reservation_id": 5}
+
+
 def test_tc_f_06_unlock_and_tc_f_05_with_transaction(charging_station):
     st = booted(charging_station)
     ev = st.evse(1)

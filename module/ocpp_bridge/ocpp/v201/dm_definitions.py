@@ -181,7 +181,7 @@ STANDARD_COMPONENTS: tuple[ComponentDef, ...] = (
        _v("MaxEnergyOnInvalidId", "integer", RW, "0", unit="Wh", min_limit=0)),
     _c("ReservationCtrlr",
        _enabled(),
-       _v("NonEvseSpecific", "boolean", RO, "false")),
+       _v("NonEvseSpecific", "boolean", RO, "true")),  # reservations without evseId (H01)
     _c("SmartChargingCtrlr",
        _enabled(),
        _v("Entries", "integer", RO, "0", instance="ChargingProfiles", min_limit=0, max_limit=20),
