@@ -212,8 +212,26 @@ def test_change_availability_outside_and_during_a_transaction(charging_station):
     assert statuses(st, 0, mark)[-1] == "Unavailable"
 
 
+@pytest.mark.parametrize("kind", ["Hard", "Soft"])
+def test_tc_013_tc_014_reset_without_a_transaction(charging_station, kind):
+    st = booted(charging_station)
+    mark = st.csms.mark()
+    assert st.csms.call(CP_ID, "ChangeAvailability", {"connectorId": 1, "type": "Inoperative"}) == {
+        "status": "Accepted"}
+    wait_status(st, 1, "Unavailable", after=mark)
+    assert st.csms.call(CP_ID, "Reset", {"type": kind}) == {"status": "Accepted"}
+    # no system module: the bridge restarts its OCPP side and boots again
+    boot = st.csms.wait_for("BootNotification", after_index=mark, timeout=15)
+    for connector, status in ((0, "Available"), (1, "Unavailable")):  # the availability persists
+        wait_status(st, connector, status, after=boot["index"])
+    assert st.csms.call(CP_ID, "ChangeAvailability", {"connectorId": 1, "type": "Operative"}) == {
+        "status": "Accepted"}
+    wait_status(st, 1, "Available", after=boot["index"])
+    assert "StopTransaction" not in st.actions(mark)
+
+
 @pytest.mark.parametrize("kind, reason", [("Soft", "SoftReset"), ("Hard", "HardReset")])
-def test_tc_013_tc_014_reset_with_a_running_transaction(charging_station, kind, reason):
+def test_tc_015_tc_016_reset_with_a_running_transaction(charging_station, kind, reason):
     st = booted(charging_station)
     ev = st.evse(1)
     mark = st.csms.mark()
