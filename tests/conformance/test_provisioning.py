@@ -5,7 +5,6 @@ a real process on a real mosquitto, driven over MQTT as another EVerest module w
 """
 
 import json
-import time
 
 import pytest
 
@@ -125,38 +124,121 @@ def test_tc_1_6_configuration_both_sides(station):
     assert "HeartbeatInterval" in keys and "unknownKey" not in everything
 
 
-def test_tc_b_06_b_07_get_set_variables_both_sides(station):
-    st = station(version="2.0.1")
-    cv = {"component": {"name": "SampledDataCtrlr"}, "variable": {"name": "TxUpdatedInterval"}}
-    result = st.call("ocpp_generic", "set_variables", {"requests": [{"component_variable": cv, "value": "33"}],
-                                                       "source": "test"})
-    assert result[0]["status"] == "Accepted"
-    got = st.csms.call(CP_ID, "GetVariables", {"getVariableData": [
-        {"component": {"name": "SampledDataCtrlr"}, "variable": {"name": "TxUpdatedInterval"}},
-        {"component": {"name": "SampledDataCtrlr"}, "variable": {"name": "NoSuchVariable"}},
-        {"component": {"name": "NoSuchCtrlr"}, "variable": {"name": "X"}}]})["getVariableResult"]
-    assert [r["attributeStatus"] for r in got] == ["Accepted", "UnknownVariable", "UnknownComponent"]
-    assert got[0]["attributeValue"] == "33"
-    reply = st.csms.call(CP_ID, "SetVariables", {"setVariableData": [
-        {"component": {"name": "SampledDataCtrlr"}, "variable": {"name": "TxUpdatedInterval"}, "attributeValue": "44"},
-        {"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "HeartbeatInterval"}, "attributeValue": "abc"}]})
-    assert [r["attributeStatus"] for r in reply["setVariableResult"]] == ["Accepted", "Rejected"]
-    result = st.call("ocpp_generic", "get_variables", {"requests": [{"component_variable": cv}]})
-    assert result[0]["value"] == "44" and result[0]["status"] == "Accepted"
+def variable(component: str, name: str, **extra) -> dict:
+    return {"component": {"name": component}, "variable": {"name": name}, **extra}
 
 
-def test_tc_b_08_get_base_report_full_inventory(station):
+OFFLINE_THRESHOLD = ("OCPPCommCtrlr", "OfflineThreshold")
+LOCAL_AUTHORIZE_OFFLINE = ("AuthCtrlr", "LocalAuthorizeOffline")
+
+
+def csms_get(st, *items: dict) -> list[dict]:
+    return st.csms.call(CP_ID, "GetVariables", {"getVariableData": list(items)})["getVariableResult"]
+
+
+def csms_set(st, *items: dict) -> list[str]:
+    reply = st.csms.call(CP_ID, "SetVariables", {"setVariableData": list(items)})
+    return [r["attributeStatus"] for r in reply["setVariableResult"]]
+
+
+def bus_get(st, component: str, name: str) -> dict:
+    cv = {"component": {"name": component}, "variable": {"name": name}}
+    return st.call("ocpp_generic", "get_variables", {"requests": [{"component_variable": cv}]})[0]
+
+
+def bus_set(st, component: str, name: str, value: str) -> str:
+    cv = {"component": {"name": component}, "variable": {"name": name}}
+    return st.call("ocpp_generic", "set_variables", {"requests": [{"component_variable": cv, "value": value}],
+                                                     "source": "test"})[0]["status"]
+
+
+def test_tc_b_06_get_variables_single_value(station):
     st = station(version="2.0.1")
-    assert st.csms.call(CP_ID, "GetBaseReport", {"requestId": 7, "reportBase": "FullInventory"})["status"] == "Accepted"
-    first = st.csms.wait_for("NotifyReport", timeout=10)
-    assert first["payload"]["requestId"] == 7 and first["payload"]["seqNo"] == 0
-    deadline = time.time() + 10
-    while st.csms.entries("NotifyReport")[-1]["payload"]["tbc"] and time.time() < deadline:
-        time.sleep(0.1)
-    reports = st.csms.entries("NotifyReport")
-    assert [r["payload"]["seqNo"] for r in reports] == list(range(len(reports)))
-    names = {(d["component"]["name"], d["variable"]["name"]) for r in reports for d in r["payload"]["reportData"]}
-    assert ("OCPPCommCtrlr", "HeartbeatInterval") in names
+    assert bus_set(st, *OFFLINE_THRESHOLD, "300") == "Accepted"  # set on the bus, read by the CSMS
+    [got] = csms_get(st, variable(*OFFLINE_THRESHOLD, attributeType="Actual"))
+    assert (got["attributeStatus"], got["attributeType"], got["attributeValue"]) == ("Accepted", "Actual", "300")
+    assert (got["component"], got["variable"]) == ({"name": "OCPPCommCtrlr"}, {"name": "OfflineThreshold"})
+    assert got.get("attributeStatusInfo", {"reasonCode": "NoError"})["reasonCode"] == "NoError"
+
+
+def test_tc_b_07_get_variables_multiple_values(station):
+    st = station(version="2.0.1")
+    assert bus_set(st, *OFFLINE_THRESHOLD, "300") == "Accepted"
+    assert bus_set(st, *LOCAL_AUTHORIZE_OFFLINE, "true") == "Accepted"
+    got = csms_get(st, variable(*OFFLINE_THRESHOLD, attributeType="Actual"),
+                   variable(*LOCAL_AUTHORIZE_OFFLINE, attributeType="Actual"))
+    assert [(r["variable"]["name"], r["attributeStatus"], r["attributeValue"]) for r in got] == [
+        ("OfflineThreshold", "Accepted", "300"), ("LocalAuthorizeOffline", "Accepted", "true")]
+
+
+def test_tc_b_33_get_variables_unknown_variable_or_component(station):
+    st = station(version="2.0.1")
+    got = csms_get(st, variable("OCPPCommCtrlr", "UnknownVariable"), variable("NoSuchCtrlr", "X"))
+    assert [r["attributeStatus"] for r in got] == ["UnknownVariable", "UnknownComponent"]
+    assert all("attributeValue" not in r for r in got)
+
+
+def test_tc_b_08_get_variables_limit_to_maximum_number_of_values(station):
+    st = station(version="2.0.1")
+    [limit] = csms_get(st, {"component": {"name": "DeviceDataCtrlr"},
+                            "variable": {"name": "ItemsPerMessage", "instance": "GetVariables"}})
+    most = int(limit["attributeValue"])
+    got = csms_get(st, *[variable(*OFFLINE_THRESHOLD)] * (most + 1))  # one more than allowed
+    assert len(got) == most + 1
+    assert [r["attributeStatus"] for r in got] == ["Accepted"] * most + ["Rejected"]
+    assert "attributeValue" not in got[-1]
+
+
+def test_tc_b_09_set_variables_single_value(station):
+    st = station(version="2.0.1")
+    assert csms_set(st, variable(*OFFLINE_THRESHOLD, attributeValue="300", attributeType="Actual")) == ["Accepted"]
+    got = bus_get(st, *OFFLINE_THRESHOLD)  # set by the CSMS, read on the bus
+    assert (got["status"], got["value"]) == ("Accepted", "300")
+
+
+def test_tc_b_10_set_variables_multiple_values(station):
+    st = station(version="2.0.1")
+    assert csms_set(st, variable(*OFFLINE_THRESHOLD, attributeValue="301"),
+                    variable(*LOCAL_AUTHORIZE_OFFLINE, attributeValue="false")) == ["Accepted", "Accepted"]
+    assert [bus_get(st, *cv)["value"] for cv in (OFFLINE_THRESHOLD, LOCAL_AUTHORIZE_OFFLINE)] == ["301", "false"]
+
+
+def test_tc_b_11_set_variables_invalidly_formatted_values(station):
+    st = station(version="2.0.1")
+    before = [r["attributeValue"] for r in csms_get(st, variable(*OFFLINE_THRESHOLD),
+                                                     variable(*LOCAL_AUTHORIZE_OFFLINE),
+                                                     variable("TxCtrlr", "TxStartPoint"))]
+    assert csms_set(st, variable(*OFFLINE_THRESHOLD, attributeValue="abc"),
+                    variable(*LOCAL_AUTHORIZE_OFFLINE, attributeValue="maybe"),
+                    variable("TxCtrlr", "TxStartPoint", attributeValue="Nowhere"),
+                    variable("OCPPCommCtrlr", "HeartbeatInterval", attributeValue="-5")) == ["Rejected"] * 4
+    after = [r["attributeValue"] for r in csms_get(st, variable(*OFFLINE_THRESHOLD),
+                                                    variable(*LOCAL_AUTHORIZE_OFFLINE),
+                                                    variable("TxCtrlr", "TxStartPoint"))]
+    assert after == before
+
+
+def base_report(st, request_id: int, base: str) -> set[tuple[str, str]]:
+    """Ask for ``base``; the (component, variable) names of all its NotifyReports, once the last is in."""
+    assert st.csms.call(CP_ID, "GetBaseReport", {"requestId": request_id, "reportBase": base})["status"] == "Accepted"
+    mine = lambda e: e["action"] == "NotifyReport" and e["payload"]["requestId"] == request_id  # noqa: E731
+    st.csms.wait_for(lambda e: mine(e) and not e["payload"]["tbc"], timeout=10)
+    reports = [e["payload"] for e in st.csms.entries() if mine(e)]
+    assert [r["seqNo"] for r in reports] == list(range(len(reports)))
+    return {(d["component"]["name"], d["variable"]["name"]) for r in reports for d in r.get("reportData", [])}
+
+
+def test_tc_b_12_get_base_report_configuration_inventory(station):
+    st = station(version="2.0.1")
+    names = base_report(st, 12, "ConfigurationInventory")
+    assert {("OCPPCommCtrlr", "HeartbeatInterval"), OFFLINE_THRESHOLD, LOCAL_AUTHORIZE_OFFLINE} <= names
+    assert ("SecurityCtrlr", "SecurityProfile") not in names  # read-only: not configuration
+
+
+def test_tc_b_13_get_base_report_full_inventory(station):
+    st = station(version="2.0.1")
+    names = base_report(st, 7, "FullInventory")
+    assert {("OCPPCommCtrlr", "HeartbeatInterval"), ("SecurityCtrlr", "SecurityProfile")} <= names
 
 
 @BOTH

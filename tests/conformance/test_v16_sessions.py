@@ -212,8 +212,26 @@ def test_change_availability_outside_and_during_a_transaction(charging_station):
     assert statuses(st, 0, mark)[-1] == "Unavailable"
 
 
+@pytest.mark.parametrize("kind", ["Hard", "Soft"])
+def test_tc_013_tc_014_reset_without_a_transaction(charging_station, kind):
+    st = booted(charging_station)
+    mark = st.csms.mark()
+    assert st.csms.call(CP_ID, "ChangeAvailability", {"connectorId": 1, "type": "Inoperative"}) == {
+        "status": "Accepted"}
+    wait_status(st, 1, "Unavailable", after=mark)
+    assert st.csms.call(CP_ID, "Reset", {"type": kind}) == {"status": "Accepted"}
+    # no system module: the bridge restarts its OCPP side and boots again
+    boot = st.csms.wait_for("BootNotification", after_index=mark, timeout=15)
+    for connector, status in ((0, "Available"), (1, "Unavailable")):  # the availability persists
+        wait_status(st, connector, status, after=boot["index"])
+    assert st.csms.call(CP_ID, "ChangeAvailability", {"connectorId": 1, "type": "Operative"}) == {
+        "status": "Accepted"}
+    wait_status(st, 1, "Available", after=boot["index"])
+    assert "StopTransaction" not in st.actions(mark)
+
+
 @pytest.mark.parametrize("kind, reason", [("Soft", "SoftReset"), ("Hard", "HardReset")])
-def test_tc_013_tc_014_reset_with_a_running_transaction(charging_station, kind, reason):
+def test_tc_015_tc_016_reset_with_a_running_transaction(charging_station, kind, reason):
     st = booted(charging_station)
     ev = st.evse(1)
     mark = st.csms.mark()
@@ -254,3 +272,124 @@ def test_status_notification_error_codes_from_evse_manager_errors(charging_stati
     cleared = st.csms.wait_for(lambda e: e["action"] == "StatusNotification" and e["payload"]["connectorId"] == 1
                                and e["payload"]["errorCode"] == "NoError", after_index=faulted["index"] + 1)
     assert cleared["payload"]["status"] == "Available"
+
+
+# ---------------------------------------------------------------------------- reservations
+def reserve(st, connector: int, rid: int, id_tag: str, parent: str | None = None) -> dict:
+    payload = {"connectorId": connector, "expiryDate": "2099-01-01T00:00:00Z", "idTag": id_tag, "reservationId": rid}
+    if parent is not None:
+        payload["parentIdTag"] = parent
+    return st.csms.call(CP_ID, "ReserveNow", payload)
+
+
+def test_tc_053_reserved_connector_used_with_a_parent_id_tag(charging_station, peer):
+    # the stack's reservation module (EVerest's Auth) holds the reservation: the EVSE reports none
+    reservation = peer(module_id="reservation_module")
+    reservation.implement("main", "reserve_now", lambda args: "Accepted")
+    st = booted(charging_station, evses=2,
+                bridge_kwargs={"connections": {"reservation": [("reservation_module", "main")]}})
+    parents = {"CHILD": "FAMILY", "STRANGER": "OTHERS"}
+    st.csms.set_response("Authorize", lambda p: {"idTagInfo": {"status": "Accepted", "parentIdTag": parents[p["idTag"]]}})
+    mark = st.csms.mark()
+    assert reserve(st, 1, 53, "OWNER", parent="FAMILY") == {"status": "Accepted"}
+    wait_status(st, 1, "Reserved", after=mark)
+    # another tag is refused on the reserved connector (valid elsewhere only)
+    stranger = st.validate("STRANGER")
+    assert stranger["authorization_status"] == "Accepted" and stranger["evse_ids"] == [2]
+    # a tag with the reservation's parent may use it
+    child = st.validate("CHILD")
+    assert child["authorization_status"] == "Accepted" and child["parent_id_token"]["value"] == "FAMILY"
+    assert "evse_ids" not in child
+    ev = st.evse(1)
+    ev.plug_in()
+    ev.start_transaction("CHILD")
+    start = st.csms.wait_for("StartTransaction", after_index=mark)
+    assert (start["payload"]["idTag"], start["payload"]["reservationId"]) == ("CHILD", 53)
+
+
+def test_tc_046_2_reserved_connector_remote_start(charging_station):
+    st = booted(charging_station)
+    st.peer.watch_var(MODULE, "auth_provider", "provided_token")
+    ev = st.evse(1)
+    mark = st.csms.mark()
+    assert reserve(st, 1, 46, "OWNER") == {"status": "Accepted"}
+    wait_status(st, 1, "Reserved", after=mark)
+    assert st.csms.call(CP_ID, "RemoteStartTransaction", {"idTag": "OTHER", "connectorId": 1}) == {
+        "status": "Rejected"}
+    assert st.csms.call(CP_ID, "RemoteStartTransaction", {"idTag": "OWNER", "connectorId": 1}) == {
+        "status": "Accepted"}
+    st.var("auth_provider", "provided_token", lambda v: v["id_token"]["value"] == "OWNER")
+    assert [v["id_token"]["value"] for v in st.values("auth_provider", "provided_token")] == ["OWNER"]
+    ev.plug_in()
+    ev.start_transaction("OWNER")
+    start = st.csms.wait_for("StartTransaction", after_index=mark)
+    assert (start["payload"]["idTag"], start["payload"]["reservationId"]) == ("OWNER", 46)
+
+
+# ---------------------------------------------------------------------------- before Accepted
+def register_again(st, status: str) -> None:
+    """The CSMS makes the station boot again (TriggerMessage) and answers ``status``."""
+    st.csms.set_boot_response(status, 300)
+    seen = len(st.values("ocpp_generic", "boot_notification_response"))
+    assert st.csms.call(CP_ID, "TriggerMessage", {"requestedMessage": "BootNotification"}) == {"status": "Accepted"}
+    st.var("ocpp_generic", "boot_notification_response", lambda v: v["status"] == status, after=seen)
+
+
+def test_tc_001_nothing_starts_while_the_boot_is_rejected(charging_station):
+    st = charging_station(evses=1, version="1.6", boot_status="Rejected")
+    st.peer.watch_var(MODULE, "auth_provider", "provided_token")
+    assert st.csms.call(CP_ID, "RemoteStartTransaction", {"idTag": "EARLY", "connectorId": 1}) == {
+        "status": "Rejected"}
+    mark = st.csms.mark()
+    register_again(st, "Accepted")
+    wait_status(st, 1, "Available", after=mark)
+    assert st.csms.call(CP_ID, "RemoteStartTransaction", {"idTag": "LATER", "connectorId": 1}) == {
+        "status": "Accepted"}
+    st.var("auth_provider", "provided_token", lambda v: v["id_token"]["value"] == "LATER")
+    assert [v["id_token"]["value"] for v in st.values("auth_provider", "provided_token")] == ["LATER"]
+
+
+def test_tc_002_no_remote_start_or_stop_while_pending(charging_station):
+    st = booted(charging_station, evses=2)
+    st.peer.watch_var(MODULE, "auth_provider", "provided_token")
+    ev = st.evse(1)
+    mark = st.csms.mark()
+    ev.plug_in()
+    ev.start_transaction("TAG")
+    tid = st.csms.wait_for("StartTransaction", after_index=mark)["response"]["transactionId"]
+    register_again(st, "Pending")
+    assert st.csms.call(CP_ID, "RemoteStartTransaction", {"idTag": "EARLY", "connectorId": 2}) == {
+        "status": "Rejected"}
+    assert st.csms.call(CP_ID, "RemoteStopTransaction", {"transactionId": tid}) == {"status": "Rejected"}
+    register_again(st, "Accepted")
+    assert st.csms.call(CP_ID, "RemoteStartTransaction", {"idTag": "LATER", "connectorId": 2}) == {
+        "status": "Accepted"}
+    assert st.csms.call(CP_ID, "RemoteStopTransaction", {"transactionId": tid}) == {"status": "Accepted"}
+    st.var("auth_provider", "provided_token", lambda v: v["id_token"]["value"] == "LATER")
+    assert [v["id_token"]["value"] for v in st.values("auth_provider", "provided_token")] == ["LATER"]
+    stop = st.csms.wait_for("StopTransaction", after_index=mark)
+    assert stop["payload"]["reason"] == "Remote"
+    assert [cmd for cmd, _ in ev.commands].count("stop_transaction") == 1
+
+
+@pytest.mark.parametrize("what", ["DiagnosticsStatusNotification", "FirmwareStatusNotification", "Heartbeat",
+                                  "MeterValues", "StatusNotification"])
+def test_tc_002_tc_054_trigger_message_while_pending(charging_station, what):
+    st = charging_station(evses=1, version="1.6", boot_status="Pending")
+    st.evse(1).meter(5, 0)
+    payload = {"requestedMessage": what, "connectorId": 1}
+    deadline = time.monotonic() + 15
+    while True:  # MeterValues needs the reading: trigger until the bridge has it
+        mark = st.csms.mark()
+        assert st.csms.call(CP_ID, "TriggerMessage", payload) == {"status": "Accepted"}
+        try:
+            sent = st.csms.wait_for(what, after_index=mark, timeout=2)
+            break
+        except TimeoutError:
+            if what != "MeterValues" or time.monotonic() > deadline:
+                raise
+    assert sent["payload"].get("connectorId", 1) == 1
+    # a triggered BootNotification moves the registration on
+    mark = st.csms.mark()
+    register_again(st, "Accepted")
+    wait_status(st, 1, "Available", after=mark)

@@ -123,6 +123,67 @@ def test_auth_cache_hit_while_offline(charging_station):
     assert st.validate("UNKNOWN")["authorization_status"] == "Unknown"
 
 
+FAMILY = {"idToken": "FAMILY", "type": "Central"}
+
+
+def test_tc_c_41_group_id_token_stays_in_the_authorization_cache(charging_station):
+    st = booted(charging_station)
+    set_variables(st, "AuthCtrlr", LocalPreAuthorize="true")
+    st.peer.watch_var(MODULE, "ocpp_generic", "ocpp_transaction_event_response")
+    st.csms.set_response("Authorize", {"idTokenInfo": {"status": "Accepted", "groupIdToken": FAMILY}})
+    for token in ("A", "B"):  # both cached with their group
+        assert st.validate(token)["parent_id_token"]["value"] == "FAMILY"
+    asked = len(st.csms.entries("Authorize", CP_ID))
+    ev = st.evse(1)
+    mark = st.csms.mark()
+    ev.plug_in()
+    assert st.validate("A")["parent_id_token"]["value"] == "FAMILY"
+    ev.start_transaction("A")
+    wait_event(st, "Started", mark)
+    # the CSMS's TransactionEventResponse (idTokenInfo without group) is in the cache now
+    st.var("ocpp_generic", "ocpp_transaction_event_response",
+           lambda v: v["original_transaction_event"]["transaction_event"] == "Started")
+    a, b = st.validate("A"), st.validate("B")  # from the cache: the same group, so B may stop A's
+    assert (a["parent_id_token"]["value"], b["parent_id_token"]["value"]) == ("FAMILY", "FAMILY")
+    assert len(st.csms.entries("Authorize", CP_ID)) == asked
+    ev.stop_transaction("Local", "B")
+    ended = wait_event(st, "Ended", mark)["payload"]
+    assert (ended["triggerReason"], ended["idToken"]["idToken"]) == ("StopAuthorized", "B")
+
+
+def test_tc_c_49_master_pass_group_id_reaches_the_auth_module(charging_station, peer):
+    auth = peer(module_id="auth_module")
+    auth.implement("main", "set_connection_timeout", lambda args: None)
+    auth.implement("main", "set_master_pass_group_id", lambda args: None)
+    st = booted(charging_station, bridge_kwargs={"connections": {"auth": [("auth_module", "main")]}})
+    set_variables(st, "AuthCtrlr", MasterPassGroupId="POLICE")
+    auth.wait_call("main", "set_master_pass_group_id", lambda a: a == {"master_pass_group_id": "POLICE"})
+    read = st.csms.call(CP_ID, "GetVariables", {"getVariableData": [
+        {"component": {"name": "AuthCtrlr"}, "variable": {"name": "MasterPassGroupId"}}]})["getVariableResult"][0]
+    assert (read["attributeStatus"], read["attributeValue"]) == ("Accepted", "POLICE")
+    ev = st.evse(1)
+    mark = st.csms.mark()
+    ev.plug_in()
+    ev.start_transaction("DRIVER")
+    wait_event(st, "Started", mark)
+    # a master pass: valid, in the master pass group (the Auth module stops with it, starts nothing)
+    st.csms.set_response("Authorize", {"idTokenInfo": {"status": "Accepted",
+                                                       "groupIdToken": {"idToken": "POLICE", "type": "Central"}}})
+    cop = st.validate("COP")
+    assert (cop["authorization_status"], cop["parent_id_token"]["value"]) == ("Accepted", "POLICE")
+    ev.stop_transaction("MasterPass", "COP")
+    ended = wait_event(st, "Ended", mark)["payload"]
+    assert (ended["transactionInfo"]["stoppedReason"], ended["idToken"]["idToken"]) == ("MasterPass", "COP")
+    reply = st.csms.call(CP_ID, "RequestStartTransaction", {
+        "idToken": {"idToken": "COP", "type": "ISO14443"}, "remoteStartId": 9, "evseId": 1,
+        "groupIdToken": {"idToken": "POLICE", "type": "Central"}})
+    assert reply == {"status": "Rejected"}
+    pushed = len(auth.calls_received("main", "set_master_pass_group_id"))
+    st.restart_bridge()  # the auth module hears it again at the next start
+    auth.wait_call("main", "set_master_pass_group_id", lambda a: a == {"master_pass_group_id": "POLICE"},
+                   after=pushed, timeout=20)
+
+
 def test_tc_f_01_remote_start_and_tc_f_08_remote_stop(charging_station):
     st = booted(charging_station)
     st.peer.watch_var(MODULE, "auth_provider", "provided_token")
@@ -216,6 +277,47 @@ def test_tc_h_01_reserve_and_tc_h_17_cancel(charging_station):
     assert st.csms.call(CP_ID, "CancelReservation", {"reservationId": 3}) == {"status": "Accepted"}
     ev.wait_command("cancel_reservation")
     wait_status(st, 1, "Available", after=reserved["index"])
+
+
+def test_tc_h_08_tc_h_14_tc_h_09_reserve_an_unspecified_evse(charging_station):
+    st = booted(charging_station, evses=2)
+    read = st.csms.call(CP_ID, "GetVariables", {"getVariableData": [
+        {"component": {"name": "ReservationCtrlr"}, "variable": {"name": "NonEvseSpecific"}}]})["getVariableResult"][0]
+    assert read["attributeValue"] == "true"
+
+    def reserve(rid: int, token: str) -> dict:
+        return st.csms.call(CP_ID, "ReserveNow", {"id": rid, "expiryDateTime": "2099-01-01T00:00:00Z",
+                                                  "idToken": {"idToken": token, "type": "ISO14443"}})
+
+    mark = st.csms.mark()
+    assert reserve(8, "A") == {"status": "Accepted"}  # TC_H_08: one reservation, two free EVSEs
+    trigger = {"requestedMessage": "StatusNotification", "evse": {"id": 1, "connectorId": 1}}
+    assert st.csms.call(CP_ID, "TriggerMessage", trigger) == {"status": "Accepted"}
+    wait_status(st, 1, "Available", after=mark)
+    # the triggered one goes after any status the reservation caused: there was none
+    assert (statuses(st, 1, mark), statuses(st, 2, mark)) == (["Available"], [])
+    assert reserve(14, "B") == {"status": "Accepted"}  # TC_H_14: as many reservations as free EVSEs
+    for evse in (1, 2):
+        wait_status(st, evse, "Reserved", after=mark)
+    assert reserve(9, "C") == {"status": "Occupied"}  # TC_H_09
+    reserved = st.csms.mark()
+    assert st.csms.call(CP_ID, "CancelReservation", {"reservationId": 8}) == {"status": "Accepted"}
+    for evse in (1, 2):
+        wait_status(st, evse, "Available", after=reserved)
+
+
+def test_tc_h_08_unspecified_evse_through_the_reservation_module(charging_station, peer):
+    reservation = peer(module_id="reservation_module")
+    reservation.implement("main", "reserve_now", lambda args: "Accepted")
+    reservation.implement("main", "cancel_reservation", lambda args: True)
+    st = booted(charging_station, bridge_kwargs={"connections": {"reservation": [("reservation_module", "main")]}})
+    reply = st.csms.call(CP_ID, "ReserveNow", {"id": 5, "expiryDateTime": "2099-01-01T00:00:00Z",
+                                               "idToken": {"idToken": "A", "type": "ISO14443"}})
+    assert reply == {"status": "Accepted"}
+    request = reservation.wait_call("main", "reserve_now")["args"]["request"]
+    assert (request["reservation_id"], request["id_token"], "evse_id" in request) == (5, "A", False)
+    assert st.csms.call(CP_ID, "CancelReservation", {"reservationId": 5}) == {"status": "Accepted"}
+    assert reservation.wait_call("main", "cancel_reservation")["args"] == {"reservation_id": 5}
 
 
 def test_tc_f_06_unlock_and_tc_f_05_with_transaction(charging_station):

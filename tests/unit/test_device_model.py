@@ -55,7 +55,7 @@ EXPECTED = {
     "DeviceDataCtrlr": {f"{v}[{i}]" for v in ("ItemsPerMessage", "BytesPerMessage")
                         for i in ("GetReport", "GetVariables", "SetVariables")},
     "AuthCtrlr": {"AuthorizeRemoteStart", "LocalAuthorizeOffline", "LocalPreAuthorize",
-                  "OfflineTxForUnknownIdEnabled", "Enabled"},
+                  "MasterPassGroupId", "OfflineTxForUnknownIdEnabled", "Enabled"},
     "AuthCacheCtrlr": {"Enabled", "LifeTime", "Storage"},
     "LocalAuthListCtrlr": {"Enabled", "Entries", "ItemsPerMessage", "BytesPerMessage"},
     "SampledDataCtrlr": {"Enabled", "TxEndedMeasurands", "TxEndedInterval",

@@ -190,3 +190,68 @@ def test_data_transfer_to_csms(tmp_path):
     assert rig.calls("DataTransfer")[-1] == {"vendorId": "com.acme", "messageId": "hello", "data": '{"a": 1}'}
     rig.disconnect()
     assert rig.cp.data_transfer_to_csms("com.acme", None, None).value == {"status": "Offline"}
+
+
+# ---------------------------------------------------------------------------- before Accepted
+def registered_as(tmp_path, status: str) -> Rig:
+    rig = Rig(tmp_path)
+    rig.answers["BootNotification"] = {"status": status, "interval": 300, "currentTime": "2026-01-01T00:00:00Z"}
+    rig.cp.core.on_connected(rig.now)
+    rig.pump_answers()
+    assert rig.cp.core.registration == status
+    return rig
+
+
+@pytest.mark.parametrize("status", ["Pending", "Rejected"])
+def test_tc_001_tc_002_no_remote_start_or_stop_before_accepted(tmp_path, status):
+    rig = Rig(tmp_path).boot()
+    s = rig.plug_in(1)
+    rig.start_tx(1, s)
+    tid = rig.cp.blocks.transactions.active(1).transaction_id
+    rig.answers["BootNotification"] = {"status": status, "interval": 300, "currentTime": "2026-01-01T00:00:00Z"}
+    rig.request("TriggerMessage", {"requestedMessage": "BootNotification"})  # the CSMS re-registers us
+    assert rig.cp.core.registration == status
+    assert rig.request("RemoteStartTransaction", {"idTag": "R", "connectorId": 2}) == {"status": "Rejected"}
+    assert rig.request("RemoteStopTransaction", {"transactionId": tid}) == {"status": "Rejected"}
+    assert provided(rig) == [] and "stop_transaction" not in rig.port.names()
+
+
+@pytest.mark.parametrize("what", ["DiagnosticsStatusNotification", "FirmwareStatusNotification", "Heartbeat",
+                                  "MeterValues", "StatusNotification"])
+def test_tc_002_tc_054_triggered_messages_go_out_while_pending(tmp_path, what):
+    rig = registered_as(tmp_path, "Pending")
+    rig.meter(1, 10.0)
+    n = len(rig.sent)
+    assert rig.request("TriggerMessage", {"requestedMessage": what, "connectorId": 1}) == {"status": "Accepted"}
+    after = rig.sent[n:]
+    assert after[0][0] == 3 and [f[2] for f in after[1:] if f[0] == 2] == [what]
+    assert rig.cp.core.registration == "Pending"
+
+
+def test_only_triggered_messages_leave_while_pending(tmp_path):
+    rig = registered_as(tmp_path, "Pending")
+    n = len(rig.sent)
+    rig.cp.core.call("Heartbeat", {})  # not triggered: waits for Accepted
+    rig.event(EvseFault(1, "evse_manager/Inoperative", True))  # a status change: waits too
+    assert rig.actions(n) == []
+    rig.request("TriggerMessage", {"requestedMessage": "MeterValues", "connectorId": 1})  # no reading: nothing
+    assert rig.actions(n) == []
+
+
+def test_nothing_triggered_leaves_while_rejected(tmp_path):
+    rig = registered_as(tmp_path, "Rejected")
+    n = len(rig.sent)
+    assert rig.request("TriggerMessage", {"requestedMessage": "StatusNotification", "connectorId": 1}) == {
+        "status": "Rejected"}
+    assert rig.actions(n) == []  # Rejected: nothing but BootNotification (1.6 §4.2)
+    assert rig.request("TriggerMessage", {"requestedMessage": "BootNotification"}) == {"status": "Accepted"}
+    assert rig.actions(n) == ["BootNotification"]
+
+
+def test_tc_002_a_triggered_boot_notification_moves_the_registration_on(tmp_path):
+    rig = registered_as(tmp_path, "Pending")
+    rig.answers["BootNotification"] = {"status": "Accepted", "interval": 300, "currentTime": "2026-01-01T00:00:00Z"}
+    n = len(rig.sent)
+    assert rig.request("TriggerMessage", {"requestedMessage": "BootNotification"}) == {"status": "Accepted"}
+    assert rig.cp.core.registration == "Accepted"
+    assert rig.actions(n)[:2] == ["BootNotification", "StatusNotification"]

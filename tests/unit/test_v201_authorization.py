@@ -6,6 +6,7 @@ persistence. Test ids cite OCA 2.0.1 cases only where the test covers what the c
 import pytest
 
 from ocpp_bridge.ocpp.evse_events import IdToken
+from ocpp_bridge.ocpp.v201.device_model import VariableKey
 from v201_harness import Sim, full_session_start
 
 PAST = "2025-01-01T00:00:00Z"
@@ -151,6 +152,45 @@ def test_tc_c_34_cache_updated_from_a_transaction_event_response(tmp_path):
     sim.disconnect()
     assert validate(sim)["status"] == "Accepted"
     assert authorizes(sim) == []
+
+
+GROUP = {"idToken": "FAMILY", "type": "Central"}
+
+
+def test_tc_c_41_the_cache_keeps_the_group_of_a_token(tmp_path):  # C09
+    sim = Sim(tmp_path, overrides=PRE)
+    sim.answers["Authorize"] = {"idTokenInfo": {"status": "Accepted", "groupIdToken": GROUP}}
+    sim.answers["TransactionEvent"] = lambda req: ({"idTokenInfo": {"status": "Accepted"}} if "idToken" in req else {})
+    assert validate(sim, "A") == {"status": "Accepted", "parent_id_token": "FAMILY"}
+    full_session_start(sim, 1, "s1", "A")  # its TransactionEventResponse says nothing of the group
+    assert validate(sim, "A") == {"status": "Accepted", "parent_id_token": "FAMILY"}  # from the cache
+    sim.disconnect()
+    assert validate(sim, "A") == {"status": "Accepted", "parent_id_token": "FAMILY"}
+    assert authorizes(sim) == ["A"]
+
+
+def test_a_new_group_from_the_csms_replaces_the_cached_one(tmp_path):
+    sim = Sim(tmp_path, overrides=PRE)
+    sim.answers["Authorize"] = {"idTokenInfo": {"status": "Accepted", "groupIdToken": GROUP}}
+    validate(sim, "A")
+    sim.cp.authorization.update_cache({"idToken": "A", "type": "ISO14443"},
+                                      {"status": "Accepted", "groupIdToken": {"idToken": "NEW", "type": "Central"}})
+    assert validate(sim, "A")["parent_id_token"] == "NEW"
+
+
+def test_the_local_list_gives_the_group(tmp_path):
+    sim = Sim(tmp_path, overrides=PRE)
+    assert send_list(sim, 1, "Full", [entry("L", groupIdToken=GROUP)]) == "Accepted"
+    assert validate(sim, "L") == {"status": "Accepted", "parent_id_token": "FAMILY"}
+
+
+def test_tc_c_49_master_pass_group_id(tmp_path):  # C16
+    sim = Sim(tmp_path)
+    assert sim.cp.authorization.master_pass_group() is None
+    sim.set("AuthCtrlr", "MasterPassGroupId", "Police")
+    assert sim.cp.authorization.is_master_pass({"idToken": "POLICE", "type": "Central"})
+    assert not sim.cp.authorization.is_master_pass(GROUP) and not sim.cp.authorization.is_master_pass(None)
+    assert sim.cp.model.set(VariableKey("AuthCtrlr", "MasterPassGroupId"), "x" * 37, by_csms=True) != "Accepted"
 
 
 def test_tc_c_37_and_c_38_clear_cache(tmp_path):

@@ -92,6 +92,14 @@ def test_remote_start_for_the_reserving_token_is_accepted(tmp_path):
 
 
 # ------------------------------------------------------------------------ remote stop
+def test_tc_c_45_remote_start_for_the_master_pass_group_is_rejected(tmp_path):  # C16
+    sim = Sim(tmp_path)
+    sim.set("AuthCtrlr", "MasterPassGroupId", "POLICE")
+    assert start(sim, groupIdToken={"idToken": "POLICE", "type": "Central"}) == {"status": "Rejected"}
+    assert sim.port.of("provide_token") == []
+    assert start(sim, groupIdToken={"idToken": "FAMILY", "type": "Central"}) == {"status": "Accepted"}
+
+
 def test_tc_f_08_remote_stop(tmp_path):
     sim = Sim(tmp_path)
     full_session_start(sim, 2, "s2")
@@ -268,6 +276,46 @@ def test_trigger_boot_notification_while_pending(tmp_path):
     sim.connect()
     assert trigger(sim, "BootNotification") == "Accepted"
     assert [p["reason"] for p in sim.payloads("BootNotification")] == ["PowerUp", "Triggered"]
+
+
+def registered_as(tmp_path, status: str) -> Sim:
+    sim = Sim(tmp_path, connect=False)
+    sim.answers["BootNotification"] = {"status": status, "interval": 300, "currentTime": "2026-01-01T00:00:00Z"}
+    sim.connect()
+    assert sim.cp.core.registration == status
+    return sim
+
+
+@pytest.mark.parametrize("message, evse", [("Heartbeat", None), ("StatusNotification", {"id": 1, "connectorId": 1}),
+                                           ("FirmwareStatusNotification", None), ("LogStatusNotification", None)])
+def test_tc_b_02_triggered_messages_go_out_while_pending(tmp_path, message, evse):  # B02.FR.01 / F06
+    sim = registered_as(tmp_path, "Pending")
+    n = len(sim.sent)
+    assert trigger(sim, message, evse) == "Accepted"
+    after = sim.sent[n:]
+    assert after[0][0] == 3 and [f[2] for f in after if f[0] == 2] == [message]
+    sim.cp.core.call("Heartbeat", {})  # not triggered: waits for Accepted
+    assert sim.actions().count("Heartbeat") == (1 if message == "Heartbeat" else 0)
+
+
+def test_tc_b_03_only_a_boot_notification_may_be_triggered_while_rejected(tmp_path):
+    sim = registered_as(tmp_path, "Rejected")
+    assert trigger(sim, "Heartbeat") == "Rejected"
+    assert trigger(sim, "BootNotification") == "Accepted"
+    assert sim.actions() == ["BootNotification", "BootNotification"]
+
+
+@pytest.mark.parametrize("status", ["Pending", "Rejected"])
+def test_tc_b_02_no_request_start_or_stop_before_accepted(tmp_path, status):  # B02.FR.05
+    sim = Sim(tmp_path)
+    full_session_start(sim, 1, "s1")
+    sim.answers["BootNotification"] = {"status": status, "interval": 300, "currentTime": "2026-01-01T00:00:00Z"}
+    sim.cp.provisioning.registration.send_boot()  # registered again (e.g. after a restart)
+    sim.settle()
+    assert sim.cp.core.registration == status
+    assert start(sim, evse=2) == {"status": "Rejected"}
+    assert sim.request("RequestStopTransaction", {"transactionId": "s1"}) == {"status": "Rejected"}
+    assert sim.port.of("provide_token") == [] and sim.port.of("stop_transaction") == []
 
 
 def test_tc_f_27_trigger_not_implemented(tmp_path):

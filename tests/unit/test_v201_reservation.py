@@ -96,7 +96,8 @@ def test_tc_h_23_replace_a_reservation(tmp_path):
     assert sim.payloads("ReservationStatusUpdate") == []       # the old expiry is gone
 
 
-@pytest.mark.parametrize("extra, evse", [({}, None), ({"connectorType": "cCCS2"}, 1), ({}, 9)])
+@pytest.mark.parametrize("extra, evse", [({"connectorType": "cCCS2"}, None), ({"connectorType": "cCCS2"}, 1),
+                                         ({}, 9)])
 def test_unsupported_requests_are_rejected(tmp_path, extra, evse):
     sim = Sim(tmp_path)
     assert reserve(sim, evse=evse, **extra) == "Rejected"
@@ -143,3 +144,99 @@ def test_tc_h_21_reservation_removed_when_the_evse_becomes_unusable(tmp_path, ho
     assert sim.cp.reservation.for_evse(1) is None
     sim.tick(700)
     assert len(sim.payloads("ReservationStatusUpdate")) == 1
+
+
+# ------------------------------------------------------------------------ without evseId (H01)
+def reserved_evses(sim):
+    return [e for e in (1, 2) if connector_status(sim, e) and connector_status(sim, e)[-1] == "Reserved"]
+
+
+def test_tc_h_08_station_wide_reservations_until_every_free_evse_is_needed(tmp_path):
+    sim = Sim(tmp_path)
+    assert reserve(sim, rid=1, evse=None) == "Accepted"
+    assert sim.port.of("reserve") == [(None, 1)]
+    assert reserved_evses(sim) == []                      # one reservation, two free EVSEs
+    assert reserve(sim, rid=2, evse=None, token="TAG2") == "Accepted"
+    assert reserved_evses(sim) == [1, 2]                  # as many reservations as free EVSEs
+    assert reserve(sim, rid=3, evse=None, token="TAG3") == "Occupied"
+    assert reserve(sim, rid=4, evse=1, token="TAG4") == "Occupied"   # EVSE 1 is needed
+    assert sim.port.of("reserve") == [(None, 1), (None, 2)]
+
+
+def test_an_ev_at_one_evse_leaves_the_other_to_the_reservation(tmp_path):
+    sim = Sim(tmp_path)
+    sim.ev(plug(1, "s1"))
+    assert reserve(sim, rid=1, evse=None) == "Accepted"
+    assert reserved_evses(sim) == [2]
+    assert reserve(sim, rid=2, evse=None) == "Occupied"
+
+
+def test_a_station_wide_reservation_counts_the_evse_specific_ones(tmp_path):
+    sim = Sim(tmp_path)
+    assert reserve(sim, rid=1, evse=2) == "Accepted"
+    assert reserve(sim, rid=2, evse=None, token="TAG2") == "Accepted"
+    assert reserved_evses(sim) == [1, 2]
+    assert reserve(sim, rid=3, evse=None, token="TAG3") == "Occupied"
+
+
+def test_without_non_evse_specific_a_reservation_needs_an_evse(tmp_path):  # H01.FR.19
+    sim = Sim(tmp_path, overrides={"ReservationCtrlr": {"NonEvseSpecific": False}})
+    assert reserve(sim, evse=None) == "Rejected"
+    assert sim.port.of("reserve") == []
+
+
+def test_station_wide_reservation_with_a_connector_type(tmp_path):
+    sim = Sim(tmp_path)
+    assert reserve(sim, rid=1, evse=None, connectorType="sType2") == "Accepted"
+    assert sim.cp.reservation.station_wide()[0]["connector_type"] == "sType2"
+
+
+def test_a_station_wide_reservation_is_used_by_its_token(tmp_path):
+    sim = Sim(tmp_path)
+    reserve(sim, rid=1, evse=None, token="MINE")
+    reserve(sim, rid=2, evse=None, token="OTHER")
+    assert reserved_evses(sim) == [1, 2]
+    sim.ev(plug(1, "s1"), tx_started(1, "s1", "MINE"))
+    assert [r["id"] for r in sim.cp.reservation.station_wide()] == [2]
+    assert reserved_evses(sim) == [2]                     # the other one still needs an EVSE
+    assert sim.payloads("ReservationStatusUpdate") == []
+
+
+def test_station_wide_reservation_expires_and_is_cancelled(tmp_path):
+    sim = Sim(tmp_path)
+    reserve(sim, rid=1, evse=None, expires_in=60)
+    reserve(sim, rid=2, evse=None, token="TAG2", expires_in=600)
+    sim.tick(60)
+    assert sim.payloads("ReservationStatusUpdate") == [{"reservationId": 1, "reservationUpdateStatus": "Expired"}]
+    assert reserved_evses(sim) == []
+    assert sim.request("CancelReservation", {"reservationId": 2}) == {"status": "Accepted"}
+    assert sim.port.of("cancel_reservation") == [(None,), (None,)]
+    assert sim.cp.reservation.station_wide() == []
+
+
+def test_station_wide_reservation_removed_when_evses_become_unusable(tmp_path):
+    sim = Sim(tmp_path)
+    reserve(sim, rid=1, evse=None)
+    reserve(sim, rid=2, evse=None, token="TAG2")
+    sim.ev(E.EvseFault(1, "evse_manager/Inoperative", True))
+    assert sim.payloads("ReservationStatusUpdate") == [{"reservationId": 2, "reservationUpdateStatus": "Removed"}]
+    assert [r["id"] for r in sim.cp.reservation.station_wide()] == [1]
+    assert connector_status(sim, 2)[-1] == "Reserved"
+
+
+def test_station_wide_reservations_survive_a_restart(tmp_path):
+    sim = Sim(tmp_path)
+    reserve(sim, rid=1, evse=None, connectorType="sType2")
+    reserve(sim, rid=2, evse=None, token="TAG2")
+    sim.restart()
+    sim.connect()
+    assert [(r["id"], r["evse"], r["connector_type"]) for r in sim.cp.reservation.station_wide()] == [
+        (1, None, "sType2"), (2, None, None)]
+    assert reserved_evses(sim) == [1, 2]
+
+
+def test_fits_is_safe_whatever_order_the_drivers_come_in():
+    from ocpp_bridge.ocpp.v201.reservation import fits
+    assert fits([{1, 2}, {1, 2}]) and not fits([{1, 2}, {1, 2}, {1, 2}])
+    assert not fits([{1, 2}, {1}])      # the first driver may take EVSE 1
+    assert fits([{1}, {2}]) and not fits([set()])

@@ -14,12 +14,16 @@ from ocpp_bridge.impls.evse_link import id_token
 
 
 def validation_result(result: dict) -> dict:
-    """The station's ``{"status", "expiry_time"?, "parent_id_token"?}`` -> EVerest ValidationResult."""
+    """The station's ``{"status", "expiry_time"?, "parent_id_token"?, "evse_ids"?}`` -> EVerest
+    ValidationResult (``evse_ids``: the only EVSEs the token may use, e.g. when others are
+    reserved for another token; the Auth module refuses it elsewhere)."""
     value = {"authorization_status": result["status"], "tariff_messages": []}
     if result.get("expiry_time"):
         value["expiry_time"] = result["expiry_time"]
     if result.get("parent_id_token"):
         value["parent_id_token"] = {"value": result["parent_id_token"], "type": "Central"}
+    if result.get("evse_ids") is not None:
+        value["evse_ids"] = list(result["evse_ids"])
     return value
 
 
@@ -56,7 +60,10 @@ class AuthProviderImpl(Implementation):
 
 class AuthModuleLink:
     """Keeps the required ``auth`` module's connection timeout equal to OCPP's
-    (1.6 ConnectionTimeOut, 2.0.1 TxCtrlr.EVConnectionTimeOut), as EVerest's OCPP module does."""
+    (1.6 ConnectionTimeOut, 2.0.1 TxCtrlr.EVConnectionTimeOut) and, for 2.0.1, its master pass
+    group equal to AuthCtrlr.MasterPassGroupId (C16: the Auth module stops every transaction
+    for a token of that group and starts none), at OCPP start and on every change, as
+    EVerest's OCPP module does."""
 
     def __init__(self, engine):
         self.engine = engine
@@ -64,17 +71,43 @@ class AuthModuleLink:
         if self.station.version == "1.6":
             self.station.keys.add_listener(lambda key, value: key == "ConnectionTimeOut" and self.push())
         else:
-            self.station.model.add_listener(
-                lambda key, attribute, value: key.component == "TxCtrlr" and key.variable == "EVConnectionTimeOut"
-                and self.push())
+            self.station.model.add_listener(self._on_variable)
+
+    def _on_variable(self, key, attribute: str, value: str) -> None:
+        if key.component == "TxCtrlr" and key.variable == "EVConnectionTimeOut":
+            self.push_timeout()
+        elif key.component == "AuthCtrlr" and key.variable == "MasterPassGroupId" and attribute == "Actual":
+            self.push_master_pass()
 
     def timeout_s(self) -> int:
         if self.station.version == "1.6":
             return self.station.keys.int_value("ConnectionTimeOut")
         return self.station.model.int_value("TxCtrlr", "EVConnectionTimeOut")
 
+    def master_pass_group_id(self) -> str | None:
+        """2.0.1 AuthCtrlr.MasterPassGroupId ("" when unset); None for 1.6."""
+        if self.station.version == "1.6":
+            return None
+        try:
+            return self.station.model.value("AuthCtrlr", "MasterPassGroupId") or ""
+        except KeyError:
+            return None
+
     def push(self) -> None:
+        """At OCPP start: everything the auth module takes from OCPP."""
+        self.push_timeout()
+        if self.master_pass_group_id():
+            self.push_master_pass()
+
+    def push_timeout(self) -> None:
+        self._call("set_connection_timeout", {"connection_timeout": self.timeout_s()})
+
+    def push_master_pass(self) -> None:
+        group = self.master_pass_group_id()
+        if group is not None:
+            self._call("set_master_pass_group_id", {"master_pass_group_id": group})
+
+    def _call(self, cmd: str, args: dict) -> None:
         if not self.engine.settings.connections.get("auth"):
             return
-        self.engine.call_required("auth", 0, "set_connection_timeout", {"connection_timeout": self.timeout_s()},
-                                  lambda retval, error: None)
+        self.engine.call_required("auth", 0, cmd, args, lambda retval, error: None)

@@ -218,16 +218,28 @@ class EvseLink:
         self._call(evse, "force_unlock", {"connector_id": connector}, done)
 
     def reserve(self, evse, reservation_id, done=None, *, id_token="", expiry_time="", parent_id_token=None):
+        """``evse`` None: a station-wide reservation; with no reservation module there is no
+        EVSE to tell (the OCPP side keeps it), so it is accepted as it is."""
         if not self.engine.settings.connections.get("reservation"):
+            if evse is None:
+                if done is not None:
+                    done(True)
+                return
             self._call(evse, "reserve", {"reservation_id": reservation_id}, done)
             return
-        request = {"reservation_id": reservation_id, "evse_id": evse, "id_token": id_token, "expiry_time": expiry_time}
+        request = {"reservation_id": reservation_id, "id_token": id_token, "expiry_time": expiry_time}
+        if evse is not None:
+            request["evse_id"] = evse
         if parent_id_token:
             request["parent_id_token"] = parent_id_token
         self._call_reservation("reserve_now", {"request": request}, lambda result: result == "Accepted", done)
 
     def cancel_reservation(self, evse, done=None, *, reservation_id=None):
         if not self.engine.settings.connections.get("reservation") or reservation_id is None:
+            if evse is None:  # station-wide, no reservation module: no EVSE was told
+                if done is not None:
+                    done(True)
+                return
             self._call(evse, "cancel_reservation", {}, done)
             return
         self._call_reservation("cancel_reservation", {"reservation_id": reservation_id}, lambda result: result is True,

@@ -40,6 +40,7 @@ class OutgoingCall:
     seq: int = 0
     front: bool = False
     tx: Any = None  # the outbox entry this call sends, if any (opaque here)
+    allowed_before_accepted: bool = False  # a triggered message: may leave while Pending (station core)
     unique_id: str | None = None
     sent_at: float | None = None
     timeout_s: float | None = None

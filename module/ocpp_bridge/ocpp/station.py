@@ -15,7 +15,9 @@ A handler whose answer waits on another module returns a ``Deferred``; the core 
 the CSMS when it resolves, or after ``answer_timeout_s`` (module option CsmsAnswerTimeoutS)
 with the fallback of ``late_answers`` and a log line, whichever comes first. Outgoing CALLs are schema-checked before they are queued (an invalid
 message is never sent) and go through ``RpcSession`` one at a time. Until the CSMS has
-Accepted our BootNotification, only BootNotification may leave (``may_send``).
+Accepted our BootNotification, only BootNotification may leave (``may_send``), and, while
+Pending, what a block queued while answering a TriggerMessage (``triggered()``: 1.6 §4.2,
+2.0.1 B02.FR.01 / F06 — a triggered message goes right after the answer, as in libocpp).
 
 Two kinds of outgoing message
 -----------------------------
@@ -55,7 +57,8 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from typing import Any, Callable
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
 
 from ocpp_bridge.deferred import Deferred
 from ocpp_bridge.ocpp.late_answers import late_answer
@@ -148,6 +151,7 @@ class StationCore:
         self._late_answers = 0  # numbers the deadline timers of deferred answers
         self._answering = False  # while a CALL is being answered, nothing else may be written
         self._settling = False  # while a result is being committed, nothing may be sent
+        self._triggering = False  # while a TriggerMessage is answered: see ``triggered``
         self._send_text = send_text
         self._handlers: dict[str, Callable[[dict], dict]] = {}
         self._listeners: dict[str, list[Callable[..., None]]] = defaultdict(list)
@@ -255,6 +259,7 @@ class StationCore:
             (on_done or _ignore)(None, CallError("", "Dropped", "offline"))
             return None
         call = self.session.enqueue(action, payload, on_done or _ignore, front=front)
+        call.allowed_before_accepted = self._triggering
         self._enforce_threshold()
         self.pump()
         return call
@@ -308,10 +313,26 @@ class StationCore:
         except (KeyError, ValueError):
             return False
 
+    @contextmanager
+    def triggered(self) -> Iterator[None]:
+        """Around the handling of a TriggerMessage: the CALLs queued inside may leave while
+        Pending too (after the CALLRESULT, as every CALL queued by a handler)."""
+        self._triggering = True
+        try:
+            yield
+        finally:
+            self._triggering = False
+
+    def may_report(self) -> bool:
+        """May a block queue a report now: Accepted, or Pending inside ``triggered``."""
+        return self.registration == "Accepted" or (self._triggering and self.registration == "Pending")
+
     def may_send(self, call: OutgoingCall) -> bool:
         if not (self.connected and self.running):
             return False
-        return self.registration == "Accepted" or call.action == "BootNotification"
+        if self.registration == "Accepted" or call.action == "BootNotification":
+            return True
+        return call.allowed_before_accepted and self.registration == "Pending"
 
     def pump(self) -> None:
         """Send the next queued CALL if the line is free."""

@@ -22,6 +22,9 @@ Rules (OCPP 1.6 sections 3.5 and 5.10-5.13, as libocpp applies them):
   Differential with a version not above the current one -> VersionMismatch.
 - GetLocalListVersion: -1 when the profile is not supported, else the stored version.
 - ClearCache: Accepted (cache emptied) while AuthorizationCacheEnabled, else Rejected.
+- ``known_parent(idTag)``: the parentIdTag the CSMS last gave for an idTag (Authorize,
+  StartTransaction), else the local list's or the cache's; the reservation block matches a
+  reservation's parentIdTag with it (1.6 §5.13).
 
 Must never: start or stop transactions, or talk to the EVSEs.
 """
@@ -36,6 +39,8 @@ from ocpp_bridge.ocpp.evse_events import IdToken
 
 log = logging.getLogger("ocpp_bridge.ocpp.v16.authorization")
 
+PARENTS_REMEMBERED = 256  # the latest CSMS answers whose parentIdTag is kept in memory
+
 
 class Authorization16:
     def __init__(self, cp, status):
@@ -43,6 +48,7 @@ class Authorization16:
         self.keys = cp.keys
         self.status = status
         self.store = AuthStore.open(cp.db_dir)
+        self._parents: dict[str, str | None] = {}  # idTag (lower case) -> parentIdTag the CSMS gave
         self.core.handle("SendLocalList", self._send_local_list)
         self.core.handle("GetLocalListVersion", self._get_local_list_version)
         self.core.handle("ClearCache", self._clear_cache)
@@ -101,6 +107,7 @@ class Authorization16:
         """An idTagInfo from the CSMS: into the cache (see the module rules)."""
         if not id_tag or not info:
             return
+        self._note_parent(id_tag, info.get("parentIdTag"))
         listed = self.store.list_get(id_tag)
         if listed is not None:
             if listed.get("status") != info.get("status") and self._flag("LocalAuthListEnabled"):
@@ -110,6 +117,30 @@ class Authorization16:
             return
         if self._flag("AuthorizationCacheEnabled"):
             self.store.cache_put(id_tag, info, self.core.now, epoch(info.get("expiryDate")))
+
+    def _note_parent(self, id_tag: str, parent: str | None) -> None:
+        key = id_tag.lower()
+        self._parents.pop(key, None)
+        self._parents[key] = parent or None
+        while len(self._parents) > PARENTS_REMEMBERED:
+            del self._parents[next(iter(self._parents))]
+
+    def known_parent(self, id_tag: str) -> tuple[bool, str | None]:
+        """(known, parentIdTag) of ``id_tag``: from the CSMS's latest answer about it, else the
+        local list (LocalAuthListEnabled), else the cache (AuthorizationCacheEnabled); known is
+        False when none of them holds the idTag."""
+        key = (id_tag or "")[:20]
+        if key.lower() in self._parents:
+            return True, self._parents[key.lower()]
+        if self._flag("LocalAuthListEnabled"):
+            info = self.store.list_get(key)
+            if info is not None:
+                return True, info.get("parentIdTag") or None
+        if self._flag("AuthorizationCacheEnabled"):
+            entry = self.store.cache_get(key)
+            if entry is not None:
+                return True, entry.info.get("parentIdTag") or None
+        return False, None
 
     # ------------------------------------------------------------------ CSMS requests
     def _profile_supported(self) -> bool:

@@ -8,7 +8,8 @@ libocpp) and the entry points the bus side calls on the charge point:
 ``change_availability(evse, connector, operative) -> str``. The blocks are reachable as
 ``charge_point.blocks`` (``status``, ``authorization``, ``transactions``, ``meter_values``,
 ``availability``, ``reservation``, ``remote_control``); their SQLite files are closed with
-the charge point.
+the charge point. ``validate_token`` is the authorization block's answer passed through the
+reservation block (a token is not valid on a connector reserved for another one).
 
 Must never: hold protocol logic of its own.
 """
@@ -16,6 +17,9 @@ Must never: hold protocol logic of its own.
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from ocpp_bridge.deferred import Deferred
+from ocpp_bridge.ocpp.evse_events import IdToken
 
 from ocpp_bridge.ocpp.v16.authorization import Authorization16
 from ocpp_bridge.ocpp.v16.availability import Availability16
@@ -41,6 +45,17 @@ class Blocks16:
             block.close()
 
 
+def validate_with_reservations(authorization: Authorization16, reservation: Reservation16, token: IdToken) -> Deferred:
+    """The authorization block's answer, narrowed to the EVSEs no reservation of another
+    token holds (``Reservation16.restrict``)."""
+    answer = Deferred()
+    id_tag = (token.value or "")[:20]
+    authorization.validate_token(token).then(
+        lambda result, error: answer.fail(error) if error is not None
+        else answer.resolve(reservation.restrict(result, id_tag)))
+    return answer
+
+
 def build_blocks(cp) -> Blocks16:
     """Build the blocks on ``cp`` (needs ``core``, ``keys``, ``evse_count``, ``db_dir``,
     ``provisioning``; ``evse_port`` is read at every use) and attach the entry points."""
@@ -49,12 +64,12 @@ def build_blocks(cp) -> Blocks16:
     transactions = Transactions16(cp, authorization.remember)
     meter_values = MeterValues16(cp, transactions)
     availability = Availability16(cp, status, transactions)
-    reservation = Reservation16(cp, status, transactions)
-    remote_control = RemoteControl16(cp, status, transactions, meter_values)
+    reservation = Reservation16(cp, status, transactions, authorization.known_parent)
+    remote_control = RemoteControl16(cp, status, transactions, meter_values, reservation)
     blocks = Blocks16(status, authorization, transactions, meter_values, availability, reservation, remote_control)
     cp.blocks = blocks
     cp.on_evse_event = lambda event: cp.core.emit("evse", event)
-    cp.validate_token = authorization.validate_token
+    cp.validate_token = lambda token: validate_with_reservations(authorization, reservation, token)
     cp.data_transfer_to_csms = remote_control.data_transfer_to_csms
     cp.change_availability = availability.change_availability
     close_station = cp.close

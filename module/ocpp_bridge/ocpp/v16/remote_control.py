@@ -2,11 +2,18 @@
 
 Owns the answers to RemoteStartTransaction, RemoteStopTransaction, UnlockConnector, Reset,
 TriggerMessage and DataTransfer (both directions), turned into ``EvsePort`` requests:
+- RemoteStartTransaction / RemoteStopTransaction before the CSMS Accepted our BootNotification
+  (Pending, Rejected): Rejected, nothing starts or stops (1.6 §4.2 does not allow them then;
+  the answer is 2.0.1 B02.FR.05's, as libocpp gives it).
 - RemoteStartTransaction: Rejected for connector 0 or an unknown one, a connector that is
-  Unavailable / Faulted / in a transaction, or a chargingProfile that is not a TxProfile;
-  else the idTag goes to the Auth module (``provide_token``, type Central), prevalidated
-  unless AuthorizeRemoteTxRequests is true (then the Auth module asks ``validate_token``);
-  the profile is handed on as the ``remote_start_charging_profile`` event.
+  Unavailable / Faulted / in a transaction or reserved for another idTag (TC_046_2: the
+  reservation's idTag, or an idTag whose known parent is the reservation's parentIdTag, may
+  use it; libocpp's rule), or a chargingProfile that is not a TxProfile. Without connectorId,
+  the connectors reserved for another idTag are left out (none left -> Rejected). Else the
+  idTag goes to the Auth module (``provide_token``, type Central), prevalidated unless
+  AuthorizeRemoteTxRequests is true or a reservation with a parentIdTag waits for an idTag
+  whose parent is not known yet (then the Auth module asks ``validate_token``, whose Authorize
+  learns it); the profile is handed on as the ``remote_start_charging_profile`` event.
 - RemoteStopTransaction: the EVSE of that transactionId stops (reason Remote); unknown id ->
   Rejected.
 - UnlockConnector: unknown connector -> NotSupported; a running transaction is stopped first
@@ -18,7 +25,10 @@ TriggerMessage and DataTransfer (both directions), turned into ``EvsePort`` requ
 - TriggerMessage: BootNotification, DiagnosticsStatusNotification, FirmwareStatusNotification
   (status from the charge point's ``diagnostics_status`` / ``firmware_status`` when some
   block provides them, else Idle), Heartbeat, MeterValues and StatusNotification (one
-  connector or all); queued after the CALLRESULT; unknown connector -> Rejected.
+  connector or all); queued after the CALLRESULT and sent while Pending too (the core's
+  ``triggered``); a triggered BootNotification goes at once and its answer moves the
+  registration on; unknown connector, or anything but BootNotification while Rejected ->
+  Rejected.
 - DataTransfer from the CSMS goes to the ``data_transfer`` module (none -> UnknownVendorId);
   ``data_transfer_to_csms`` sends one to the CSMS (no answer -> status Offline).
 
@@ -33,6 +43,7 @@ import logging
 from ocpp_bridge.deferred import Deferred
 from ocpp_bridge.ocpp.evse_events import IdToken
 from ocpp_bridge.ocpp.station import InvalidOutgoing
+from ocpp_bridge.ocpp.v16.reservation import FOR_OTHER, FOR_OTHER_WITH_PARENT
 
 log = logging.getLogger("ocpp_bridge.ocpp.v16.remote_control")
 
@@ -43,8 +54,9 @@ RESET_RETRY_S = 5.0
 
 
 class RemoteControl16:
-    def __init__(self, cp, status, transactions, meter_values):
+    def __init__(self, cp, status, transactions, meter_values, reservation):
         self.cp = cp
+        self.reservation = reservation
         self.core = cp.core
         self.keys = cp.keys
         self.count = cp.evse_count
@@ -59,9 +71,18 @@ class RemoteControl16:
         self.core.on("transaction_event", self._on_transaction_event)
 
     # ------------------------------------------------------------------ start / stop
+    def _registered(self, action: str) -> bool:
+        if self.core.registration == "Accepted":
+            return True
+        log.warning("%s while the registration is %s: Rejected (1.6 §4.2)", action, self.core.registration)
+        return False
+
     def _remote_start(self, payload: dict) -> dict:
         connector = payload.get("connectorId")
         profile = payload.get("chargingProfile")
+        id_tag = payload["idTag"]
+        if not self._registered("RemoteStartTransaction"):
+            return {"status": "Rejected"}
         if connector is not None and not 1 <= connector <= self.count:
             return {"status": "Rejected"}
         if profile is not None and profile.get("chargingProfilePurpose") != "TxProfile":
@@ -69,15 +90,24 @@ class RemoteControl16:
         if connector is not None and (self.status.status(connector) in ("Unavailable", "Faulted")
                                       or self.tx.active(connector) is not None):
             return {"status": "Rejected"}
-        evses = [connector] if connector is not None else list(range(1, self.count + 1))
-        prevalidated = not self._flag("AuthorizeRemoteTxRequests")
-        log.info("RemoteStartTransaction %s on %s (prevalidated %s)", payload["idTag"], evses, prevalidated)
-        self.cp.evse_port.provide_token(IdToken(payload["idTag"], "Central"), evses, prevalidated)
+        candidates = [connector] if connector is not None else list(range(1, self.count + 1))
+        checks = {e: self.reservation.check(e, id_tag) for e in candidates}
+        evses = [e for e in candidates if checks[e] != FOR_OTHER]
+        if not evses:
+            log.info("RemoteStartTransaction %s: connector(s) %s reserved for another idTag: Rejected",
+                     id_tag, candidates)
+            return {"status": "Rejected"}
+        parent_unknown = any(checks[e] == FOR_OTHER_WITH_PARENT for e in evses)
+        prevalidated = not self._flag("AuthorizeRemoteTxRequests") and not parent_unknown
+        log.info("RemoteStartTransaction %s on %s (prevalidated %s)", id_tag, evses, prevalidated)
+        self.cp.evse_port.provide_token(IdToken(id_tag, "Central"), evses, prevalidated)
         if profile is not None:
             self.core.emit("remote_start_charging_profile", connector, profile)
         return {"status": "Accepted"}
 
     def _remote_stop(self, payload: dict) -> dict:
+        if not self._registered("RemoteStopTransaction"):
+            return {"status": "Rejected"}
         rec = self.tx.by_transaction_id(payload["transactionId"])
         if rec is None:
             return {"status": "Rejected"}
@@ -150,6 +180,12 @@ class RemoteControl16:
         if connector is not None and not 0 <= connector <= self.count:
             return {"status": "Rejected"}
         log.info("TriggerMessage %s (connector %s)", what, connector)
+        if what != "BootNotification" and self.core.registration not in ("Accepted", "Pending"):
+            return {"status": "Rejected"}  # nothing but BootNotification may leave now (1.6 §4.2)
+        with self.core.triggered():
+            return self._send_triggered(what, connector)
+
+    def _send_triggered(self, what: str, connector: int | None) -> dict:
         if what == "BootNotification":
             self.cp.provisioning.registration.send_boot()
         elif what == "Heartbeat":

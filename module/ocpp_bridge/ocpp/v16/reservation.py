@@ -12,8 +12,16 @@ takes the first idle connector. The answer waits for the EVSE's reply.
 
 A reservation ends when it expires (the EVSE is told to cancel it), when the CSMS cancels it
 (CancelReservation: Rejected for an unknown id), when a transaction uses it (the start's
-reservationId, or the first start on that connector by the reserved idTag), or when the
-EVSE reports its reservation ended.
+reservationId, or the first start on that connector by the reserved idTag or by an idTag whose
+parent is the reservation's parentIdTag), or when the EVSE reports its reservation ended.
+
+Who may use a reservation (1.6 §5.13, TC_046, TC_053): its idTag, or any idTag whose parentIdTag
+(from the Authorize answer, the local list or the cache: ``parent_of``) equals the
+reservation's parentIdTag; idTags compare case-insensitively. ``check(evse, idTag)`` answers
+as EVerest's ``exists_reservation`` does (NotReserved, ReservedForToken, ReservedForOtherToken,
+ReservedForOtherTokenAndHasParentToken when the idTag's parent is not known yet);
+``restrict(result, idTag)`` narrows an Accepted validation to the EVSEs the token may start on
+(``evse_ids``), so the Auth module refuses another tag on a reserved connector.
 
 Must never: authorize anyone or start a transaction.
 """
@@ -22,6 +30,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Callable
 
 from ocpp_bridge.deferred import Deferred
 from ocpp_bridge.ocpp import evse_events as E
@@ -45,6 +54,11 @@ MIGRATIONS = [
 ]
 TIMER = "resv16-{}"
 
+# idTag -> (known, parentIdTag): what the authorization block knows of the idTag's parent
+ParentLookup = Callable[[str], tuple[bool, str | None]]
+NOT_RESERVED, FOR_TOKEN = "NotReserved", "ReservedForToken"
+FOR_OTHER, FOR_OTHER_WITH_PARENT = "ReservedForOtherToken", "ReservedForOtherTokenAndHasParentToken"
+
 
 @dataclass
 class Reservation:
@@ -57,8 +71,9 @@ class Reservation:
 
 
 class Reservation16:
-    def __init__(self, cp, status, transactions):
+    def __init__(self, cp, status, transactions, parent_of: ParentLookup = lambda id_tag: (False, None)):
         self.cp = cp
+        self.parent_of = parent_of
         self.core = cp.core
         self.keys = cp.keys
         self.count = cp.evse_count
@@ -75,6 +90,38 @@ class Reservation16:
 
     def on_evse(self, evse: int) -> Reservation | None:
         return next((r for r in self._by_id.values() if r.evse == evse), None)
+
+    # ------------------------------------------------------------------ who may use it
+    def check(self, evse: int, id_tag: str, parent: str | None = None, *, parent_known: bool = False) -> str:
+        """May ``id_tag`` start on ``evse`` as far as reservations go? ``parent`` (with
+        ``parent_known``) is the idTag's parentIdTag when the caller has it; else ``parent_of``
+        is asked."""
+        res = self.on_evse(evse)
+        if res is None:
+            return NOT_RESERVED
+        if _same(res.id_tag, id_tag):
+            return FOR_TOKEN
+        if not res.parent_id_tag:
+            return FOR_OTHER
+        if not parent_known:
+            parent_known, parent = self.parent_of(id_tag)
+        if not parent_known:
+            return FOR_OTHER_WITH_PARENT
+        return FOR_TOKEN if _same(res.parent_id_tag, parent) else FOR_OTHER
+
+    def restrict(self, result: dict, id_tag: str) -> dict:
+        """An Accepted validation of ``id_tag`` limited (``evse_ids``) to the EVSEs no reservation
+        of another token holds; unchanged when no reservation stands in its way."""
+        if result.get("status") != "Accepted":
+            return result
+        parent = result.get("parent_id_token")
+        allowed = [e for e in range(1, self.count + 1)
+                   if self.check(e, id_tag, parent, parent_known=True) != FOR_OTHER]
+        if len(allowed) == self.count:
+            return result
+        log.info("idTag %s: reserved connector(s) %s are not for it", id_tag,
+                 [e for e in range(1, self.count + 1) if e not in allowed])
+        return {**result, "evse_ids": allowed}
 
     # ------------------------------------------------------------------ ReserveNow
     def _reserve_now(self, payload: dict):
@@ -152,7 +199,7 @@ class Reservation16:
     def consume(self, evse: int, id_tag: str) -> int | None:
         """A transaction starts on ``evse`` by ``id_tag``: the reservation it uses, if any."""
         res = self.on_evse(evse)
-        if res is None or res.id_tag.lower() != (id_tag or "").lower():
+        if res is None or self.check(evse, id_tag) != FOR_TOKEN:
             return None
         self._end(res, tell_evse=False)
         return res.reservation_id
@@ -209,3 +256,8 @@ class Reservation16:
 
     def close(self) -> None:
         self.db.close()
+
+
+def _same(a: str | None, b: str | None) -> bool:
+    """1.6 idTags are CiString20: equal when equal ignoring case."""
+    return bool(a) and bool(b) and a.lower() == b.lower()

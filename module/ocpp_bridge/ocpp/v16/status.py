@@ -234,7 +234,7 @@ class Status16:
             self._send(connector)
 
     def _send(self, connector: int) -> None:
-        if self.core.registration != "Accepted" or not self.core.connected:
+        if not self.core.may_report() or not self.core.connected:
             return  # sent in full at the next registration / reconnection
         report = self._report(connector)
         status, code, info, vendor_id, vendor_code = report

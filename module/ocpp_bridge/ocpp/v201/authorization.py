@@ -18,6 +18,14 @@ validate_token, in libocpp's order (C01-C15):
    offline) -> Unknown.
 "Online" means connected and registered (BootNotification Accepted).
 
+The group (C09): validate_token's ``parent_id_token`` is the idTokenInfo's groupIdToken, from
+the CSMS, the local list or the cache alike; EVerest's Auth module lets a token of the same
+group stop the transaction with it. A later idTokenInfo of the same token that says nothing
+of the group (a TransactionEventResponse often does not) keeps the cached group, so a token
+found in the cache still carries it. AuthCtrlr.MasterPassGroupId (C16) is handed to the Auth
+module (``impls/auth.py``), which stops every transaction for a token of that group and
+starts none; ``is_master_pass(group)`` lets the remote start refuse one too.
+
 SendLocalList (D01): LocalAuthListCtrlr.Enabled false or versionNumber <= 0 -> Failed. Full:
 the list is replaced (empty list: cleared); a duplicate idToken or an entry without
 idTokenInfo -> Failed. Differential: versionNumber not above the current -> VersionMismatch;
@@ -142,9 +150,30 @@ class AuthorizationBlock:
         self.store.cache_put(key, info, self.core.now, min(expiries) if expiries else None)
 
     def update_cache(self, token: dict, info: dict) -> None:
-        """Keep the CSMS's idTokenInfo (Authorize, TransactionEvent) when the cache is enabled."""
-        if self._flag(CACHE, "Enabled") and token.get("type") not in ("Central", "NoAuthorization"):
-            self._cache_put(token_key(token), info)
+        """Keep the CSMS's idTokenInfo (Authorize, TransactionEvent) when the cache is enabled;
+        without a groupIdToken the cached one stays (see the module rules)."""
+        if not self._flag(CACHE, "Enabled") or token.get("type") in ("Central", "NoAuthorization"):
+            return
+        key = token_key(token)
+        if "groupIdToken" not in info:
+            cached = self.store.cache_get(key)
+            group = cached.info.get("groupIdToken") if cached is not None else None
+            if group:
+                info = {**info, "groupIdToken": group}
+        self._cache_put(key, info)
+
+    def master_pass_group(self) -> str | None:
+        """AuthCtrlr.MasterPassGroupId, None when not set (empty)."""
+        try:
+            value = self.cp.model.value(AUTH, "MasterPassGroupId")
+        except KeyError:
+            return None
+        return value or None
+
+    def is_master_pass(self, group: dict | None) -> bool:
+        """Is ``group`` (an IdTokenType) the Master Pass group (C16)?"""
+        master = self.master_pass_group()
+        return bool(master and group and (group.get("idToken") or "").lower() == master.lower())
 
     def _on_clear_cache(self, payload: dict) -> dict:
         if not self._flag(CACHE, "Enabled"):

@@ -146,6 +146,7 @@ STANDARD_COMPONENTS: tuple[ComponentDef, ...] = (
        _v("AuthorizeRemoteStart", "boolean", RW, "false"),
        _v("LocalAuthorizeOffline", "boolean", RW, "true"),
        _v("LocalPreAuthorize", "boolean", RW, "false"),
+       _v("MasterPassGroupId", "string", RW, "", max_limit=36),  # C16; empty: no master pass
        _v("OfflineTxForUnknownIdEnabled", "boolean", RW, "false")),
     _c("AuthCacheCtrlr",
        _enabled(),
@@ -180,7 +181,7 @@ STANDARD_COMPONENTS: tuple[ComponentDef, ...] = (
        _v("MaxEnergyOnInvalidId", "integer", RW, "0", unit="Wh", min_limit=0)),
     _c("ReservationCtrlr",
        _enabled(),
-       _v("NonEvseSpecific", "boolean", RO, "false")),
+       _v("NonEvseSpecific", "boolean", RO, "true")),  # reservations without evseId (H01)
     _c("SmartChargingCtrlr",
        _enabled(),
        _v("Entries", "integer", RO, "0", instance="ChargingProfiles", min_limit=0, max_limit=20),

@@ -1,7 +1,9 @@
 """OCPP 2.0.1 provisioning (functional block B): boot, heartbeat, device model access. PURE.
 
-Owns BootNotification / Heartbeat (through ``Registration``), GetVariables, SetVariables and
-GetBaseReport (with its NotifyReport messages). Values live in the SQLite ``DeviceModel``;
+Owns BootNotification / Heartbeat (through ``Registration``), GetVariables (more items than
+ItemsPerMessageGetVariables: the excess Rejected), SetVariables (more than
+ItemsPerMessageSetVariables: CALLERROR OccurrenceConstraintViolation) and GetBaseReport (with
+its NotifyReport messages). Values live in the SQLite ``DeviceModel``;
 a change from any side takes effect through the model's listener (e.g.
 OCPPCommCtrlr.HeartbeatInterval reschedules the heartbeat).
 
@@ -99,13 +101,20 @@ class Provisioning201:
         return self._int("DeviceDataCtrlr", "ItemsPerMessage", 0, variable_instance=instance)
 
     def _get_variables(self, payload: dict) -> dict:
+        """Over ItemsPerMessageGetVariables: the first that many are answered, the rest Rejected
+        (TC_B_08 accepts this or all Rejected; B06.FR.16 would allow a CALLERROR too)."""
         data = payload["getVariableData"]
         limit = self._items_limit("GetVariables")
         if limit and len(data) > limit:
-            raise OcppCallError("occurrence", f"{len(data)} items exceed ItemsPerMessageGetVariables={limit}")
+            log.warning("GetVariables: %d items exceed ItemsPerMessageGetVariables=%d; the rest are Rejected",
+                        len(data), limit)
         results = []
-        for item in data:
+        for index, item in enumerate(data):
             attribute = item.get("attributeType", "Actual")
+            if limit and index >= limit:
+                results.append({"attributeStatus": "Rejected", "attributeType": attribute,
+                                "component": item["component"], "variable": item["variable"]})
+                continue
             status, value = self.model.get(key_from_wire(item["component"], item["variable"]), attribute)
             entry = {"attributeStatus": status, "attributeType": attribute,
                      "component": item["component"], "variable": item["variable"]}

@@ -5,9 +5,12 @@ RequestStartTransaction, RequestStopTransaction, GetTransactionStatus, UnlockCon
 TriggerMessage, Reset and DataTransfer (both ways: ``data_transfer_to_csms``).
 
 Rules (libocpp's RemoteTransactionControl unless said):
+- RequestStartTransaction / RequestStopTransaction before our BootNotification was Accepted:
+  Rejected (B02.FR.05).
 - RequestStartTransaction: no evseId, an unknown EVSE, an EVSE whose connectors are all
-  Faulted/Unavailable, an authorized transaction already there, or a reservation of the EVSE
-  for another token: Rejected. Else Accepted (with the transactionId when a transaction not yet
+  Faulted/Unavailable, an authorized transaction already there, a reservation of the EVSE
+  for another token, or a groupIdToken that is AuthCtrlr.MasterPassGroupId (C16: a master
+  pass stops transactions, it starts none): Rejected. Else Accepted (with the transactionId when a transaction not yet
   authorized runs there, F02) and the token goes to the EVSEs' auth (``provide_token``;
   prevalidated unless AuthCtrlr.AuthorizeRemoteStart), its remoteStartId to the transaction.
 - RequestStopTransaction: an ongoing transaction with that id -> Accepted and stopped with
@@ -15,8 +18,9 @@ Rules (libocpp's RemoteTransactionControl unless said):
 - GetTransactionStatus: messagesInQueue from the outbox; ongoingIndicator for a given id.
 - UnlockConnector: unknown connector -> UnknownConnector; an authorized transaction there ->
   OngoingAuthorizedTransaction; else the EVSE's answer (Unlocked / UnlockFailed).
-- TriggerMessage (the answer goes before the message, F06.FR.04): BootNotification only while
-  not Accepted (F06.FR.17); StatusNotification needs evse with connectorId (F06.FR.12);
+- TriggerMessage (the answer goes before the message, F06.FR.04; while Pending too, B02.FR.01,
+  through the core's ``triggered``; while Rejected only BootNotification, B03): BootNotification
+  only while not Accepted (F06.FR.17); StatusNotification needs evse with connectorId (F06.FR.12);
   MeterValues / TransactionEvent need a reading / a transaction; Heartbeat always;
   LogStatusNotification and FirmwareStatusNotification report Idle unless a block registered
   its own sender (``add_trigger``); other kinds: NotImplemented.
@@ -87,9 +91,17 @@ class RemoteControlBlock:
         self._triggers[requested_message] = fn
 
     # ------------------------------------------------------------------ start / stop
+    def _registered(self, action: str) -> bool:
+        if self.core.registration == "Accepted":
+            return True
+        log.warning("%s while the registration is %s: Rejected (B02.FR.05)", action, self.core.registration)
+        return False
+
     def _on_start(self, payload: dict) -> dict:
         evse, token = payload.get("evseId"), payload["idToken"]
         status_block, transactions = self.cp.status, self.cp.transactions
+        if not self._registered("RequestStartTransaction"):
+            return {"status": "Rejected"}
         if evse is None or not status_block.has(evse):
             log.info("RequestStartTransaction without a known evseId (%s): Rejected", evse)
             return {"status": "Rejected"}
@@ -99,6 +111,9 @@ class RemoteControlBlock:
         if (tx is not None and tx.authorized) or not usable or \
                 self.cp.reservation.reserved_for_other(evse, token, payload.get("groupIdToken")):
             log.info("RequestStartTransaction on EVSE %d: Rejected (busy, unavailable or reserved)", evse)
+            return {"status": "Rejected"}
+        if self.cp.authorization.is_master_pass(payload.get("groupIdToken")):
+            log.info("RequestStartTransaction on EVSE %d: Rejected (the master pass group starts nothing)", evse)
             return {"status": "Rejected"}
         transactions.expect_remote_start(evse, token["idToken"], payload["remoteStartId"])
         prevalidated = not self._flag("AuthCtrlr", "AuthorizeRemoteStart")
@@ -111,6 +126,8 @@ class RemoteControlBlock:
         return response
 
     def _on_stop(self, payload: dict) -> dict:
+        if not self._registered("RequestStopTransaction"):
+            return {"status": "Rejected"}
         tx = self.cp.transactions.by_transaction_id(payload["transactionId"])
         if tx is None:
             return {"status": "Rejected"}
@@ -149,7 +166,13 @@ class RemoteControlBlock:
         if evse is not None and not self.cp.status.has(evse["id"]):
             return {"status": "Rejected"}
         fn = self._triggers.get(kind)
-        status = fn(evse) if fn is not None else "NotImplemented"
+        if fn is None:
+            status = "NotImplemented"
+        elif kind != "BootNotification" and self.core.registration not in ("Accepted", "Pending"):
+            status = "Rejected"  # B03: nothing but a BootNotification may leave now
+        else:
+            with self.core.triggered():
+                status = fn(evse)
         log.info("TriggerMessage %s %s: %s", kind, evse or "", status)
         return {"status": status}
 

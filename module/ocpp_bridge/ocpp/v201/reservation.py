@@ -1,21 +1,34 @@
 """OCPP 2.0.1 reservations (functional block H: ReserveNow, CancelReservation). PURE.
 
-Owns the reservations the CSMS made (id, EVSE, idToken, groupIdToken, expiry), their
-persistence (``reservation201.db``, timers re-armed after a restart), the expiry timers and
-the ReservationStatusUpdate(Expired) they send, and the ``evse_port.reserve`` /
-``cancel_reservation`` requests.
+Owns the reservations the CSMS made (id, EVSE or none, idToken, groupIdToken, connectorType,
+expiry), their persistence (``reservation201.db``, timers re-armed after a restart), the
+expiry timers and the ReservationStatusUpdate(Expired / Removed) they send, the
+``evse_port.reserve`` / ``cancel_reservation`` requests, and which EVSEs show Reserved.
 
 Rules:
-- ReservationCtrlr.Enabled false, no evseId (NonEvseSpecific is false), an unknown EVSE, a
-  connectorType none of its connectors has, or an expiry already past: Rejected.
-- The EVSE's connectors decide otherwise: all Faulted -> Faulted; all Unavailable ->
-  Unavailable; an EV present, a transaction running, or a reservation with another id ->
-  Occupied. A ReserveNow with the id of an existing reservation replaces it (H01.FR.02).
-- Else the EVSE is asked (``reserve``); its answer gives Accepted or Rejected (the CALLRESULT
-  waits for it).
-- A session or transaction that starts with the reservation's id uses it up (no message).
-- At ``expiryDateTime`` the EVSE is told to cancel and ReservationStatusUpdate(Expired) goes;
-  when all its connectors become Faulted or Unavailable, the same with Removed.
+- ReservationCtrlr.Enabled false, an unknown EVSE, a connectorType no (such) EVSE has, or an
+  expiry already past: Rejected. No evseId: a station-wide reservation when
+  ReservationCtrlr.NonEvseSpecific is true, else Rejected (H01.FR.19).
+- An EVSE-specific reservation: the EVSE's connectors decide otherwise: all Faulted ->
+  Faulted; all Unavailable -> Unavailable; an EV present, a transaction running, a
+  reservation with another id, or an EVSE the station-wide reservations need -> Occupied.
+- A station-wide reservation is Accepted while every station-wide reservation, with it, can
+  still get a free EVSE (one without an EV, a transaction, an EVSE-specific reservation, and
+  not Faulted/Unavailable, of the reservation's connectorType if it names one) whatever order
+  their drivers come in and whichever fitting EVSE each takes (``fits``); else Occupied (or
+  Faulted / Unavailable when every fitting EVSE is so).
+- A free EVSE that no one but a station-wide reservation's driver may take (taking it would
+  leave a station-wide reservation without an EVSE) shows Reserved: with as many station-wide
+  reservations as free EVSEs, all of them (H01.FR.23/24, as EVerest's Auth module does).
+- A ReserveNow with the id of an existing reservation replaces it (H01.FR.02).
+- The EVSE (or, for a station-wide one, the ``reservation`` module if connected) is asked
+  (``reserve``); its answer gives Accepted or Rejected (the CALLRESULT waits for it).
+- A session or transaction that starts with the reservation's id uses it up (no message); so
+  does a transaction started by a station-wide reservation's idToken (the EVSE may not know
+  that reservation's id).
+- At ``expiryDateTime`` the reservation is cancelled and ReservationStatusUpdate(Expired)
+  goes; when all the connectors of its EVSE become Faulted or Unavailable, or a station-wide
+  one no longer fits, the same with Removed.
 
 Must never: decide who may use a reservation (the EVSE's auth does), or read a clock.
 """
@@ -34,13 +47,24 @@ from ocpp_bridge.store.database import open_database, transaction
 log = logging.getLogger("ocpp_bridge.ocpp.v201.reservation")
 
 DATABASE_NAME = "reservation201"
+STATION_WIDE = 0  # the ``evse`` column of a reservation without evseId
 MIGRATIONS = [
     """
     CREATE TABLE reservation (
         id INTEGER PRIMARY KEY, evse INTEGER NOT NULL, expiry REAL NOT NULL,
         id_token TEXT NOT NULL, group_id_token TEXT);
     """,
+    "ALTER TABLE reservation ADD COLUMN connector_type TEXT;",
 ]
+UNUSABLE = ("Faulted", "Unavailable")
+
+
+def fits(pools: list[set[int]]) -> bool:
+    """Can each station-wide reservation (its ``pool``: the free EVSEs it may use) still get an
+    EVSE in any order of arrival and any choice of EVSE? Sufficient rule: every pool holds at
+    least as many EVSEs as there are reservations whose pools overlap it (only those can take
+    its EVSEs)."""
+    return all(pool and len(pool) >= sum(1 for other in pools if other & pool) for pool in pools)
 
 
 class ReservationBlock:
@@ -49,22 +73,30 @@ class ReservationBlock:
         self.core = cp.core
         self.db = open_database(cp.db_dir, DATABASE_NAME, MIGRATIONS)
         self._by_id: dict[int, dict] = {}
-        for rid, evse, expiry, token, group in self.db.execute(
-                "SELECT id, evse, expiry, id_token, group_id_token FROM reservation"):
-            self._remember(rid, evse, expiry, json.loads(token), json.loads(group) if group else None)
-            if cp.status.has(evse):
-                cp.status.set_reserved(evse, True)
+        self._marked: set[int] = set()  # EVSEs this block shows as Reserved
+        for rid, evse, expiry, token, group, connector_type in self.db.execute(
+                "SELECT id, evse, expiry, id_token, group_id_token, connector_type FROM reservation ORDER BY rowid"):
+            if evse != STATION_WIDE and not cp.status.has(evse):
+                continue
+            self._remember(rid, evse or None, expiry, json.loads(token), json.loads(group) if group else None,
+                           connector_type)
         self.core.handle("ReserveNow", self._on_reserve_now)
         self.core.handle("CancelReservation", self._on_cancel)
         self.core.on("evse", self._on_event)
         self.core.on("connector_status", self._on_connector_status)
+        self._refresh_marks()
 
     # ------------------------------------------------------------------ queries
     def for_evse(self, evse: int) -> dict | None:
         return next((r for r in self._by_id.values() if r["evse"] == evse), None)
 
+    def station_wide(self) -> list[dict]:
+        """The reservations without EVSE, oldest first."""
+        return [r for r in self._by_id.values() if r["evse"] is None]
+
     def reserved_for_other(self, evse: int, id_token: dict, group_id_token: dict | None = None) -> bool:
-        """Is ``evse`` reserved for someone else than this token (or its group)?"""
+        """Is ``evse`` reserved (EVSE-specifically, as libocpp asks) for someone else than this
+        token (or its group)?"""
         r = self.for_evse(evse)
         if r is None:
             return False
@@ -73,13 +105,46 @@ class ReservationBlock:
         group = r.get("group_id_token")
         return not (group and group_id_token and group.get("idToken") == group_id_token.get("idToken"))
 
-    # ------------------------------------------------------------------ ReserveNow
-    def _enabled(self) -> bool:
+    # ------------------------------------------------------------------ capacity
+    def _flag(self, variable: str, default: bool) -> bool:
         try:
-            return self.cp.model.bool_value("ReservationCtrlr", "Enabled")
+            return self.cp.model.bool_value("ReservationCtrlr", variable)
         except (KeyError, ValueError):
-            return True
+            return default
 
+    def _unusable(self, evse: int) -> bool:
+        statuses = [self.cp.status.status(evse, c) for c in self.cp.status.connector_ids(evse)]
+        return bool(statuses) and all(s in UNUSABLE for s in statuses)
+
+    def _in_use(self, evse: int) -> bool:
+        transactions = getattr(self.cp, "transactions", None)
+        return self.cp.status.is_occupied(evse) or (transactions is not None and evse in transactions.active_evses())
+
+    def _free(self, ignore: int | None = None) -> set[int]:
+        """EVSEs a station-wide reservation may count on (``ignore``: a reservation id left out)."""
+        specific = {r["evse"] for r in self._by_id.values() if r["evse"] is not None and r["id"] != ignore}
+        return {e for e in self.cp.status.evse_ids()
+                if e not in specific and not self._in_use(e) and not self._unusable(e)}
+
+    def _fits(self, station_wide: list[dict], free: set[int]) -> bool:
+        return fits([{e for e in free if self._connector_type_ok(e, r["connector_type"])} for r in station_wide])
+
+    def _held(self) -> set[int]:
+        """Free EVSEs only a station-wide reservation's driver may take."""
+        wide = self.station_wide()
+        if not wide:
+            return set()
+        free = self._free()
+        return {e for e in free if not self._fits(wide, free - {e})}
+
+    def _refresh_marks(self) -> None:
+        marked = {r["evse"] for r in self._by_id.values() if r["evse"] is not None} | self._held()
+        changed, self._marked = marked ^ self._marked, marked
+        for evse in sorted(changed):
+            if self.cp.status.has(evse):
+                self.cp.status.set_reserved(evse, evse in marked)
+
+    # ------------------------------------------------------------------ ReserveNow
     def _evse_status(self, evse: int, rid: int) -> str | None:
         """The non-Accepted answer this EVSE's state forces, or None."""
         status_block = self.cp.status
@@ -88,13 +153,27 @@ class ReservationBlock:
             return "Faulted"
         if statuses and all(s == "Unavailable" for s in statuses):
             return "Unavailable"
-        transactions = getattr(self.cp, "transactions", None)
-        if status_block.is_occupied(evse) or (transactions is not None and evse in transactions.active_evses()):
+        if self._in_use(evse):
             return "Occupied"
         other = self.for_evse(evse)
         if other is not None and other["id"] != rid:
             return "Occupied"
+        wide = [r for r in self.station_wide() if r["id"] != rid]
+        if wide and not self._fits(wide, self._free(ignore=rid) - {evse}):
+            return "Occupied"  # the station-wide reservations need this EVSE
         return None
+
+    def _station_wide_status(self, rid: int, connector_type: str | None) -> str | None:
+        """The non-Accepted answer to one more station-wide reservation, or None."""
+        wide = [r for r in self.station_wide() if r["id"] != rid] + [{"id": rid, "connector_type": connector_type}]
+        if self._fits(wide, self._free(ignore=rid)):
+            return None
+        fitting = [e for e in self.cp.status.evse_ids() if self._connector_type_ok(e, connector_type)]
+        for state in UNUSABLE:
+            if all(all(self.cp.status.status(e, c) == state for c in self.cp.status.connector_ids(e))
+                   for e in fitting):
+                return state
+        return "Occupied"
 
     def _connector_type_ok(self, evse: int, wanted: str | None) -> bool:
         if not wanted:
@@ -108,15 +187,19 @@ class ReservationBlock:
         return False
 
     def _on_reserve_now(self, payload: dict):
-        rid, evse = payload["id"], payload.get("evseId")
+        rid, evse, connector_type = payload["id"], payload.get("evseId"), payload.get("connectorType")
         expiry = epoch(payload["expiryDateTime"]) or self.core.now
-        if (not self._enabled() or evse is None or not self.cp.status.has(evse)
-                or not self._connector_type_ok(evse, payload.get("connectorType")) or expiry <= self.core.now):
+        if evse is None:
+            known = (self._flag("NonEvseSpecific", False)
+                     and any(self._connector_type_ok(e, connector_type) for e in self.cp.status.evse_ids()))
+        else:
+            known = self.cp.status.has(evse) and self._connector_type_ok(evse, connector_type)
+        if not self._flag("Enabled", True) or not known or expiry <= self.core.now:
             log.info("ReserveNow %s on EVSE %s: Rejected", rid, evse)
             return {"status": "Rejected"}
-        forced = self._evse_status(evse, rid)
+        forced = self._evse_status(evse, rid) if evse is not None else self._station_wide_status(rid, connector_type)
         if forced is not None:
-            log.info("ReserveNow %s on EVSE %d: %s", rid, evse, forced)
+            log.info("ReserveNow %s on EVSE %s: %s", rid, evse, forced)
             return {"status": forced}
         old = self._by_id.get(rid)
         if old is not None and old["evse"] != evse:
@@ -129,11 +212,12 @@ class ReservationBlock:
                     self.cp.evse_port.cancel_reservation(evse, None, reservation_id=rid)
                 return
             if not ok:
-                log.info("ReserveNow %s: EVSE %d refused", rid, evse)
+                log.info("ReserveNow %s: EVSE %s refused", rid, evse)
                 answer.resolve({"status": "Rejected"})
                 return
-            self._store(rid, evse, expiry, payload["idToken"], payload.get("groupIdToken"))
-            log.info("ReserveNow %s: EVSE %d reserved until %s", rid, evse, payload["expiryDateTime"])
+            self._store(rid, evse, expiry, payload["idToken"], payload.get("groupIdToken"), connector_type)
+            log.info("ReserveNow %s: %s reserved until %s", rid,
+                     f"EVSE {evse}" if evse is not None else "the station", payload["expiryDateTime"])
             answer.resolve({"status": "Accepted"})
 
         group = payload.get("groupIdToken")
@@ -142,16 +226,22 @@ class ReservationBlock:
                                   parent_id_token=group["idToken"] if group else None)
         return now_or_later(answer)
 
-    def _store(self, rid: int, evse: int, expiry: float, id_token: dict, group: dict | None) -> None:
+    def _store(self, rid: int, evse: int | None, expiry: float, id_token: dict, group: dict | None,
+               connector_type: str | None) -> None:
         with transaction(self.db):
-            self.db.execute("INSERT OR REPLACE INTO reservation VALUES (?, ?, ?, ?, ?)",
-                            (rid, evse, expiry, json.dumps(id_token), json.dumps(group) if group else None))
-        self._remember(rid, evse, expiry, id_token, group)
-        self.cp.status.set_reserved(evse, True)
+            self.db.execute("DELETE FROM reservation WHERE id = ?", (rid,))  # a replacement goes last
+            self.db.execute("INSERT INTO reservation (id, evse, expiry, id_token, group_id_token, connector_type) "
+                            "VALUES (?, ?, ?, ?, ?, ?)",
+                            (rid, STATION_WIDE if evse is None else evse, expiry, json.dumps(id_token),
+                             json.dumps(group) if group else None, connector_type))
+        self._by_id.pop(rid, None)
+        self._remember(rid, evse, expiry, id_token, group, connector_type)
+        self._refresh_marks()
 
-    def _remember(self, rid: int, evse: int, expiry: float, id_token: dict, group: dict | None) -> None:
+    def _remember(self, rid: int, evse: int | None, expiry: float, id_token: dict, group: dict | None,
+                  connector_type: str | None) -> None:
         self._by_id[rid] = {"id": rid, "evse": evse, "expiry": expiry, "id_token": id_token,
-                            "group_id_token": group}
+                            "group_id_token": group, "connector_type": connector_type}
         self.core.timers.set(f"reservation-{rid}", expiry, lambda: self._expire(rid))
 
     def _drop(self, rid: int, *, cancel: bool) -> dict | None:
@@ -163,14 +253,17 @@ class ReservationBlock:
             self.db.execute("DELETE FROM reservation WHERE id = ?", (rid,))
         if cancel:
             self.cp.evse_port.cancel_reservation(r["evse"], None, reservation_id=rid)
-        self.cp.status.set_reserved(r["evse"], False)
+        self._refresh_marks()
         return r
 
     def _expire(self, rid: int) -> None:
         if self._drop(rid, cancel=True) is None:
             return
         log.info("reservation %d expired", rid)
-        self.core.call("ReservationStatusUpdate", {"reservationId": rid, "reservationUpdateStatus": "Expired"})
+        self._status_update(rid, "Expired")
+
+    def _status_update(self, rid: int, status: str) -> None:
+        self.core.call("ReservationStatusUpdate", {"reservationId": rid, "reservationUpdateStatus": status})
 
     # ------------------------------------------------------------------ CancelReservation
     def _on_cancel(self, payload: dict) -> dict:
@@ -185,17 +278,31 @@ class ReservationBlock:
         if isinstance(event, (E.SessionStarted, E.TransactionStarted)) and event.reservation_id is not None:
             if self._drop(event.reservation_id, cancel=False) is not None:
                 log.info("reservation %d used on EVSE %d", event.reservation_id, event.evse)
+        elif isinstance(event, E.TransactionStarted):
+            token = (event.id_token.value or "").lower()
+            used = next((r for r in self.station_wide() if (r["id_token"].get("idToken") or "").lower() == token),
+                        None)
+            if used is not None and self._drop(used["id"], cancel=False) is not None:
+                log.info("station-wide reservation %d used on EVSE %d", used["id"], event.evse)
+        if isinstance(event, (E.TransactionStarted, E.TransactionFinished, E.SessionStarted, E.SessionFinished)):
+            self._refresh_marks()
 
     def _on_connector_status(self, evse: int, connector: int, status: str) -> None:
-        """H04: an EVSE that can no longer be used loses its reservation (Removed)."""
-        r = self.for_evse(evse)
-        if r is None or status not in ("Faulted", "Unavailable"):
-            return
-        connectors = self.cp.status.connector_ids(evse)
-        if all(self.cp.status.status(evse, c) in ("Faulted", "Unavailable") for c in connectors):
-            self._drop(r["id"], cancel=True)
-            log.info("reservation %d removed: EVSE %d is %s", r["id"], evse, status)
-            self.core.call("ReservationStatusUpdate", {"reservationId": r["id"], "reservationUpdateStatus": "Removed"})
+        """H04: an EVSE that can no longer be used loses its reservation (Removed); so do the
+        newest station-wide reservations that no longer fit."""
+        if status in UNUSABLE:
+            r = self.for_evse(evse)
+            if r is not None and self._unusable(evse):
+                self._drop(r["id"], cancel=True)
+                log.info("reservation %d removed: EVSE %d is %s", r["id"], evse, status)
+                self._status_update(r["id"], "Removed")
+            wide = self.station_wide()
+            while wide and not self._fits(wide, self._free()):
+                last = wide.pop()
+                self._drop(last["id"], cancel=True)
+                log.info("station-wide reservation %d removed: not enough usable EVSEs", last["id"])
+                self._status_update(last["id"], "Removed")
+        self._refresh_marks()
 
     def close(self) -> None:
         self.db.close()
