@@ -6,8 +6,8 @@ each EVSE (kept by the transactions block):
   MeterValuesSampledData measurands (context Sample.Periodic) as a transaction MeterValues
   through the durable outbox (transactionId -1 until the CSMS gave one; the core fills it in);
   the StopTxnSampledData measurands go to the transaction's StopTransaction data.
-- clock-aligned: at every multiple of ClockAlignedDataInterval (from midnight UTC), the
-  MeterValuesAlignedData measurands (context Sample.Clock) for each EVSE with a reading:
+- clock-aligned: at every multiple of ClockAlignedDataInterval counted from UTC midnight,
+  each day afresh (``ocpp/clock_alignment.py``), the MeterValuesAlignedData measurands (context Sample.Clock) for each EVSE with a reading:
   through the outbox while a transaction runs on it, as a plain CALL otherwise; the
   StopTxnAlignedData measurands go to the running transaction's StopTransaction data.
 - TriggerMessage MeterValues: the MeterValuesSampledData measurands (context Trigger) at once.
@@ -21,8 +21,8 @@ Must never: keep its own copy of transaction state, or send StartTransaction/Sto
 from __future__ import annotations
 
 import logging
-import math
 
+from ocpp_bridge.ocpp.clock_alignment import next_aligned
 from ocpp_bridge.ocpp.sampled_values import measurand_list, sampled_values
 from ocpp_bridge.ocpp.timefmt import iso
 
@@ -79,7 +79,7 @@ class MeterValues16:
         if interval <= 0:
             self.core.timers.cancel(ALIGNED_TIMER)
             return
-        due = (math.floor(self.core.now / interval) + 1) * interval
+        due = next_aligned(self.core.now, interval)
         self.core.timers.set(ALIGNED_TIMER, due, lambda: self._aligned(due, interval))
 
     # ------------------------------------------------------------------ sampled
