@@ -52,6 +52,8 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, Callable
 
 from ocpp_bridge.deferred import Deferred
@@ -266,6 +268,21 @@ class StationCore:
         self._enforce_threshold()
         self.pump()
         return entry.row_id
+
+    @contextmanager
+    def atomic(self) -> Iterator[None]:
+        """One state change of a block: the transactional messages it queues and what it writes
+        meanwhile to the tables the outbox hosts (``Outbox.host``) commit together. All or
+        nothing: an exception rolls back the file and the outbox's memory and propagates;
+        nothing queued inside is sent before the commit. Nested, it joins as a savepoint."""
+        settling = self._settling
+        self._settling = True
+        try:
+            with self.outbox.transaction():
+                yield
+        finally:
+            self._settling = settling
+        self.pump()
 
     def on_tx_result(self, action: str, fn: TxResultHandler) -> None:
         """Register (once, at construction) who hears the results of ``action``'s transactional sends."""
