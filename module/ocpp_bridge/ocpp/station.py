@@ -34,6 +34,9 @@ option MessageQueueResumeDelay) and past its retry time.
   answer (the retry is not sent: the CSMS has the message once).
 - 1.6 StartTransaction.conf: its transactionId is recorded for the tx_key in the same commit
   that removes the message (``set_transaction_id``), so no restart can lose it.
+- A block whose records live in the outbox's file (``Outbox.host``) groups the messages it
+  queues and the records it writes in one state change with ``atomic``: one commit, all or
+  nothing, nothing sent before the commit.
 
 *Ordinary* (``call``) keep their ``on_done`` callbacks and live in memory only. Offline they
 are dropped (on_done gets ``Dropped``), and a disconnect drops those still queued, unless
