@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from ocpp_bridge.demo.csms import CallErrorReply
 from support.station import CP_ID, MODULE
 
 V = "2.0.1"
@@ -263,6 +264,49 @@ def test_tc_g_01_g_02_status_sequence_with_a_fault(charging_station):
     ev.unplug()
     wait_status(st, 1, "Available", after=occupied["index"])
     assert statuses(st, 1, mark) == ["Faulted", "Available", "Occupied", "Available"]
+
+
+# ---------------------------------------------------------------------------- B04: statuses after an outage
+def reconnected(st) -> None:
+    """The CSMS drops the station's connection; wait until the bridge is connected again."""
+    count = st.csms.connection_count(CP_ID)
+    st.csms.disconnect(CP_ID)
+    st.csms.wait_for_station(CP_ID, timeout=30, count=count + 1)
+
+
+def test_tc_b_04_after_an_outage_longer_than_offline_threshold_every_connector_is_sent(charging_station):
+    st = booted(charging_station, evses=2)
+    set_variables(st, "OCPPCommCtrlr", OfflineThreshold=0)   # any outage is longer than that
+    mark = st.csms.mark()
+    reconnected(st)
+    wait_status(st, 1, "Available", after=mark, timeout=20)   # unchanged, and sent all the same
+    wait_status(st, 2, "Available", after=mark, timeout=20)
+    assert "BootNotification" not in st.actions(mark)          # a reconnect, not a new registration
+
+
+def test_tc_b_04_after_a_shorter_outage_only_what_the_csms_lacks_is_sent(charging_station):
+    st = booted(charging_station, evses=2)
+    set_variables(st, "OCPPCommCtrlr", OfflineThreshold=3600)
+    refused: list[dict] = []
+
+    def refuse_the_first_occupied(payload: dict) -> dict:
+        if payload["connectorStatus"] == "Occupied" and not refused:
+            refused.append(payload)
+            raise CallErrorReply("InternalError", "not now")
+        return st.csms.default_response("StatusNotification", payload)
+
+    st.csms.set_response("StatusNotification", refuse_the_first_occupied)
+    mark = st.csms.mark()
+    st.evse(1).plug_in()
+    st.csms.wait_for(lambda e: e["action"] == "StatusNotification" and "error" in e, after_index=mark)
+    again = st.csms.mark()
+    reconnected(st)
+    wait_status(st, 1, "Occupied", after=again, timeout=20)  # refused, so never reported: sent again
+    beat = st.csms.mark()
+    assert st.csms.call(CP_ID, "TriggerMessage", {"requestedMessage": "Heartbeat"}) == {"status": "Accepted"}
+    st.csms.wait_for("Heartbeat", after_index=beat)  # queued after whatever the reconnect sent
+    assert [(e["payload"]["evseId"], e["payload"]["connectorStatus"])
+            for e in st.csms.entries("StatusNotification", CP_ID) if e["index"] >= again] == [(1, "Occupied")]
 
 
 def test_tc_h_01_reserve_and_tc_h_17_cancel(charging_station):

@@ -11,10 +11,12 @@ from ocpp_bridge.ocpp.v16.configuration import (
     MIGRATIONS,
     STANDARD_KEYS,
     ConfigurationKeys,
+    RW,
     KeyDef,
     KeyValue,
 )
 from ocpp_bridge.store.database import open_database
+from support.cp16 import Rig
 
 EXPECTED_KEYS = [
     "AllowOfflineTxForUnknownId", "AuthorizationCacheEnabled", "AuthorizeRemoteTxRequests",
@@ -210,18 +212,38 @@ def test_listeners_fire_only_on_real_change(keys):
     assert heard == [("HeartbeatInterval", "60"), ("NumberOfConnectors", "3")]
 
 
-def test_a_failing_listener_does_not_hide_the_change_from_others(keys):
+def broken_listener(key, value):
+    raise RuntimeError("listener bug")
+
+
+def test_a_failing_listener_does_not_hide_the_change_from_others(keys, caplog):
     heard = []
-
-    def broken(key, value):
-        raise RuntimeError("listener bug")
-
-    keys.add_listener(broken)
+    keys.add_listener(broken_listener)
     keys.add_listener(lambda key, value: heard.append(key))
-    with pytest.raises(RuntimeError):
-        keys.set("ResetRetries", "5", by_csms=True)
+    assert keys.set("ResetRetries", "5", by_csms=True) == "Accepted"  # what happened: it is stored
     assert heard == ["ResetRetries"]
     assert keys.value("ResetRetries") == "5"
+    [line] = [r for r in caplog.records if "broken_listener" in r.getMessage()]
+    assert "ResetRetries" in line.getMessage() and line.exc_info is not None
+
+
+def test_a_failing_listener_keeps_reboot_required():
+    conn = sqlite3.connect(":memory:")
+    mode = KeyDef("VendorMode", RW, "string", "eco", reboot_required=True)
+    keys = ConfigurationKeys(conn, extra_keys=[mode])
+    keys.add_listener(broken_listener)
+    assert keys.set("VendorMode", "fast", by_csms=True) == "RebootRequired"
+    keys.set_internal("VendorMode", "eco")  # a module change is not refused either
+    assert ConfigurationKeys(conn, extra_keys=[mode]).value("VendorMode") == "eco"
+
+
+def test_change_configuration_is_accepted_when_a_listener_fails_after_the_change(tmp_path, caplog):
+    rig = Rig(tmp_path).boot()
+    rig.cp.keys.add_listener(broken_listener)
+    assert rig.request("ChangeConfiguration", {"key": "HeartbeatInterval", "value": "77"}) == {"status": "Accepted"}
+    assert rig.cp.keys.value("HeartbeatInterval") == "77"
+    assert rig.cp.core.timers.is_set("heartbeat")  # the other listeners took it in
+    assert any("broken_listener" in r.getMessage() for r in caplog.records)
 
 
 # ------------------------------------------------------------------ persistence and overrides

@@ -23,6 +23,7 @@ from ocpp_bridge.ocpp.v201.device_model import (
     VariableKey,
 )
 from ocpp_bridge.store.database import open_database
+from v201_harness import Sim
 
 HB = VariableKey("OCPPCommCtrlr", "HeartbeatInterval")
 PASSWORD = VariableKey("SecurityCtrlr", "BasicAuthPassword")
@@ -252,6 +253,44 @@ def test_listeners_fire_only_on_real_change_with_canonical_key(dm):
         (HB, "Actual", "60"),
         (VariableKey("EVSE", "Available", evse=1), "Actual", "false"),
     ]
+
+
+def broken_listener(key, attribute, value):
+    raise RuntimeError("listener bug")
+
+
+def test_a_failing_listener_does_not_turn_a_stored_change_into_an_error(dm, caplog):
+    heard = []
+    dm.add_listener(broken_listener)
+    dm.add_listener(lambda key, attribute, value: heard.append(key.variable))
+    assert dm.set(HB, "60", by_csms=True) == "Accepted"   # what happened: it is stored
+    assert heard == ["HeartbeatInterval"] and dm.value("OCPPCommCtrlr", "HeartbeatInterval") == "60"
+    [line] = [r for r in caplog.records if "broken_listener" in r.getMessage()]
+    assert "OCPPCommCtrlr.HeartbeatInterval" in line.getMessage() and line.exc_info is not None
+    dm.set_internal(HB, "90")   # a module change is not refused either
+    assert dm.value("OCPPCommCtrlr", "HeartbeatInterval") == "90"
+
+
+def test_a_failing_listener_keeps_reboot_required():
+    vendor = ComponentDef("VendorCtrlr", (
+        VariableDef("Mode", "OptionList", (AttributeDef("Actual", "ReadWrite", "eco"),),
+                    values_list="eco,fast", reboot_required=True),
+    ))
+    dm = DeviceModel(sqlite3.connect(":memory:"), extra_components=[vendor])
+    dm.add_listener(broken_listener)
+    assert dm.set(VariableKey("VendorCtrlr", "Mode"), "fast", by_csms=True) == "RebootRequired"
+
+
+def test_set_variables_is_accepted_when_a_listener_fails_after_the_change(tmp_path, caplog):
+    sim = Sim(tmp_path)
+    sim.cp.model.add_listener(broken_listener)
+    reply = sim.request("SetVariables", {"setVariableData": [
+        {"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "HeartbeatInterval"}, "attributeValue": "77"},
+        {"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "OfflineThreshold"}, "attributeValue": "5"}]})
+    assert [r["attributeStatus"] for r in reply["setVariableResult"]] == ["Accepted", "Accepted"]
+    assert sim.cp.model.value("OCPPCommCtrlr", "OfflineThreshold") == "5"
+    assert sim.cp.core.timers.is_set("heartbeat")  # the other listeners took it in
+    assert sum("broken_listener" in r.getMessage() for r in caplog.records) == 2
 
 
 # ------------------------------------------------------------------ persistence and overrides

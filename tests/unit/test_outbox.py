@@ -24,6 +24,7 @@ from ocpp_bridge.ocpp.registration import Registration
 from ocpp_bridge.ocpp.security_events import send_security_event
 from ocpp_bridge.ocpp.station import InvalidOutgoing, StationCore, StationLifecycle
 from ocpp_bridge.ocpp.v201.device_model import VariableKey
+from ocpp_bridge.store.database import SchemaVersionError
 from test_station_core import Wire, answer, boot_answer, make
 
 T = "2026-01-01T00:00:00Z"
@@ -66,13 +67,17 @@ def infos(wire, action="SecurityEventNotification"):
     return [f[3].get("techInfo") for f in wire.calls(action)]
 
 
-def rows(tmp_path):
+def committed(tmp_path, query):
     """What a second connection sees in outbox.db: committed rows only."""
     conn = sqlite3.connect(tmp_path / "outbox.db")
     try:
-        return conn.execute("SELECT action, tx_key, attempts, payload FROM outbox ORDER BY id").fetchall()
+        return conn.execute(query).fetchall()
     finally:
         conn.close()
+
+
+def rows(tmp_path):
+    return committed(tmp_path, "SELECT action, tx_key, attempts, payload FROM outbox ORDER BY id")
 
 
 def start16(tx, n=1):
@@ -505,6 +510,82 @@ def test_a_message_queued_by_a_result_handler_waits_for_that_commit(tmp_path):
     assert written == [2]                              # BootNotification, StartTransaction
     assert wire.calls()[-1][2] == "StopTransaction" and wire.calls()[-1][3]["transactionId"] == 5
     assert [(r[0], r[1]) for r in rows(tmp_path)] == [("StopTransaction", "a")]
+
+
+# ------------------------------------------------------------------ all or nothing (core.atomic, guests)
+GUEST = ["CREATE TABLE record (tx_key TEXT PRIMARY KEY);"]
+
+
+def guest_rows(tmp_path):
+    return committed(tmp_path, "SELECT tx_key FROM record")
+
+
+def test_a_message_and_a_guest_record_commit_together_and_go_after_the_commit(tmp_path):
+    wire = Wire()
+    cp = Bare("1.6", tmp_path, wire)
+    db = cp.core.outbox.host("guest", GUEST)
+    online(cp, wire)
+    with cp.core.atomic():
+        cp.core.send_transactional("StartTransaction", start16("a"), "a")
+        db.execute("INSERT INTO record VALUES ('a')")
+        assert wire.calls("StartTransaction") == []    # nothing on the wire before the commit
+        assert rows(tmp_path) == [] and guest_rows(tmp_path) == []   # nor on disk
+    assert [r[0] for r in rows(tmp_path)] == ["StartTransaction"] and guest_rows(tmp_path) == [("a",)]
+    assert len(wire.calls("StartTransaction")) == 1
+
+
+def test_a_failed_change_leaves_neither_the_message_nor_the_record(tmp_path):
+    wire = Wire()
+    cp = Bare("1.6", tmp_path, wire)
+    db = cp.core.outbox.host("guest", GUEST)
+    online(cp, wire)
+    security(cp, 0)                                   # in flight: counts stay as they are
+    cp.core.send_transactional("StartTransaction", start16("a"), "a")
+    error(cp, wire.calls()[-1], 1.0)                  # attempt 1 of the security event, in memory too
+    before = [(e.action, e.attempts, e.not_before) for e in cp.core.outbox.entries()]
+    with pytest.raises(sqlite3.OperationalError):
+        with cp.core.atomic():
+            cp.core.send_transactional("StopTransaction", stop16(), "a")
+            cp.core.outbox.set_transaction_id("a", 7)
+            cp.core.outbox.record_failure(cp.core.outbox.head(), 2.0, 3, 60.0)
+            db.execute("INSERT INTO record VALUES ('a')")
+            db.execute("INSERT INTO no_such_table VALUES (1)")   # the store write that fails
+    assert [(e.action, e.attempts, e.not_before) for e in cp.core.outbox.entries()] == before
+    assert cp.core.outbox.transaction_id("a") is None and cp.core.messages_in_queue("a") == 1
+    assert [r[0] for r in rows(tmp_path)] == ["SecurityEventNotification", "StartTransaction"]
+    assert guest_rows(tmp_path) == [] and wire.calls("StopTransaction") == []
+    cp.close()
+    reopened = Outbox.open(str(tmp_path), "1.6")       # and so it stays after a restart
+    assert [e.action for e in reopened.entries()] == ["SecurityEventNotification", "StartTransaction"]
+
+
+def test_a_nested_change_that_fails_is_rolled_back_alone(tmp_path):
+    cp = Bare("2.0.1", tmp_path, Wire())
+    db = cp.core.outbox.host("guest", GUEST)
+    with cp.core.atomic():
+        cp.core.send_transactional("TransactionEvent", event201(0, "Started", "Authorized"), "tx-1")
+        db.execute("INSERT INTO record VALUES ('tx-1')")
+        with pytest.raises(ZeroDivisionError):
+            with cp.core.atomic():
+                cp.core.send_transactional("TransactionEvent", event201(1), "tx-1")
+                db.execute("INSERT INTO record VALUES ('tx-2')")
+                1 / 0
+        assert [e.payload["seqNo"] for e in cp.core.outbox.entries()] == [0]
+    assert [json.loads(r[3])["seqNo"] for r in rows(tmp_path)] == [0] and guest_rows(tmp_path) == [("tx-1",)]
+
+
+def test_guest_tables_keep_their_own_schema_version(tmp_path):
+    box = Outbox.open(str(tmp_path), "1.6")
+    box.host("guest", GUEST)
+    box.host("guest", GUEST)                           # a second start runs nothing again
+    box.host("guest", [*GUEST, "ALTER TABLE record ADD COLUMN n INTEGER;"])
+    assert box.conn.execute("SELECT name, version FROM guest_schema").fetchall() == [("guest", 2)]
+    assert box.conn.execute("PRAGMA user_version").fetchone()[0] == 1   # the outbox's own
+    with pytest.raises(SchemaVersionError):
+        box.host("guest", GUEST)                       # written by a newer release
+    box.add("StartTransaction", start16("a"), "a", 0.0)
+    box.close()
+    assert [e.action for e in Outbox.open(str(tmp_path), "1.6").entries()] == ["StartTransaction"]
 
 
 # ------------------------------------------------------------------ the real charge points' settings

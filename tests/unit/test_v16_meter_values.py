@@ -108,3 +108,17 @@ def test_trigger_meter_values(tmp_path):  # TC_054 (MeterValues part)
     rig.request("TriggerMessage", {"requestedMessage": "MeterValues"})
     last = rig.calls("MeterValues")[-2:]
     assert [m["connectorId"] for m in last] == [1, 2] and last[1]["transactionId"] == 100
+
+
+def test_clock_aligned_restarts_at_every_utc_midnight(tmp_path):
+    """420 s does not divide a day: each day's first clock-aligned values are at 00:00:00 and
+    00:07:00 (aligned to the epoch instead, they would drift by 300 s a day)."""
+    rig = Rig(tmp_path, overrides={"MeterValueSampleInterval": 0, "ClockAlignedDataInterval": 420}).boot()
+    rig.meter(1, 10.0)
+    rig.advance(3 * 86400 + 1000)
+    stamps = [m["meterValue"][0]["timestamp"] for m in rig.calls("MeterValues")]
+    for day in ("2026-01-02", "2026-01-03", "2026-01-04"):
+        of_day = [s[11:19] for s in stamps if s.startswith(day)]
+        assert of_day[:3] == ["00:00:00", "00:07:00", "00:14:00"], day
+        if day != "2026-01-04":  # whole days: 206 instants, the last span (300 s) cut by midnight
+            assert of_day[-1] == "23:55:00" and len(of_day) == 206, day

@@ -105,6 +105,27 @@ def test_statuses_resent_after_reconnect_and_reregistration(tmp_path):  # MicroO
     assert s
 
 
+def test_a_status_refused_or_cut_by_a_disconnect_is_sent_again(tmp_path):
+    """1.6 counts a status as sent only while no error came back, and every reconnection sends
+    all connectors: neither a CALLERROR nor a lost connection can hide a status (cf. 2.0.1 H8)."""
+    rig = Rig(tmp_path).boot()
+    rig.answers["StatusNotification"] = None           # held
+    rig.plug_in(1)
+    rig.error_held()                                     # Preparing refused
+    rig.answers["StatusNotification"] = {}
+    rig.disconnect()
+    rig.reconnect()                                      # sent again, answered
+    assert rig.statuses(1)[-2:] == ["Preparing", "Preparing"]
+    rig.answers["StatusNotification"] = None
+    rig.disconnect()
+    rig.reconnect()                                      # connector 0 in flight, 1 and 2 queued ...
+    rig.disconnect()                                     # ... and cut / dropped
+    rig.answers["StatusNotification"] = {}
+    rig.reconnect()
+    assert rig.statuses(1) == ["Available", "Preparing", "Preparing", "Preparing"]
+    assert [p["connectorId"] for p in rig.calls("StatusNotification")[-3:]] == [0, 1, 2]
+
+
 def test_nothing_before_accepted(tmp_path):
     rig = Rig(tmp_path)
     rig.answers["BootNotification"] = {"status": "Pending", "interval": 30, "currentTime": "2026-01-01T00:00:00Z"}

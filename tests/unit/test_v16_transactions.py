@@ -2,6 +2,8 @@
 values in Wh, transactionData, the bus's transaction events, invalid idTags, offline starts,
 restarts. Pure charge point, scripted CSMS, fake clock."""
 
+import sqlite3
+
 import pytest
 
 from ocpp_bridge.ocpp import evse_events as E
@@ -124,6 +126,45 @@ def test_invalid_id_tag_without_stop_pauses_after_max_energy(tmp_path):
     rig.meter(1, 1500)
     rig.meter(1, 1600)
     assert rig.port.names().count("pause_charging") == 1
+
+
+def test_max_energy_on_invalid_id_survives_a_restart(tmp_path):
+    """As in 2.0.1: the invalid mark and the energy at the start are in the record."""
+    rig = Rig(tmp_path, overrides={"StopTransactionOnInvalidId": False, "MaxEnergyOnInvalidId": 500}).boot()
+    rig.answers["StartTransaction"] = {"transactionId": 7, "idTagInfo": {"status": "Invalid"}}
+    s = rig.plug_in(1)
+    rig.start_tx(1, s, energy=100)
+    rig.meter(1, 550)
+    rig.restart()
+    rig.boot()
+    rig.event(E.SessionResumed(1, 1, s, rig.stamp()))
+    rig.meter(1, 580)
+    assert "pause_charging" not in rig.port.names()
+    rig.meter(1, 600)
+    assert rig.port.names().count("pause_charging") == 1
+
+
+def test_no_per_session_state_is_left_behind(tmp_path):
+    rig = Rig(tmp_path, overrides={"StopTransactionOnInvalidId": False, "MaxEnergyOnInvalidId": 500}).boot()
+    rig.answers["StartTransaction"] = lambda p: {"transactionId": 7, "idTagInfo": {"status": "Invalid"}}
+    block = rig.cp.blocks.transactions
+
+    def session():
+        s = rig.plug_in(1)
+        rig.start_tx(1, s, energy=0)
+        rig.meter(1, 600)
+        rig.stop_tx(1, s)
+        rig.unplug(1, s)
+
+    def sizes():
+        return {name: len(v) for name, v in vars(block).items() if isinstance(v, (dict, set, list))}
+
+    session()
+    after_one = sizes()
+    for _ in range(24):
+        session()
+    assert sizes() == after_one and block.records() == []
+    assert rig.port.names().count("pause_charging") == 25
 
 
 def test_invalid_id_tag_zero_max_energy_pauses_at_once(tmp_path):
@@ -297,3 +338,55 @@ def test_unlock_connector_on_ev_side_disconnect_follows_its_key(tmp_path):
         {"status": "Accepted"}
     rig2.stop_tx(1, s2, reason="EVDisconnected")
     assert "force_unlock" not in rig2.port.names()
+
+
+# ------------------------------------------------------------------ all or nothing (H6)
+def disk_state(tmp_path) -> tuple[list, list]:
+    """What a second connection sees: (queued actions, transaction records)."""
+    conn = sqlite3.connect(tmp_path / "outbox.db")
+    try:
+        return ([a for (a,) in conn.execute("SELECT action FROM outbox ORDER BY id")],
+                [s for (s,) in conn.execute("SELECT session_id FROM tx16")])
+    finally:
+        conn.close()
+
+
+def fail_write(*args):
+    raise sqlite3.OperationalError("disk I/O error")
+
+
+def test_start_transaction_and_its_record_exist_both_or_neither(tmp_path, monkeypatch):
+    rig = Rig(tmp_path).boot()
+    rig.answers["StartTransaction"] = None            # unanswered: what was queued stays queued
+    seen = events(rig)
+    tx = rig.cp.blocks.transactions
+    monkeypatch.setattr(tx, "_insert", fail_write)   # the record's write fails after the message's
+    s = rig.plug_in(1)
+    rig.start_tx(1, s)
+    assert tx.records() == [] and rig.cp.core.messages_in_queue(s) == 0   # in memory: neither
+    assert disk_state(tmp_path) == ([], [])                              # on disk: neither
+    assert rig.calls("StartTransaction") == [] and seen == []            # nothing went out
+    monkeypatch.undo()
+    rig.restart()
+    rig.boot()
+    assert rig.cp.blocks.transactions.records() == [] and rig.calls("StartTransaction") == []
+    s2 = rig.plug_in(1)                                                  # the next session works
+    rig.start_tx(1, s2)
+    assert [r.session_id for r in rig.cp.blocks.transactions.records()] == [s2]
+    assert disk_state(tmp_path) == (["StartTransaction"], [s2]) and len(rig.calls("StartTransaction")) == 1
+
+
+def test_stop_transaction_and_the_removal_of_its_record_happen_both_or_neither(tmp_path, monkeypatch):
+    rig, s = running(tmp_path)
+    rig.answers["StopTransaction"] = None
+    seen = events(rig)
+    tx = rig.cp.blocks.transactions
+    monkeypatch.setattr(tx, "_forget", fail_write)   # the record's removal fails after the message's
+    rig.stop_tx(1, s)
+    assert [r.session_id for r in tx.records()] == [s] and rig.cp.core.messages_in_queue(s) == 0
+    assert rig.calls("StopTransaction") == [] and seen == []
+    assert disk_state(tmp_path) == ([], [s])
+    monkeypatch.undo()
+    rig.stop_tx(1, s)                                                    # the EVSE says it again
+    assert last_stop(rig) == (100, "Local", 2000) and tx.records() == []
+    assert disk_state(tmp_path) == (["StopTransaction"], []) and len(rig.calls("StopTransaction")) == 1

@@ -7,10 +7,7 @@ The clock starts 100 s after midnight UTC, so an aligned Interval of 300 s is du
 import pytest
 
 from ocpp_bridge.ocpp import evse_events as E
-from ocpp_bridge.ocpp.v201.meter_values import next_aligned
 from v201_harness import Sim, T0, full_session_start, sample, tx_finished
-
-MIDNIGHT = T0 - 100
 
 
 def reading(evse, energy, power=0.0):
@@ -23,13 +20,6 @@ def updates(sim, trigger):
 
 def values(meter_value):
     return [(v["measurand"], v["context"], v["value"]) for v in meter_value["sampledValue"]]
-
-
-def test_next_aligned():
-    assert next_aligned(MIDNIGHT + 100, 300) == MIDNIGHT + 300
-    assert next_aligned(MIDNIGHT + 300, 300) == MIDNIGHT + 600
-    assert next_aligned(MIDNIGHT + 86000, 7 * 3600) == MIDNIGHT + 86400   # realigned at midnight
-    assert next_aligned(MIDNIGHT + 5, 100000) == MIDNIGHT + 86400
 
 
 def test_tc_j_09_sampled_values_in_updated_events(tmp_path):

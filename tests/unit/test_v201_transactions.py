@@ -5,9 +5,13 @@ station writes has passed the official schema in the core. Test ids cite OCA 2.0
 only where the test covers what the case checks.
 """
 
+import json
+import sqlite3
+
 import pytest
 
 from ocpp_bridge.ocpp import evse_events as E
+from ocpp_bridge.ocpp.v201.tx_records import Tx
 from v201_harness import (Sim, auth_first, charging, full_session_start, plug, sample, tx_finished, tx_started,
                           unplug)
 
@@ -383,3 +387,93 @@ def test_max_energy_on_invalid_id_lets_that_much_energy_through_before_pausing(t
     assert sim.port.of("pause_charging") == [(1,)]
     sim.ev(E.MeterReading(1, sample(900.0)))
     assert sim.port.of("pause_charging") == [(1,)]  # once
+
+
+def invalid_token_sim(tmp_path):
+    sim = Sim(tmp_path, overrides={"TxCtrlr": {"StopTxOnInvalidId": False, "MaxEnergyOnInvalidId": 500}})
+    sim.answers["TransactionEvent"] = lambda req: ({"idTokenInfo": {"status": "Invalid"}} if "idToken" in req else {})
+    return sim
+
+
+def test_max_energy_on_invalid_id_survives_a_restart(tmp_path):
+    sim = invalid_token_sim(tmp_path)
+    sim.ev(plug(1, "s1"), tx_started(1, "s1", energy=100.0), charging(1, "s1"))   # declared invalid
+    sim.ev(E.MeterReading(1, sample(550.0)))                                       # 450 Wh so far
+    assert sim.port.of("pause_charging") == []
+    sim.restart()
+    sim.connect()
+    sim.ev(E.SessionResumed(1, 1, "s1", "2026-01-01T00:00:00Z"))
+    sim.ev(E.MeterReading(1, sample(580.0)))
+    assert sim.port.of("pause_charging") == []          # still counted from the start (100 Wh)
+    sim.ev(E.MeterReading(1, sample(600.0)))
+    assert sim.port.of("pause_charging") == [(1,)]
+
+
+def block_sizes(block) -> dict:
+    return {name: len(value) for name, value in vars(block).items() if isinstance(value, (dict, set, list))}
+
+
+def test_no_per_session_state_is_left_behind(tmp_path):
+    sim = invalid_token_sim(tmp_path)
+    block = sim.cp.transactions
+
+    def session(n):
+        sid = f"s{n}"
+        sim.ev(plug(1, sid), tx_started(1, sid, energy=0.0), charging(1, sid), E.MeterReading(1, sample(600.0)),
+               tx_finished(1, sid), unplug(1, sid))
+
+    session(0)
+    after_one = block_sizes(block)
+    for n in range(1, 25):
+        session(n)
+    assert block_sizes(block) == after_one
+    assert len(sim.port.of("pause_charging")) == 25 and block.store.load() == []
+
+
+# ------------------------------------------------------------------ all or nothing (H6)
+def disk_state(tmp_path) -> tuple[list, list]:
+    """What a second connection sees: (queued seqNos, (started, seqNo) of each record)."""
+    conn = sqlite3.connect(tmp_path / "outbox.db")
+    try:
+        queued = [json.loads(p)["seqNo"] for (p,) in conn.execute("SELECT payload FROM outbox ORDER BY id")]
+        records = [(t.started, t.seq_no) for t in (Tx.from_json(d) for (d,) in conn.execute("SELECT data FROM tx"))]
+        return queued, records
+    finally:
+        conn.close()
+
+
+def failing_save_once(monkeypatch, store, when):
+    """The next save of a record that ``when`` picks raises, after its message was queued."""
+    original, left = store.save, [1]
+
+    def save(tx):
+        if left[0] and when(tx):
+            left[0] = 0
+            raise sqlite3.OperationalError("disk I/O error")
+        original(tx)
+    monkeypatch.setattr(store, "save", save)
+
+
+def test_started_event_and_its_record_exist_both_or_neither(tmp_path, monkeypatch):
+    sim = Sim(tmp_path)
+    sim.hold.add("TransactionEvent")                     # keep what was queued in the outbox
+    failing_save_once(monkeypatch, sim.cp.transactions.store, lambda tx: tx.started)
+    sim.ev(plug(1, "s1"), tx_started(1, "s1"))
+    assert events(sim) == [] and sim.cp.core.messages_in_queue("s1") == 0   # in memory: no message,
+    assert sim.cp.transactions.active_evses() == set()                      # no transaction
+    assert disk_state(tmp_path) == ([], [(False, 0)])                       # on disk: the plug-in only
+    sim.ev(tx_started(1, "s1"))                                             # the EVSE says it again
+    assert [(e["eventType"], e["seqNo"]) for e in events(sim)] == [("Started", 0)]
+    assert disk_state(tmp_path) == ([0], [(True, 1)])
+
+
+def test_an_updated_event_whose_record_write_fails_is_not_sent_and_leaves_no_seq_no_gap(tmp_path, monkeypatch):
+    sim = Sim(tmp_path)
+    full_session_start(sim, 1, "s1")                      # Started (0), Updated Charging (1)
+    failing_save_once(monkeypatch, sim.cp.transactions.store, lambda tx: tx.charging_state == "SuspendedEV")
+    sim.ev(charging(1, "s1", "SuspendedEV"))
+    assert [e["seqNo"] for e in events(sim)] == [0, 1] and sim.cp.transactions.on_evse(1).seq_no == 2
+    assert disk_state(tmp_path) == ([], [(True, 2)])
+    sim.ev(charging(1, "s1", "SuspendedEV"))              # told again: now it goes, with the next number
+    assert [(e["seqNo"], e["transactionInfo"].get("chargingState")) for e in events(sim)][2:] == [
+        (2, "SuspendedEV")]

@@ -8,6 +8,11 @@ SecurityEventNotification), their attempt counters and earliest retry times, the
 below is fsync'd before the call returns, unless the caller has a transaction open (then it
 is durable when that transaction commits).
 
+Guests: the records a message belongs to (the 1.6 and 2.0.1 transaction records) keep their
+tables in this file (``host``), so that a message and its record commit together in one
+``transaction`` (``StationCore.atomic``): both or neither, on disk and in memory. The outbox
+never reads or writes a guest's tables.
+
 Must never: run a thread, read a clock (``now`` comes in), send anything, decide *when* a
 message may go (that is ``StationCore``), or change a stored payload (the 1.6
 transactionId is substituted in a copy, at send time).
@@ -46,7 +51,7 @@ import copy
 import json
 import sqlite3
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -76,6 +81,18 @@ MIGRATIONS = [
 
 # 1.6 messages whose transactionId is the CSMS's (from StartTransaction.conf).
 _CARRY_TRANSACTION_ID_16 = frozenset({"MeterValues", "StopTransaction"})
+
+
+@contextmanager
+def _savepoint(conn: sqlite3.Connection) -> Iterator[None]:
+    conn.execute("SAVEPOINT outbox_nested")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK TO outbox_nested")
+        conn.execute("RELEASE outbox_nested")
+        raise
+    conn.execute("RELEASE outbox_nested")
 
 
 @dataclass(eq=False)
@@ -118,11 +135,32 @@ class Outbox:
     def close(self) -> None:
         self.conn.close()
 
+    def host(self, guest: str, migrations: Sequence[str]) -> sqlite3.Connection:
+        """Create (or bring up to date) a guest store's tables in this file; returns the
+        connection its writes go through (they join an open ``transaction``)."""
+        apply_migrations(self.conn, migrations, guest=guest)
+        return self.conn
+
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """Group several changes (and whatever a result handler writes here) in one commit."""
-        with transaction(self.conn):
-            yield
+        """Group several changes (and whatever a result handler or a guest writes here) in one
+        commit. All or nothing: an exception rolls back the file and this object's memory
+        (queue, attempt counters, 1.6 id map). Nested, it is a savepoint of the outer one."""
+        queue = list(self._entries)
+        counters = [(e, e.attempts, e.not_before) for e in queue]
+        tx_ids = dict(self._tx_ids)
+        try:
+            if self.conn.in_transaction:
+                with _savepoint(self.conn):
+                    yield
+            else:
+                with transaction(self.conn):
+                    yield
+        except BaseException:
+            self._entries, self._tx_ids = deque(queue), tx_ids
+            for entry, attempts, not_before in counters:
+                entry.attempts, entry.not_before = attempts, not_before
+            raise
 
     # ------------------------------------------------------------------ queue
     def add(self, action: str, payload: dict, tx_key: str | None, now: float) -> Entry:

@@ -39,6 +39,9 @@ option MessageQueueResumeDelay) and past its retry time.
   answer (the retry is not sent: the CSMS has the message once).
 - 1.6 StartTransaction.conf: its transactionId is recorded for the tx_key in the same commit
   that removes the message (``set_transaction_id``), so no restart can lose it.
+- A block whose records live in the outbox's file (``Outbox.host``) groups the messages it
+  queues and the records it writes in one state change with ``atomic``: one commit, all or
+  nothing, nothing sent before the commit.
 
 *Ordinary* (``call``) keep their ``on_done`` callbacks and live in memory only. Offline they
 are dropped (on_done gets ``Dropped``), and a disconnect drops those still queued, unless
@@ -57,8 +60,9 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 from ocpp_bridge.deferred import Deferred
 from ocpp_bridge.ocpp.late_answers import late_answer
@@ -280,6 +284,21 @@ class StationCore:
         self._enforce_threshold()
         self.pump()
         return entry.row_id
+
+    @contextmanager
+    def atomic(self) -> Iterator[None]:
+        """One state change of a block: the transactional messages it queues and what it writes
+        meanwhile to the tables the outbox hosts (``Outbox.host``) commit together. All or
+        nothing: an exception rolls back the file and the outbox's memory and propagates;
+        nothing queued inside is sent before the commit. Nested, it joins as a savepoint."""
+        settling = self._settling
+        self._settling = True
+        try:
+            with self.outbox.transaction():
+                yield
+        finally:
+            self._settling = settling
+        self.pump()
 
     def on_tx_result(self, action: str, fn: TxResultHandler) -> None:
         """Register (once, at construction) who hears the results of ``action``'s transactional sends."""

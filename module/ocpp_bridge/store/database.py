@@ -11,8 +11,12 @@ so a crash leaves the file at the last complete version. Scripts must not contai
 ``BEGIN``/``COMMIT`` themselves. A file whose version is higher than the list is long was
 written by newer software (or belongs to another store) and is refused.
 
-One file belongs to one store (one migration list). Connections are opened in autocommit
-mode; writers group statements with :func:`transaction`. ``check_same_thread`` is off so the
+One file belongs to one store (one migration list), except that a store may host the tables
+of another whose writes must commit together with its own (the outbox hosts the transaction
+records): the guest's scripts run through ``apply_migrations(conn, scripts, guest=name)``
+and its version is kept in the ``guest_schema`` table under its name, the host's stays in
+``user_version``. Connections are opened in autocommit mode; writers group statements with
+:func:`transaction`. ``check_same_thread`` is off so the
 wiring may open a file on the main thread and hand it to the engine thread; at any time only
 one thread may use a connection.
 
@@ -62,24 +66,35 @@ def open_database(
     return conn
 
 
-def schema_version(conn: sqlite3.Connection) -> int:
-    """The ``user_version`` of the file behind ``conn``."""
-    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+def schema_version(conn: sqlite3.Connection, guest: str | None = None) -> int:
+    """The ``user_version`` of the file behind ``conn``, or the version of the ``guest``
+    store's tables in it (0 when it has none yet)."""
+    if guest is None:
+        return int(conn.execute("PRAGMA user_version").fetchone()[0])
+    conn.execute("CREATE TABLE IF NOT EXISTS guest_schema (name TEXT PRIMARY KEY, version INTEGER NOT NULL)")
+    row = conn.execute("SELECT version FROM guest_schema WHERE name = ?", (guest,)).fetchone()
+    return int(row[0]) if row else 0
 
 
-def apply_migrations(conn: sqlite3.Connection, migrations: Sequence[str]) -> int:
-    """Run the scripts the file has not seen yet; return the resulting version."""
+def apply_migrations(conn: sqlite3.Connection, migrations: Sequence[str], *,
+                     guest: str | None = None) -> int:
+    """Run the scripts the file has not seen yet; return the resulting version. ``guest``: the
+    scripts of another store's tables hosted in this file (a plain name like ``tx16``)."""
     if conn.in_transaction:
         raise RuntimeError("apply_migrations needs a connection with no open transaction")
-    current = schema_version(conn)
+    if guest is not None and not _NAME.match(guest):
+        raise ValueError(f"guest store name {guest!r} must be a plain name like 'tx16'")
+    current = schema_version(conn, guest)
     if current > len(migrations):
         raise SchemaVersionError(
             f"database schema version {current} is newer than this software knows "
             f"({len(migrations)}); it was written by a newer release or belongs to another store"
         )
     for index in range(current, len(migrations)):
-        script = (f"BEGIN IMMEDIATE;\n{migrations[index]}\n;"
-                  f"PRAGMA user_version = {index + 1};\nCOMMIT;")
+        bump = (f"PRAGMA user_version = {index + 1};" if guest is None else
+                f"INSERT INTO guest_schema (name, version) VALUES ('{guest}', {index + 1}) "
+                "ON CONFLICT (name) DO UPDATE SET version = excluded.version;")
+        script = f"BEGIN IMMEDIATE;\n{migrations[index]}\n;{bump}\nCOMMIT;"
         try:
             conn.executescript(script)
         except BaseException:

@@ -36,6 +36,7 @@ from ``get``.
 
 from __future__ import annotations
 
+import logging
 import re
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
@@ -43,6 +44,8 @@ from dataclasses import dataclass
 from typing import Union
 
 from ocpp_bridge.store.database import apply_migrations, transaction
+
+log = logging.getLogger("ocpp_bridge.ocpp.v16.configuration")
 
 DATABASE_NAME = "config16"
 
@@ -315,7 +318,8 @@ class ConfigurationKeys:
     # ----------------------------------------------------------------- writing
 
     def add_listener(self, fn: Callable[[str, str], None]) -> None:
-        """``fn(key, new_value)`` runs after every change that altered a stored value."""
+        """``fn(key, new_value)`` runs after every change that altered a stored value; an
+        exception it raises is logged, never passed on (the change stays stored and reported)."""
         self._listeners.append(fn)
 
     def set(self, key: str, value: str, *, by_csms: bool) -> Status:
@@ -349,14 +353,12 @@ class ConfigurationKeys:
                 "UPDATE config16_key SET value = ?, source = 'set' WHERE key = ?", (value, d.name)
             )
         self._values[d.name] = value
-        errors: list[BaseException] = []
         for fn in list(self._listeners):
             try:
                 fn(d.name, value)
-            except Exception as exc:  # every listener hears of the change; the first error wins
-                errors.append(exc)
-        if errors:
-            raise errors[0]
+            except Exception:  # the change is stored: every listener hears of it, none undoes it
+                log.exception("configuration key %s was changed and stored, but its listener %s failed",
+                              d.name, getattr(fn, "__qualname__", repr(fn)))
 
     def _profile_change_ok(self, new: int) -> bool:
         current = self.value("SecurityProfile")

@@ -6,14 +6,18 @@ each EVSE (kept by the transactions block):
   MeterValuesSampledData measurands (context Sample.Periodic) as a transaction MeterValues
   through the durable outbox (transactionId -1 until the CSMS gave one; the core fills it in);
   the StopTxnSampledData measurands go to the transaction's StopTransaction data.
-- clock-aligned: at every multiple of ClockAlignedDataInterval (from midnight UTC), the
-  MeterValuesAlignedData measurands (context Sample.Clock) for each EVSE with a reading:
-  through the outbox while a transaction runs on it, as a plain CALL otherwise; the
-  StopTxnAlignedData measurands go to the running transaction's StopTransaction data.
+- clock-aligned: at every multiple of ClockAlignedDataInterval counted from UTC midnight,
+  each day afresh (``ocpp/clock_alignment.py``), the MeterValuesAlignedData measurands
+  (context Sample.Clock) for each EVSE with a reading: through the outbox while a
+  transaction runs on it, as a plain CALL otherwise; the StopTxnAlignedData measurands go to
+  the running transaction's StopTransaction data.
 - TriggerMessage MeterValues: the MeterValuesSampledData measurands (context Trigger) at once.
 An interval of 0 switches that clock off; a change of either key reschedules at once. A
 deadline found more than one interval in the past (the clock jumped, or the module was
 stopped) is skipped, not caught up.
+
+A transaction's MeterValues and the StopTransaction data taken with it are one change of the
+transactions block (``changes``): stored together or not at all.
 
 Must never: keep its own copy of transaction state, or send StartTransaction/StopTransaction.
 """
@@ -21,8 +25,8 @@ Must never: keep its own copy of transaction state, or send StartTransaction/Sto
 from __future__ import annotations
 
 import logging
-import math
 
+from ocpp_bridge.ocpp.clock_alignment import next_aligned
 from ocpp_bridge.ocpp.sampled_values import measurand_list, sampled_values
 from ocpp_bridge.ocpp.timefmt import iso
 
@@ -79,7 +83,7 @@ class MeterValues16:
         if interval <= 0:
             self.core.timers.cancel(ALIGNED_TIMER)
             return
-        due = (math.floor(self.core.now / interval) + 1) * interval
+        due = next_aligned(self.core.now, interval)
         self.core.timers.set(ALIGNED_TIMER, due, lambda: self._aligned(due, interval))
 
     # ------------------------------------------------------------------ sampled
@@ -95,14 +99,15 @@ class MeterValues16:
         if sample is None:
             return
         stamp = iso(self.core.now)
-        self.tx.note_meter(session_id, sample.energy_import_wh)
         values = sampled_values(sample, measurand_list(self.keys.value("MeterValuesSampledData")),
                                 "Sample.Periodic", "1.6")
-        if values:
-            self._send_transactional(rec, stamp, values)
         stop_values = sampled_values(sample, measurand_list(self.keys.value("StopTxnSampledData")),
                                      "Sample.Periodic", "1.6")
-        self.tx.add_transaction_data(session_id, {"timestamp": stamp, "sampledValue": stop_values})
+        with self.tx.changes.change():  # the message and the record's data: both or neither
+            self.tx.note_meter(session_id, sample.energy_import_wh)
+            if values:
+                self._send_transactional(rec, stamp, values)
+            self.tx.add_transaction_data(session_id, {"timestamp": stamp, "sampledValue": stop_values})
 
     # ------------------------------------------------------------------ clock-aligned
     def _aligned(self, due: float, interval: int) -> None:
@@ -120,10 +125,12 @@ class MeterValues16:
             rec = self.tx.active(evse)
             values = sampled_values(sample, measurands, "Sample.Clock", "1.6")
             if rec is not None:
-                if values:
-                    self._send_transactional(rec, stamp, values)
-                self.tx.add_transaction_data(rec.session_id, {
-                    "timestamp": stamp, "sampledValue": sampled_values(sample, stop_measurands, "Sample.Clock", "1.6")})
+                with self.tx.changes.change():
+                    if values:
+                        self._send_transactional(rec, stamp, values)
+                    self.tx.add_transaction_data(rec.session_id, {
+                        "timestamp": stamp,
+                        "sampledValue": sampled_values(sample, stop_measurands, "Sample.Clock", "1.6")})
             elif values and self.core.registration == "Accepted":
                 self.core.call("MeterValues", {"connectorId": evse,
                                                "meterValue": [{"timestamp": stamp, "sampledValue": values}]})

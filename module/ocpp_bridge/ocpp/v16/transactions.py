@@ -1,8 +1,12 @@
 """OCPP 1.6 StartTransaction / StopTransaction for the EVSEs' transactions. PURE.
 
 Owns each running transaction's record (session id = EVerest's uuid = the outbox tx_key,
-connector, idTag, meterStart, reservation, the CSMS's transactionId once known, the
-StopTxn*Data collected so far) in ``transactions16.db``, so a restart loses nothing.
+connector, idTag, meterStart, reservation, the CSMS's transactionId once known, whether the
+CSMS declared its idTag invalid, the StopTxn*Data collected so far), kept in the outbox's
+file (``Outbox.host``), so a restart loses nothing. Every change of that state (one EVSE
+event, one StartTransaction.conf) is all or nothing (``ocpp/state_change.py``): a record and
+its StartTransaction (or its removal and its StopTransaction) commit together or not at all,
+on disk and in memory, and the bus hears of it after the commit.
 
 - TransactionStarted -> StartTransaction (idTag, meterStart in Wh, timestamp, reservationId)
   through the durable outbox, and ``transaction_event`` Started for the bus.
@@ -10,7 +14,8 @@ StopTxn*Data collected so far) in ``transactions16.db``, so a restart loses noth
   queued MeterValues / StopTransaction), ``transaction_event`` Updated with it, and its
   idTagInfo goes to the authorization cache. idTagInfo not Accepted: StopTransactionOnInvalidId
   true -> the EVSE stops with reason DeAuthorized; false -> energy stops (pause) once the
-  transaction delivered MaxEnergyOnInvalidId Wh.
+  transaction delivered MaxEnergyOnInvalidId Wh (once per run; the invalid mark is persisted,
+  so after a restart it is paused again when the limit is reached).
 - TransactionFinished -> StopTransaction (meterStop in Wh, reason mapped from EVerest's
   StopTransactionReason, the idTag that stopped it, transactionData = the StopTxnSampledData
   begin/periodic/end values and the StopTxnAlignedData clock values) and ``transaction_event``
@@ -25,11 +30,10 @@ StopTxn*Data collected so far) in ``transactions16.db``, so a restart loses noth
   closed with StopTransaction reason PowerLoss, the last meter value known (persisted on every
   change of the energy reading) and the time of recovery; on ``EvseReady`` the EVSE is also
   told (``stop_transaction`` PowerLoss), as EVerest's OCPP module does for the sessions its
-  EvseManagers do not resume. The outbox is the truth where the two files disagree after a
-  crash: StartTransaction is queued before the record is written (a record missing is
-  rebuilt from the queued message), a record whose StopTransaction is queued is dropped, and
-  a record whose transactionId was acknowledged but not yet copied here takes it from the
-  outbox's map.
+  EvseManagers do not resume. Should a file ever hold a message without its record (the
+  outbox is the truth then): a record missing is rebuilt from its queued StartTransaction, a
+  record whose StopTransaction is queued is dropped, and a record without the transactionId
+  the outbox's map holds takes it from there.
 
 Must never: send a transaction message by any path but ``core.send_transactional``, decide
 the status (``status.py``) or sample meter values on its own (``meter_values.py`` adds them).
@@ -46,12 +50,13 @@ from ocpp_bridge.ocpp import evse_events as E
 from ocpp_bridge.ocpp.auth_store import epoch
 from ocpp_bridge.ocpp.outbox import PLACEHOLDER_TRANSACTION_ID
 from ocpp_bridge.ocpp.sampled_values import measurand_list, sampled_values
+from ocpp_bridge.ocpp.state_change import StateChanges
 from ocpp_bridge.ocpp.timefmt import iso
-from ocpp_bridge.store.database import open_database, transaction
+from ocpp_bridge.store.database import transaction
 
 log = logging.getLogger("ocpp_bridge.ocpp.v16.transactions")
 
-DATABASE_NAME = "transactions16"
+STORE_NAME = "tx16"  # its tables, hosted in the outbox's file
 MIGRATIONS = [
     """
     CREATE TABLE tx16 (
@@ -110,11 +115,12 @@ class Transactions16:
         self.remember_id_tag = remember_id_tag
         # (evse, id_tag) -> reservationId consumed by this start (set by the reservation block)
         self.reservation_for: Callable[[int, str], int | None] = lambda evse, id_tag: None
-        self.db = open_database(cp.db_dir, DATABASE_NAME, MIGRATIONS)
+        self.db = self.core.outbox.host(STORE_NAME, MIGRATIONS)
         self._tx: dict[str, TxRecord] = {}
         self._last: dict[int, E.MeterSample] = {}
         self._paused: set[str] = set()
         self._recovering: set[str] = set()  # loaded at start-up; not yet resumed by their EVSE
+        self.changes = StateChanges(self.core, self, ("_tx", "_last", "_paused", "_recovering"))
         for row in self.db.execute("SELECT session_id, evse, id_tag, meter_start, started_at, reservation_id, "
                                    "transaction_id, last_meter, invalid FROM tx16"):
             rec = TxRecord(*row[:8], invalid=bool(row[8]))
@@ -160,6 +166,10 @@ class Transactions16:
 
     # ------------------------------------------------------------------ events
     def _on_evse(self, ev) -> None:
+        with self.changes.change():
+            self._handle_evse(ev)
+
+    def _handle_evse(self, ev) -> None:
         session_id = getattr(ev, "session_id", None)
         if session_id in self._recovering:  # the EVSE still has this session
             self._recovering.discard(session_id)
@@ -211,11 +221,10 @@ class Transactions16:
         if reservation_id is not None:
             payload["reservationId"] = int(reservation_id)
         log.info("EVSE %d: transaction %s started by %s at %.0f Wh", ev.evse, ev.session_id, id_tag, meter)
-        # The outbox first: a crash before the record is written is repaired from it at start-up.
         self.core.send_transactional("StartTransaction", payload, rec.session_id)
         self._insert(rec)
         self._add_stop_txn_sample(rec, ev.meter, "Transaction.Begin")
-        self.core.emit("transaction_event", self._event("Started", rec))
+        self.changes.emit("transaction_event", self._event("Started", rec))
 
     def _insert(self, rec: TxRecord) -> None:
         with transaction(self.db):
@@ -261,7 +270,7 @@ class Transactions16:
                  rec.transaction_id, payload["reason"], energy)
         self.core.send_transactional("StopTransaction", payload, rec.session_id)
         self._forget(rec.session_id)
-        self.core.emit("transaction_event", self._event("Ended", rec))
+        self.changes.emit("transaction_event", self._event("Ended", rec))
 
     def _close_orphans(self, evse: int, session_id: str) -> None:
         for rec in [r for r in self._tx.values() if r.evse == evse and r.session_id != session_id]:
@@ -276,7 +285,8 @@ class Transactions16:
         if rec is not None and not ok:
             log.warning("EVSE %d: has no transaction %s any more: stopping it as EVDisconnected", rec.evse,
                         session_id)
-            self._stop(rec, "EVDisconnected", None, iso(self.core.now), None)
+            with self.changes.change():
+                self._stop(rec, "EVDisconnected", None, iso(self.core.now), None)
 
     def _close_unresumed(self, evse: int) -> None:
         """The EVSE is ready and did not resume its session: the transaction ended with the power."""
@@ -304,6 +314,10 @@ class Transactions16:
 
     # ------------------------------------------------------------------ answers
     def _on_start_result(self, tx_key: str | None, request: dict, result: dict | None) -> None:
+        with self.changes.change():  # inside the commit that removes the message
+            self._take_start_result(tx_key, request, result)
+
+    def _take_start_result(self, tx_key: str | None, request: dict, result: dict | None) -> None:
         if result is None:
             log.error("StartTransaction of %s was dropped: the CSMS never gave it a transactionId", tx_key)
             return
@@ -315,7 +329,7 @@ class Transactions16:
             rec.transaction_id = transaction_id
             with transaction(self.db):
                 self.db.execute("UPDATE tx16 SET transaction_id = ? WHERE session_id = ?", (transaction_id, tx_key))
-        self.core.emit("transaction_event", {"transaction_event": "Updated", "session_id": tx_key,
+        self.changes.emit("transaction_event", {"transaction_event": "Updated", "session_id": tx_key,
                                              "evse": {"id": request["connectorId"], "connector_id": 1},
                                              "transaction_id": str(transaction_id)})
         status = info.get("status", "Accepted")
@@ -365,4 +379,4 @@ class Transactions16:
             return default
 
     def close(self) -> None:
-        self.db.close()
+        """Nothing of its own to close: its tables are in the outbox's file (closed by the core)."""

@@ -31,6 +31,7 @@ Must never: open sockets, start threads, read the clock, or hand a WriteOnly val
 
 from __future__ import annotations
 
+import logging
 import re
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
@@ -40,6 +41,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from ocpp_bridge.store.database import apply_migrations, transaction
+
+log = logging.getLogger("ocpp_bridge.ocpp.v201.device_model")
 
 DATABASE_NAME = "device_model"
 
@@ -330,7 +333,8 @@ class DeviceModel:
     # ----------------------------------------------------------------- changes
 
     def add_listener(self, fn: Callable[[VariableKey, str, str], None]) -> None:
-        """``fn(key, attribute, new_value)`` runs after every change that altered a value."""
+        """``fn(key, attribute, new_value)`` runs after every change that altered a value; an
+        exception it raises is logged, never passed on (the change stays stored and reported)."""
         self._listeners.append(fn)
 
     def set(self, key: VariableKey, value: str, attribute: str = "Actual", *,
@@ -364,14 +368,13 @@ class DeviceModel:
             self._conn.execute("UPDATE dm_attribute SET value = ?, source = 'set' "
                                "WHERE variable_id = ? AND type = ?", (value, var.row_id, attribute))
         var.values[attribute] = value
-        errors: list[Exception] = []
         for fn in list(self._listeners):
             try:
                 fn(var.key, attribute, value)
-            except Exception as exc:  # every listener hears of the change; the first error wins
-                errors.append(exc)
-        if errors:
-            raise errors[0]
+            except Exception:  # the change is stored: every listener hears of it, none undoes it
+                log.exception("%s.%s (%s) was changed and stored, but its listener %s failed",
+                              var.key.component, var.key.variable, attribute,
+                              getattr(fn, "__qualname__", repr(fn)))
 
     # ----------------------------------------------------------------- reporting
 

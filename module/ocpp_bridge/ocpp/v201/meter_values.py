@@ -5,10 +5,11 @@ readings into OCPP:
 - SampledDataCtrlr (Enabled): every TxUpdatedInterval seconds from a transaction's start, a
   TransactionEvent(Updated, MeterValuePeriodic) with TxUpdatedMeasurands (Sample.Periodic);
   every TxEndedInterval seconds, a TxEndedMeasurands reading kept for the Ended event.
-- AlignedDataCtrlr (Enabled): at every multiple of Interval after midnight UTC, for each EVSE
-  with a reading: TransactionEvent(Updated, MeterValueClock) during a transaction, a
-  MeterValues message outside one (Measurands, Sample.Clock); at every multiple of
-  TxEndedInterval, a TxEndedMeasurands reading (Sample.Clock) kept for the Ended event.
+- AlignedDataCtrlr (Enabled): at every multiple of Interval counted from UTC midnight, each
+  day afresh (``ocpp/clock_alignment.py``), for each EVSE with a reading:
+  TransactionEvent(Updated, MeterValueClock) during a transaction, a MeterValues message
+  outside one (Measurands, Sample.Clock); at every multiple of TxEndedInterval (aligned the
+  same way), a TxEndedMeasurands reading (Sample.Clock) kept for the Ended event.
 - TriggerMessage(MeterValues): AlignedDataCtrlr.Measurands, context Trigger.
 Interval changes (SetVariables) take effect at once. An interval of 0 switches that series off.
 
@@ -22,17 +23,16 @@ TransactionEvent itself, or read a clock (``core.now`` only).
 from __future__ import annotations
 
 import logging
-import math
 
 from ocpp_bridge.ocpp import evse_events as E
 from ocpp_bridge.ocpp.auth_store import epoch
+from ocpp_bridge.ocpp.clock_alignment import next_aligned
 from ocpp_bridge.ocpp.sampled_values import V201, measurand_list, sampled_values
 from ocpp_bridge.ocpp.timefmt import iso
 
 log = logging.getLogger("ocpp_bridge.ocpp.v201.meter_values")
 
 SAMPLED, ALIGNED = "SampledDataCtrlr", "AlignedDataCtrlr"
-DAY = 86400
 
 
 def meter_value(sample: E.MeterSample | None, measurands: list[str], context: str) -> dict | None:
@@ -44,13 +44,6 @@ def meter_value(sample: E.MeterSample | None, measurands: list[str], context: st
         return None
     stamp = epoch(sample.timestamp)
     return {"timestamp": iso(stamp) if stamp is not None else sample.timestamp, "sampledValue": values}
-
-
-def next_aligned(now: float, interval: int) -> float:
-    """The first multiple of ``interval`` seconds after midnight UTC that is later than ``now``."""
-    midnight = math.floor(now / DAY) * DAY
-    steps = math.floor((now - midnight) / interval) + 1
-    return min(midnight + steps * interval, midnight + DAY)
 
 
 class MeterValuesBlock:

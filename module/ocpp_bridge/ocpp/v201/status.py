@@ -15,10 +15,15 @@ Status of a connector (the order libocpp's ComponentStateManager uses):
 6. otherwise                                                               -> Available
 
 When messages go: a changed status is sent while connected and Accepted; after the
-BootNotification is Accepted every connector is sent; after a reconnect (no new boot) the
-connectors whose status changed while offline are sent. ``send_one`` serves TriggerMessage.
-Every change is also told to the other blocks (core event ``connector_status``).
-Every active fault counts (the bus side forwards only the EVSE's own errors).
+BootNotification is Accepted every connector is sent; after a reconnect (no new boot, B04)
+every connector is sent when the outage lasted longer than OCPPCommCtrlr.OfflineThreshold
+(read at each reconnect), else only the connectors whose status differs from what the CSMS
+has. What the CSMS has is what it acknowledged: a status counts as reported only when its
+StatusNotification got a CALLRESULT; one dropped offline, cut by a disconnect or answered
+with a CALLERROR is sent again at the next change or reconnect (one still queued is not
+queued twice). ``send_one`` serves TriggerMessage. Every change is also told to the other
+blocks (core event ``connector_status``). Every active fault counts (the bus side forwards
+only the EVSE's own errors).
 
 Must never: decide availability (it asks ``availability``), send anything but
 StatusNotification, or read a clock (``core.now`` only).
@@ -30,6 +35,7 @@ import logging
 from dataclasses import dataclass
 
 from ocpp_bridge.ocpp import evse_events as E
+from ocpp_bridge.ocpp.rpc import CallError
 from ocpp_bridge.ocpp.timefmt import iso
 from ocpp_bridge.ocpp.v201.device_model import VariableKey
 
@@ -37,6 +43,8 @@ log = logging.getLogger("ocpp_bridge.ocpp.v201.status")
 
 # EVSE / station AvailabilityState from their connectors': the first present wins.
 _AGGREGATE = ("Occupied", "Faulted", "Reserved", "Available", "Unavailable")
+DEFAULT_OFFLINE_THRESHOLD_S = 60
+_NOT_SENT = frozenset({"Dropped", "Disconnected", "Timeout"})  # the session's own codes: no CALLERROR came
 
 
 @dataclass
@@ -44,8 +52,14 @@ class _Connector:
     occupied: bool = False
     reserved: bool = False
     disabled: bool = False
-    reported: str | None = None  # last status the CSMS got
+    reported: str | None = None  # last status the CSMS acknowledged (CALLRESULT)
+    queued: str | None = None    # the status of the last StatusNotification not answered yet
+    sends: int = 0               # counts this connector's sends (which one is the last)
     current: str | None = None   # last status computed (core event "connector_status" on change)
+
+    def known(self) -> str | None:
+        """What the CSMS has, or will have once the queued notification is answered."""
+        return self.queued if self.queued is not None else self.reported
 
 
 class StatusBlock:
@@ -57,9 +71,10 @@ class StatusBlock:
         self._connectors: dict[tuple[int, int], _Connector] = {
             (e, 1): _Connector() for e in self._layout}
         self._faults: dict[int, set[str]] = {e: set() for e in self._layout}
+        self._offline_since: float | None = None
         self.core.on("evse", self._on_event)
         self.core.on("registered", lambda: self.refresh(force=True))
-        self.core.on("connected", lambda up: up and self.refresh())
+        self.core.on("connected", self._on_connected)
 
     # ------------------------------------------------------------------ layout
     def evse_ids(self) -> list[int]:
@@ -133,6 +148,24 @@ class StatusBlock:
             return
         self.refresh(evse)
 
+    def _on_connected(self, up: bool) -> None:
+        if not up:
+            if self._offline_since is None:
+                self._offline_since = self.core.now
+            return
+        since, self._offline_since = self._offline_since, None
+        outage = self.core.now - since if since is not None else 0.0
+        long_outage = outage > self._offline_threshold()
+        if long_outage and self._may_send():
+            log.info("offline for %.0fs (more than OfflineThreshold): sending every connector's status", outage)
+        self.refresh(force=long_outage)
+
+    def _offline_threshold(self) -> int:
+        try:
+            return self.model.int_value("OCPPCommCtrlr", "OfflineThreshold")
+        except (KeyError, ValueError):
+            return DEFAULT_OFFLINE_THRESHOLD_S
+
     # ------------------------------------------------------------------ status
     def status(self, evse: int, connector: int) -> str:
         availability = getattr(self.cp, "availability", None)
@@ -165,7 +198,7 @@ class StatusBlock:
                 if conn.current != status:
                     conn.current = status
                     self.core.emit("connector_status", e, c, status)
-                if (force or conn.reported != status) and self._may_send():
+                if (force or conn.known() != status) and self._may_send():
                     self._send(e, c, status)
             self._set_state(VariableKey("EVSE", "AvailabilityState", evse=e),
                             _aggregate(self.status(e, c) for c in self.connector_ids(e)))
@@ -185,8 +218,23 @@ class StatusBlock:
     def _send(self, evse: int, connector: int, status: str) -> None:
         payload = {"timestamp": iso(self.core.now), "connectorStatus": status, "evseId": evse,
                    "connectorId": connector}
-        if self.core.call("StatusNotification", payload) is not None:
-            self._connectors[(evse, connector)].reported = status
+        conn = self._connectors[(evse, connector)]
+        conn.sends += 1
+        conn.queued, send = status, conn.sends
+
+        def done(result: dict | None, error: CallError | None) -> None:
+            if conn.sends == send:
+                conn.queued = None
+            if result is not None:
+                conn.reported = status
+                return
+            code = error.code if error is not None else "no answer"
+            refused = code not in _NOT_SENT
+            log.log(logging.WARNING if refused else logging.INFO,
+                    "StatusNotification EVSE %d connector %d %s %s (%s): sent again at the next change or "
+                    "reconnect", evse, connector, status, "refused" if refused else "not delivered", code)
+
+        if self.core.call("StatusNotification", payload, done) is not None:
             log.info("EVSE %d connector %d: %s", evse, connector, status)
 
     def _set_state(self, key: VariableKey, value: str) -> None:

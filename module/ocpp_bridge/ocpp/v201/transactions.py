@@ -3,7 +3,7 @@
 Owns turning each EVSE's session events into TransactionEvent Started / Updated / Ended: when a
 transaction starts and ends (TxCtrlr.TxStartPoint / TxStopPoint), its transactionId (the
 EVerest session id, as EVerest's OCPP201 module does; a fresh uuid if that is longer than
-36 characters), seqNo (persisted in ``tx201.db`` right after each message is queued), triggerReason,
+36 characters), seqNo (persisted with each message: see below), triggerReason,
 chargingState, evse, idToken, remoteStartId, reservationId, stoppedReason, ``offline`` (set on
 events made while not connected) and the meterValue of Started (TxStartedMeasurands,
 Transaction.Begin) and Ended (the TxEnded values kept during the transaction plus the last
@@ -24,10 +24,15 @@ TransactionStarted (the other condition of the two, with the token), ChargingSta
 mapped as in ``tx_records``), SessionFinished. A pending RequestStartTransaction for the EVSE
 turns the authorization's triggerReason into RemoteStart and adds its remoteStartId.
 
-Crash / power-loss recovery: each event is queued before its record is saved, and at load the
-outbox is the truth: a record whose Ended is queued is forgotten (no second Ended), a record
-behind the queued seqNos takes them from there, and a record lost right after its Started was
-queued is rebuilt from that message. Any other record waits for its EVSE: a ``SessionResumed``
+All or nothing: the records live in the outbox's file (``tx_records``), and every change of
+this block's state (one EVSE event, one CSMS answer, one request of another block) commits
+its TransactionEvents and its records together or not at all, on disk and in memory
+(``ocpp/state_change.py``); the bus and the other blocks hear of it after the commit.
+
+Crash / power-loss recovery: at load the outbox is the truth, should a file ever hold a
+message without its record: a record whose Ended is queued is forgotten (no second Ended), a
+record behind the queued seqNos takes them from there, and a record missing for a queued
+Started is rebuilt from that message. Any other record waits for its EVSE: a ``SessionResumed``
 (or any event) with its session id means the transaction goes on; ``EvseReady`` (after
 ``get_evse`` at OCPP start) without it, or a new session on that EVSE, ends it with Ended /
 stoppedReason PowerLoss / triggerReason AbnormalCondition and the last meter reading known
@@ -37,8 +42,12 @@ connector is no longer Occupied). Its seqNo continues from the record; ``offline
 the station is not connected at that moment.
 
 TransactionEventResponse: an idTokenInfo whose status is not Accepted stops the transaction
-(DeAuthorized) when TxCtrlr.StopTxOnInvalidId is true; the info goes to the authorization
-cache; totalCost / chargingPriority / updatedPersonalMessage go to the bus.
+(DeAuthorized) when TxCtrlr.StopTxOnInvalidId is true; when it is false the record is marked
+invalid and charging is paused once the transaction delivered TxCtrlr.MaxEnergyOnInvalidId Wh
+since the EVSE's TransactionStarted (energy at the start and the mark are in the record, so
+they survive a restart and go with it; the pause is asked once per run, as in 1.6). The info
+goes to the authorization cache; totalCost / chargingPriority / updatedPersonalMessage go to
+the bus.
 
 Must never: send a TransactionEvent any other way than ``send_transactional``, reuse a seqNo,
 or read a clock (timestamps come from the events or ``core.now``).
@@ -52,10 +61,11 @@ from dataclasses import asdict
 
 from ocpp_bridge.ocpp import evse_events as E
 from ocpp_bridge.ocpp.auth_store import epoch
+from ocpp_bridge.ocpp.state_change import StateChanges
 from ocpp_bridge.ocpp.timefmt import iso
 from ocpp_bridge.ocpp.v201.meter_values import meter_value
-from ocpp_bridge.ocpp.v201.tx_records import (EFFECT_OF_REASON, TRIGGER_OF_REASON, Tx, TxStore,
-                                              reason_201)
+from ocpp_bridge.ocpp.v201.tx_records import (EFFECT_OF_REASON, MIGRATIONS, STORE_NAME, TRIGGER_OF_REASON, Tx,
+                                              TxStore, reason_201)
 
 log = logging.getLogger("ocpp_bridge.ocpp.v201.transactions")
 
@@ -79,14 +89,12 @@ class TransactionBlock:
     def __init__(self, cp):
         self.cp = cp
         self.core = cp.core
-        self.store = TxStore(cp.db_dir)
+        self.store = TxStore(self.core.outbox.host(STORE_NAME, MIGRATIONS))
         self._by_evse: dict[int, Tx] = {}
         self._remote: dict[int, tuple[str, int]] = {}  # evse -> (token value, remoteStartId)
         self._recovering: set[str] = set()  # session ids loaded at start-up, not yet resumed
-        # TxCtrlr.MaxEnergyOnInvalidId (in memory): energy at the start, and the sessions whose
-        # token the CSMS declared invalid while StopTxOnInvalidId is false
-        self._start_energy: dict[str, float] = {}
-        self._invalid: set[str] = set()
+        self._paused: set[str] = set()  # sessions paused for MaxEnergyOnInvalidId in this run
+        self.changes = StateChanges(self.core, self, ("_by_evse", "_remote", "_recovering", "_paused"))
         self._load()
         for tx in self._by_evse.values():
             if tx.ev_connected:
@@ -180,6 +188,10 @@ class TransactionBlock:
 
     # ------------------------------------------------------------------ events
     def _on_event(self, event) -> None:
+        with self.changes.change():
+            self._handle_event(event)
+
+    def _handle_event(self, event) -> None:
         session_id = getattr(event, "session_id", None)
         if session_id in self._recovering:
             self._recovering.discard(session_id)
@@ -211,7 +223,7 @@ class TransactionBlock:
         if was_started:
             self.cp.evse_port.stop_transaction(evse, "PowerLoss", None)
         # the session is over: the other blocks (the connector status set Occupied at load) hear it
-        self.core.emit("evse", E.SessionFinished(evse, tx.connector, tx.session_id, iso(self.core.now)))
+        self.changes.emit("evse", E.SessionFinished(evse, tx.connector, tx.session_id, iso(self.core.now)))
 
     def _note_meter(self, evse: int, sample: E.MeterSample) -> None:
         """Keep the last energy reading of a transaction in its record (to end it after a power loss)."""
@@ -251,8 +263,8 @@ class TransactionBlock:
 
     def _transaction_started(self, ev: E.TransactionStarted) -> None:
         tx = self._open(ev)
-        if ev.meter.energy_import_wh is not None:
-            self._start_energy.setdefault(ev.session_id, ev.meter.energy_import_wh)
+        if ev.meter.energy_import_wh is not None and tx.start_energy is None:
+            tx.start_energy = ev.meter.energy_import_wh  # MaxEnergyOnInvalidId counts from here
         token = id_token_201(ev.id_token)
         if ev.reservation_id is not None:
             tx.reservation_id = ev.reservation_id
@@ -371,13 +383,12 @@ class TransactionBlock:
         if meter_values:
             payload["meterValue"] = meter_values
         tx.seq_no += 1
-        # The outbox first: a crash before the record is saved is repaired from it at start-up.
         self.core.send_transactional(ACTION, payload, tx.transaction_id)
         if event_type != "Ended":
             self.store.save(tx)
         log.info("TransactionEvent %s %s seqNo %d (%s)", event_type, tx.transaction_id, payload["seqNo"], trigger)
-        self.core.emit("transaction_event", self._bus_event(event_type, tx.session_id, tx.evse, tx.connector,
-                                                            tx.transaction_id))
+        self.changes.emit("transaction_event", self._bus_event(event_type, tx.session_id, tx.evse, tx.connector,
+                                                               tx.transaction_id))
 
     @staticmethod
     def _bus_event(event_type: str, session_id: str, evse: int, connector: int, tid: str) -> dict:
@@ -397,7 +408,7 @@ class TransactionBlock:
         tx.started = True
         meter_values = self._meter(tx.evse, meter, "TxStartedMeasurands", "Transaction.Begin")
         self._event(tx, "Started", tx.trigger, timestamp, self._info(tx, force_state=True), meter_values)
-        self.core.emit("transaction_started", tx.evse)
+        self.changes.emit("transaction_started", tx.evse)
 
     def _end(self, tx: Tx, reason: str, timestamp: str, meter: E.MeterSample | None, *,
              trigger: str | None = None) -> None:
@@ -415,7 +426,8 @@ class TransactionBlock:
         tx.started = False  # from here on it is not ongoing
         self._event(tx, "Ended", trigger, timestamp, info, meter_values, id_token=stop_token)
         self.store.remove(tx, finished=True)
-        self.core.emit("transaction_ended", tx.evse)
+        self._paused.discard(tx.session_id)
+        self.changes.emit("transaction_ended", tx.evse)
 
     # ------------------------------------------------------------------ other blocks' requests
     def send_meter_update(self, evse: int, trigger: str, meter_values: list[dict]) -> bool:
@@ -423,7 +435,8 @@ class TransactionBlock:
         tx = self.on_evse(evse)
         if tx is None:
             return False
-        self._event(tx, "Updated", trigger, iso(self.core.now), self._info(tx), meter_values or None)
+        with self.changes.change():
+            self._event(tx, "Updated", trigger, iso(self.core.now), self._info(tx), meter_values or None)
         return True
 
     def add_ended_value(self, evse: int, meter_value_: dict) -> None:
@@ -442,17 +455,23 @@ class TransactionBlock:
             everest = {"ImmediateReset": "HardReset"}.get(reason, reason)
             self.cp.evse_port.stop_transaction(evse, everest, None)
         else:
-            self._end(tx, reason, iso(self.core.now), None, trigger=TRIGGER_OF_REASON.get(reason))
+            with self.changes.change():
+                self._end(tx, reason, iso(self.core.now), None, trigger=TRIGGER_OF_REASON.get(reason))
         return True
 
     def force_end(self, evse: int, reason: str) -> None:
         """End the transaction here without waiting for the EVSE (it did not answer in time)."""
         tx = self.on_evse(evse)
         if tx is not None:
-            self._end(tx, reason, iso(self.core.now), None, trigger=TRIGGER_OF_REASON.get(reason))
+            with self.changes.change():
+                self._end(tx, reason, iso(self.core.now), None, trigger=TRIGGER_OF_REASON.get(reason))
 
     # ------------------------------------------------------------------ results
     def _on_result(self, tx_key: str | None, request: dict, result: dict | None) -> None:
+        with self.changes.change():  # inside the commit that removes the message
+            self._take_result(request, result)
+
+    def _take_result(self, request: dict, result: dict | None) -> None:
         tid = request["transactionInfo"]["transactionId"]
         tx = next((t for t in self._by_evse.values() if t.transaction_id == tid), None)
         where = (tx.session_id, tx.evse, tx.connector) if tx is not None else self.store.finished(tid)
@@ -471,7 +490,7 @@ class TransactionBlock:
             response["personal_message"] = {k: v for k, v in (("content", message.get("content")),
                                                               ("format", message.get("format")),
                                                               ("language", message.get("language"))) if v}
-        self.core.emit("transaction_event_response", response)
+        self.changes.emit("transaction_event_response", response)
         info = result.get("idTokenInfo")
         if info is not None and request.get("idToken") is not None:
             self._on_token_info(tx, request["idToken"], info)
@@ -487,22 +506,24 @@ class TransactionBlock:
                      info.get("status"))
             self.cp.evse_port.stop_transaction(tx.evse, "DeAuthorized", None)
         else:  # charge on until MaxEnergyOnInvalidId Wh are delivered, then pause
-            self._invalid.add(tx.session_id)
+            if not tx.invalid:
+                tx.invalid = True
+                self.store.save(tx)
             self._check_energy_on_invalid(tx, (tx.last_meter or {}).get("energy_import_wh"))
 
     def _check_energy_on_invalid(self, tx: Tx, energy: float | None) -> None:
-        if tx.session_id not in self._invalid:
+        if not tx.invalid or tx.session_id in self._paused:
             return
         try:
             allowed = self.cp.model.int_value(TX, "MaxEnergyOnInvalidId")
         except (KeyError, ValueError):
             allowed = 0
-        start = self._start_energy.get(tx.session_id)
+        start = tx.start_energy
         delivered = energy - start if energy is not None and start is not None else 0.0
         if delivered >= allowed:
             log.info("transaction %s: %.0f Wh on an invalid idToken (MaxEnergyOnInvalidId %d): pausing",
                      tx.transaction_id, delivered, allowed)
-            self._invalid.discard(tx.session_id)
+            self._paused.add(tx.session_id)
             self.cp.evse_port.pause_charging(tx.evse, None)
 
     def trigger(self, evse: int | None) -> bool:
@@ -510,9 +531,10 @@ class TransactionBlock:
         evses = sorted(self.active_evses()) if evse is None else [e for e in [evse] if e in self.active_evses()]
         for e in evses:
             tx = self._by_evse[e]
-            self._event(tx, "Updated", "Trigger", iso(self.core.now), self._info(tx),
-                        self._meter(e, None, "TxUpdatedMeasurands", "Trigger"))
+            with self.changes.change():
+                self._event(tx, "Updated", "Trigger", iso(self.core.now), self._info(tx),
+                            self._meter(e, None, "TxUpdatedMeasurands", "Trigger"))
         return bool(evses)
 
     def close(self) -> None:
-        self.store.close()
+        """Nothing of its own to close: its tables are in the outbox's file (closed by the core)."""

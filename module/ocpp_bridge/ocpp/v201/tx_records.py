@@ -1,16 +1,17 @@
-"""OCPP 2.0.1 transaction records and their SQLite file (``tx201.db``). PURE.
+"""OCPP 2.0.1 transaction records and their SQLite tables (hosted in the outbox's file). PURE.
 
 Owns what must survive a restart for each EVerest session the 2.0.1 transaction block
 follows: the ``Tx`` record (start/stop conditions, transactionId, the next seqNo, charging
 state, idToken and whether the CSMS has it, remoteStartId, reservationId, the last meter
-reading), the meter values kept for the Ended event (TxEnded sampled/aligned data), and
-which EVSE an ended transaction was on until its last message is acknowledged. Also the
-fixed EVerest -> 2.0.1 tables (stop reasons, their trigger reasons, how each reason affects
-the stop conditions).
+reading, the energy at the EVSE's TransactionStarted and whether the CSMS declared the token
+invalid, for TxCtrlr.MaxEnergyOnInvalidId), the meter values kept for the Ended event
+(TxEnded sampled/aligned data), and which EVSE an ended transaction was on until its last
+message is acknowledged. Also the fixed EVerest -> 2.0.1 tables (stop reasons, their
+trigger reasons, how each reason affects the stop conditions).
 
-A record is written after the message it numbers is queued (``send_transactional`` then
-``save``); a crash between the two leaves the record behind the outbox, and the transaction
-block squares it with the queued messages at load: never a repeated seqNo.
+The tables live in the outbox's file (``Outbox.host``, guest name ``STORE_NAME``), so a record
+and the message it numbers commit together (the transaction block's changes are atomic):
+never a message without its record, never a repeated seqNo.
 
 Must never: build or send OCPP messages, read a clock, or know the device model.
 """
@@ -21,9 +22,9 @@ import json
 import sqlite3
 from dataclasses import asdict, dataclass, fields
 
-from ocpp_bridge.store.database import open_database, transaction
+from ocpp_bridge.store.database import transaction
 
-DATABASE_NAME = "tx201"
+STORE_NAME = "tx201"  # the guest name of these tables in the outbox's file
 MIGRATIONS = [
     """
     CREATE TABLE tx (session_id TEXT PRIMARY KEY, evse INTEGER NOT NULL, data TEXT NOT NULL);
@@ -101,6 +102,8 @@ class Tx:
     stop_reason: str | None = None   # 2.0.1 ReasonEnumType, once known
     stop_id_token: dict | None = None
     last_meter: dict | None = None   # the last MeterSample (as a dict) seen in the transaction
+    start_energy: float | None = None  # Wh at the EVSE's TransactionStarted (MaxEnergyOnInvalidId)
+    invalid: bool = False            # the CSMS declared the token invalid (StopTxOnInvalidId false)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -113,8 +116,9 @@ class Tx:
 
 
 class TxStore:
-    def __init__(self, db_dir: str):
-        self.db: sqlite3.Connection = open_database(db_dir, DATABASE_NAME, MIGRATIONS)
+    def __init__(self, conn: sqlite3.Connection):
+        """``conn``: the outbox's connection, with ``MIGRATIONS`` applied as guest ``STORE_NAME``."""
+        self.db = conn
 
     def load(self) -> list[Tx]:
         return [Tx.from_json(data) for (data,) in self.db.execute("SELECT data FROM tx ORDER BY rowid")]
@@ -155,5 +159,3 @@ class TxStore:
     def finished_ids(self) -> list[str]:
         return [t for (t,) in self.db.execute("SELECT transaction_id FROM finished")]
 
-    def close(self) -> None:
-        self.db.close()
