@@ -260,7 +260,12 @@ class Engine:
                 log.error("%s.%s produced an invalid result: %s", call.impl, cmd, exc)
                 self._publish(self.protocol.error(call, P.SCHEMA_VALIDATION_ERROR, f"invalid result: {exc}"))
                 return
-        self._publish(self.protocol.result(call, result))
+        try:
+            out = self.protocol.result(call, result)
+        except P.Unusable as exc:  # e.g. a lone surrogate that came in some other way
+            log.error("%s.%s: result cannot be sent as UTF-8 JSON: %s", call.impl, cmd, exc)
+            out = self.protocol.error(call, P.HANDLER_EXCEPTION, f"result cannot be encoded: {exc}")
+        self._publish(out)
 
     # ================================================================ variables and calls
     def publish_var(self, impl: str, var: str, value: Any) -> bool:
@@ -271,7 +276,12 @@ class Engine:
             except ValidationFailure as exc:
                 log.error("not publishing %s/%s: %s", impl, var, exc)
                 return False
-        self._publish(self.protocol.var(impl, var, value))
+        try:
+            out = self.protocol.var(impl, var, value)
+        except P.Unusable as exc:
+            log.error("not publishing %s/%s: it cannot be sent as UTF-8 JSON: %s", impl, var, exc)
+            return False
+        self._publish(out)
         return True
 
     def on_required_var(self, requirement: str, var: str, handler: Callable[[int, Any], None]) -> None:
@@ -300,7 +310,13 @@ class Engine:
         conn = self.settings.connections[requirement][index]
         timeout = float(self.settings["CommandTimeoutS"]) if timeout_s is None else timeout_s
         call_id = self.calls.start(f"{conn.module_id}.{cmd}", self.clock(), timeout, on_done)
-        self._publish(self.protocol.call(conn.module_id, conn.implementation_id, cmd, args, call_id))
+        try:
+            out = self.protocol.call(conn.module_id, conn.implementation_id, cmd, args, call_id)
+        except P.Unusable as exc:  # the call fails now rather than go out as text that is not UTF-8
+            log.error("not calling %s.%s: its arguments cannot be sent as UTF-8 JSON: %s", conn.module_id, cmd, exc)
+            self.calls.answer(P.IncomingResult(call_id, None, (P.SCHEMA_VALIDATION_ERROR, str(exc))))
+            return
+        self._publish(out)
 
     def _publish(self, out: P.Outgoing) -> None:
         self.mqtt.publish(out.topic, out.payload)

@@ -3,6 +3,9 @@
 Owns the broker connection: connect (TCP or unix socket), keep the subscriptions across
 reconnects, publish at QoS 2, and hand every received message to ``on_message``. It decides
 nothing: callbacks only forward to the engine's inbox, and never block.
+
+Must never: raise from ``publish`` (a payload or topic paho cannot encode is logged and
+dropped: the encoders upstream already refuse such text, this is the last line).
 """
 
 from __future__ import annotations
@@ -81,7 +84,12 @@ class MqttLink:
             self._client.subscribe([(t, 2) for t in new])
 
     def publish(self, topic: str, payload: str, qos: int = 2, retain: bool = False) -> None:
-        info = self._client.publish(topic, payload, qos=qos, retain=retain)
+        try:
+            data = payload.encode("utf-8")
+            info = self._client.publish(topic, data, qos=qos, retain=retain)
+        except (ValueError, TypeError) as exc:  # a lone surrogate, a wildcard in the topic, ...
+            log.error("not publishing to %r: %s", topic, exc)
+            return
         if info.rc not in (paho.MQTT_ERR_SUCCESS, paho.MQTT_ERR_NO_CONN):
             log.warning("publish to %s failed: %s", topic, paho.error_string(info.rc))
 
