@@ -4,6 +4,15 @@ Owns the broker connection: connect (TCP or unix socket), keep the subscriptions
 reconnects, publish at QoS 2, and hand every received message to ``on_message``. It decides
 nothing: callbacks only forward to the engine's inbox, and never block.
 
+In-flight window: at most ``INFLIGHT_WINDOW`` (20) QoS 1/2 publishes are unacknowledged at
+once; the rest wait, unbounded, in paho's queue (``max_queued_messages_set(0)``). 20 is
+mosquitto's default ``max_inflight_messages``, which mosquitto also applies to what a
+client sends it: over MQTT 3.1.1 (no Receive Maximum to negotiate) a QoS 2 PUBLISH beyond
+that quota is acknowledged with a PUBREC and then *dropped*, silently. With a window of 100
+a start-up burst of 128 ``get_evse`` calls lost most of them (issue 8); a window no larger
+than the broker's quota loses none. A broker configured with a smaller
+``max_inflight_messages`` needs a smaller window here.
+
 Must never: raise from ``publish`` (a payload or topic paho cannot encode is logged and
 dropped: the encoders upstream already refuse such text, this is the last line).
 """
@@ -18,6 +27,8 @@ from typing import Callable
 import paho.mqtt.client as paho
 
 log = logging.getLogger("ocpp_bridge.mqtt")
+
+INFLIGHT_WINDOW = 20  # mosquitto's default max_inflight_messages: see the module docstring
 
 
 class MqttLink:
@@ -48,7 +59,7 @@ class MqttLink:
             transport=transport,
         )
         self._client.max_queued_messages_set(0)
-        self._client.max_inflight_messages_set(100)
+        self._client.max_inflight_messages_set(INFLIGHT_WINDOW)
         self._client.reconnect_delay_set(min_delay=1, max_delay=10)
         self._client.on_connect = self._handle_connect
         self._client.on_disconnect = self._handle_disconnect
