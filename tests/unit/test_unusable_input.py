@@ -144,6 +144,14 @@ def test_an_outgoing_message_that_cannot_be_sent_is_refused_before_the_queue_and
     assert len(core.outbox) == 0 and wire.sent == []
 
 
+def test_an_outgoing_integer_beyond_64_bits_is_still_sent_it_is_valid_json():
+    """Found by fuzzing the evse_manager variables: a meter value the station computed beyond
+    2^63 was refused (a traceback from the timer). Only text that cannot be encoded is refused."""
+    core, wire = accepted_core("2.0.1")
+    core.call("DataTransfer", {"vendorId": "acme", "data": TOO_BIG * 4})
+    assert wire.sent[-1][2:] == ["DataTransfer", {"vendorId": "acme", "data": TOO_BIG * 4}]
+
+
 @VERSIONS
 def test_a_security_event_that_cannot_be_carried_is_refused_and_the_next_one_queued(version, caplog):
     core, wire = accepted_core(version)

@@ -302,10 +302,11 @@ class StationCore:
         except SchemaViolation as exc:
             log.error("not sending %s: it breaks the schema (%s)", action, exc)
             raise InvalidOutgoing(f"{action} breaks the OCPP {self.version} schema: {exc}") from None
-        unusable = json_edge.problem(payload)  # the last line: never queue or store what cannot be sent
-        if unusable is not None:
-            log.error("not sending %s: %s", action, unusable)
-            raise InvalidOutgoing(f"{action} cannot be sent as UTF-8 JSON: {unusable}")
+        try:  # the last line: never queue or store what cannot be sent (e.g. a lone surrogate)
+            json_edge.dumps(payload)
+        except json_edge.Unusable as exc:
+            log.error("not sending %s: %s", action, exc)
+            raise InvalidOutgoing(f"{action} cannot be sent as UTF-8 JSON: {exc}") from None
 
     def _queue_all(self) -> bool:
         try:
