@@ -36,6 +36,7 @@ from ocpp_bridge.everest.calls import OnDone, OutstandingCalls
 from ocpp_bridge.everest.definitions import Definitions, ValidationFailure
 from ocpp_bridge.everest.mqtt import MqttLink
 from ocpp_bridge.ocpp.backoff import Backoff
+from ocpp_bridge.ocpp.station import InvalidOutgoing
 from ocpp_bridge.ocpp.transport import Connected, Disconnected, TextReceived, WebSocketTransport
 
 log = logging.getLogger("ocpp_bridge.engine")
@@ -239,6 +240,10 @@ class Engine:
             return
         try:
             result = handler(**args)
+        except InvalidOutgoing as exc:  # valid on the bus, but no valid OCPP message (e.g. too long)
+            log.warning("%s.%s from %s: %s", call.impl, cmd, call.origin, exc)
+            self._publish(self.protocol.error(call, P.SCHEMA_VALIDATION_ERROR, str(exc)))
+            return
         except Exception as exc:
             log.exception("%s.%s handler raised", call.impl, cmd)
             self._publish(self.protocol.error(call, P.HANDLER_EXCEPTION, f"{type(exc).__name__}: {exc}"))
