@@ -177,3 +177,4 @@ class EngineRig:
 
     def close(self) -> None:
         self.engine.station.close()
+        self.engine.transport.stop()  # never started: this closes its wake-up sockets
