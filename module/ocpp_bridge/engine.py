@@ -50,6 +50,7 @@ from ocpp_bridge.everest.mqtt import MqttLink
 from ocpp_bridge.log_redaction import install as install_redaction
 from ocpp_bridge.ocpp.backoff import Backoff
 from ocpp_bridge.ocpp.secrets import Redactor
+from ocpp_bridge.ocpp.station import InvalidOutgoing
 from ocpp_bridge.ocpp.timefmt import iso
 from ocpp_bridge.ocpp.transport import (Connected, Disconnected, TextReceived, WebSocketTransport,
                                         basic_auth_token)
@@ -284,6 +285,10 @@ class Engine:
             return
         try:
             result = handler(**args)
+        except InvalidOutgoing as exc:  # valid on the bus, but no valid OCPP message (e.g. too long)
+            log.warning("%s.%s from %s: %s", call.impl, cmd, call.origin, exc)
+            self._publish(self.protocol.error(call, P.SCHEMA_VALIDATION_ERROR, str(exc)))
+            return
         except Exception as exc:
             log.exception("%s.%s handler raised", call.impl, cmd)
             self._publish(self.protocol.error(call, P.HANDLER_EXCEPTION, f"{type(exc).__name__}: {exc}"))
@@ -305,7 +310,12 @@ class Engine:
                 log.error("%s.%s produced an invalid result: %s", call.impl, cmd, exc)
                 self._publish(self.protocol.error(call, P.SCHEMA_VALIDATION_ERROR, f"invalid result: {exc}"))
                 return
-        self._publish(self.protocol.result(call, result))
+        try:
+            out = self.protocol.result(call, result)
+        except P.Unusable as exc:  # e.g. a lone surrogate that came in some other way
+            log.error("%s.%s: result cannot be sent as UTF-8 JSON: %s", call.impl, cmd, exc)
+            out = self.protocol.error(call, P.HANDLER_EXCEPTION, f"result cannot be encoded: {exc}")
+        self._publish(out)
 
     # ================================================================ variables and calls
     def publish_var(self, impl: str, var: str, value: Any) -> bool:
@@ -316,7 +326,12 @@ class Engine:
             except ValidationFailure as exc:
                 log.error("not publishing %s/%s: %s", impl, var, exc)
                 return False
-        self._publish(self.protocol.var(impl, var, value))
+        try:
+            out = self.protocol.var(impl, var, value)
+        except P.Unusable as exc:
+            log.error("not publishing %s/%s: it cannot be sent as UTF-8 JSON: %s", impl, var, exc)
+            return False
+        self._publish(out)
         return True
 
     def on_required_var(self, requirement: str, var: str, handler: Callable[[int, Any], None]) -> None:
@@ -345,7 +360,13 @@ class Engine:
         conn = self.settings.connections[requirement][index]
         timeout = float(self.settings["CommandTimeoutS"]) if timeout_s is None else timeout_s
         call_id = self.calls.start(f"{conn.module_id}.{cmd}", self.clock(), timeout, on_done)
-        self._publish(self.protocol.call(conn.module_id, conn.implementation_id, cmd, args, call_id))
+        try:
+            out = self.protocol.call(conn.module_id, conn.implementation_id, cmd, args, call_id)
+        except P.Unusable as exc:  # the call fails now rather than go out as text that is not UTF-8
+            log.error("not calling %s.%s: its arguments cannot be sent as UTF-8 JSON: %s", conn.module_id, cmd, exc)
+            self.calls.answer(P.IncomingResult(call_id, None, (P.SCHEMA_VALIDATION_ERROR, str(exc))))
+            return
+        self._publish(out)
 
     def _publish(self, out: P.Outgoing) -> None:
         self.mqtt.publish(out.topic, out.payload)

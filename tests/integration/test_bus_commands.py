@@ -153,3 +153,14 @@ def test_stop_and_restart_before_ocpp_started_return_false(station):
     st.peer.send_global_ready()
     st.csms.wait_for("BootNotification", timeout=20)
     assert st.call("main", "stop") is True
+
+
+def test_arguments_that_make_no_valid_ocpp_message_get_schema_validation_error(station):
+    """Found by fuzzing: a vendor id longer than OCPP allows (EVerest's type sets no limit)
+    made the 2.0.1 handler raise (a traceback, and HandlerException)."""
+    st = station(version="2.0.1")
+    with pytest.raises(CommandError) as exc:
+        st.call("data_transfer", "data_transfer", {"request": {"vendor_id": "v" * 300}})
+    assert exc.value.error_type == "SchemaValidationError" and "vendorId" in exc.value.message
+    assert st.call("data_transfer", "data_transfer", {"request": {"vendor_id": "acme"}})["status"] == "Accepted"
+    assert "Traceback" not in st.bridge.log_text()

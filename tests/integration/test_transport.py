@@ -18,6 +18,7 @@ from http import HTTPStatus
 
 import pytest
 from websockets.asyncio.server import serve
+from websockets.exceptions import ConnectionClosed
 
 from ocpp_bridge.ocpp.backoff import Backoff
 from ocpp_bridge.ocpp.transport import Connected, Disconnected, TextReceived, WebSocketTransport
@@ -153,6 +154,15 @@ class CsmsServer:
     def send(self, text, index=-1):
         self._connection(index)
         self._run(self.connections[index].send(text))
+
+    def send_bytes_as_text(self, data, index=-1):
+        """A text frame whose payload is exactly ``data`` (which need not be UTF-8). The
+        peer may close the connection before ``send`` returns: that is no error here."""
+        self._connection(index)
+        try:
+            self._run(self.connections[index].send(data, text=True))
+        except ConnectionClosed:
+            pass
 
     def close(self, code=1001, index=-1):
         self._connection(index)
@@ -490,3 +500,19 @@ def test_new_basic_credentials_are_used_from_the_next_dial(make_transport):
         events.next(Connected, timeout=5)
         token = base64.b64encode(f"{CP_ID}:{server.password}".encode()).decode()
         assert server.handshakes[-1]["Authorization"] == f"Basic {token}"
+
+
+def test_a_text_frame_that_is_not_utf8_closes_with_1007_then_redials(make_transport):
+    with CsmsServer() as server:
+        events = Events()
+        transport = make_transport(server.url, events)
+        transport.start()
+        events.next(Connected)
+        server.send_bytes_as_text(b'[2,"1","Heartbeat",{"x":"\xff\xfe"}]')
+        assert events.next(Disconnected).reason == "invalid UTF-8 from the server"
+        assert server.close_codes.get(timeout=5) == 1007, "a close frame with 1007, not a dropped TCP connection"
+        events.next(Connected)
+        assert wait_until(lambda: len(server.connections) == 2)
+        server.send('[3,"1",{}]')
+        assert events.next(TextReceived).text == '[3,"1",{}]'
+        assert not [e for e in events.seen if isinstance(e, TextReceived) and "Heartbeat" in e.text]

@@ -120,7 +120,7 @@ def test_multiple_of_uses_decimal_semantics(v16):
     # Plain float arithmetic gets this wrong, which is why the test matters:
     assert not Draft4Validator(schema).is_valid(SET_PROFILE_16)
     v16.check_request("SetChargingProfile", SET_PROFILE_16)
-    for ok in (0, 6, 0.1, 0.3, 16.1, 1234.5, 99999.9):
+    for ok in (0, 6, 0.1, 0.3, 16.1, 1234.5, 99999.9, 1e27, 1e300, 2 ** 63):  # big ones: found by fuzzing
         payload = copy.deepcopy(SET_PROFILE_16)
         payload["csChargingProfiles"]["chargingSchedule"]["chargingSchedulePeriod"][0]["limit"] = ok
         v16.check_request("SetChargingProfile", payload)

@@ -29,6 +29,7 @@ import json
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
+from ocpp_bridge import json_edge
 from ocpp_bridge.everest.protocol import G3, normalise_prefix
 
 ACTIVE = "Active"
@@ -90,9 +91,9 @@ def decode(prefix: str, topic: str, payload: bytes, generation: str) -> ErrorEve
     if (generation == G3) != bool(rest):
         return None  # the other generation's topic shape
     try:
-        msg = json.loads(payload)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadError(f"error on {topic} is not JSON: {exc}") from None
+        msg = json_edge.load(payload)  # the bus edge: nothing we cannot carry gets in
+    except json_edge.Unusable as exc:
+        raise BadError(f"error on {topic} is not usable JSON: {exc}") from None
     if generation == G3:
         if not isinstance(msg, dict) or msg.get("msg_type") not in ("RaiseError", "ClearError"):
             raise BadError(f"error on {topic} is not a RaiseError/ClearError envelope")

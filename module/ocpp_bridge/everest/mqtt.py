@@ -5,6 +5,18 @@ reconnects, publish at QoS 2, and hand every received message to ``on_message``.
 nothing: callbacks only forward to the engine's inbox, and never block. One link serves a
 whole run: the start-up's configuration request hands its connected link to the engine
 (``attach``), so the broker sees one connection.
+
+In-flight window: at most ``INFLIGHT_WINDOW`` (20) QoS 1/2 publishes are unacknowledged at
+once; the rest wait, unbounded, in paho's queue (``max_queued_messages_set(0)``). 20 is
+mosquitto's default ``max_inflight_messages``, which mosquitto also applies to what a
+client sends it: over MQTT 3.1.1 (no Receive Maximum to negotiate) a QoS 2 PUBLISH beyond
+that quota is acknowledged with a PUBREC and then *dropped*, silently. With a window of 100
+a start-up burst of 128 ``get_evse`` calls lost most of them (issue 8); a window no larger
+than the broker's quota loses none. A broker configured with a smaller
+``max_inflight_messages`` needs a smaller window here.
+
+Must never: raise from ``publish`` (a payload or topic paho cannot encode is logged and
+dropped: the encoders upstream already refuse such text, this is the last line).
 """
 
 from __future__ import annotations
@@ -17,6 +29,8 @@ from typing import Callable
 import paho.mqtt.client as paho
 
 log = logging.getLogger("ocpp_bridge.mqtt")
+
+INFLIGHT_WINDOW = 20  # mosquitto's default max_inflight_messages: see the module docstring
 
 
 class MqttLink:
@@ -48,7 +62,7 @@ class MqttLink:
             transport=transport,
         )
         self._client.max_queued_messages_set(0)
-        self._client.max_inflight_messages_set(100)
+        self._client.max_inflight_messages_set(INFLIGHT_WINDOW)
         self._client.reconnect_delay_set(min_delay=1, max_delay=10)
         self._client.on_connect = self._handle_connect
         self._client.on_disconnect = self._handle_disconnect
@@ -101,7 +115,12 @@ class MqttLink:
             self._client.unsubscribe(gone)
 
     def publish(self, topic: str, payload: str, qos: int = 2, retain: bool = False) -> None:
-        info = self._client.publish(topic, payload, qos=qos, retain=retain)
+        try:
+            data = payload.encode("utf-8")
+            info = self._client.publish(topic, data, qos=qos, retain=retain)
+        except (ValueError, TypeError) as exc:  # a lone surrogate, a wildcard in the topic, ...
+            log.error("not publishing to %r: %s", topic, exc)
+            return
         if info.rc not in (paho.MQTT_ERR_SUCCESS, paho.MQTT_ERR_NO_CONN):
             log.warning("publish to %s failed: %s", topic, paho.error_string(info.rc))
 

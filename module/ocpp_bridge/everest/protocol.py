@@ -11,13 +11,26 @@ Generations (spec/everest.md §1):
 - ``"2024.11"`` (G2c, framework 0.19-0.24): ``PI/cmd`` and ``PI/var`` for every name, no
   envelope; call and result share the ``PI/cmd`` topic and differ by ``type``.
 ``PI`` = ``<prefix>modules/<module_id>/impl/<impl_id>``.
+
+What the bus may carry (decided here, once, with ``json_edge``): a command whose
+arguments hold a value we cannot carry (a lone UTF-16 surrogate, an integer beyond 64
+bits, a non-finite number) is answered ``SchemaValidationError``; one nested deeper than
+``json_edge.MAX_DEPTH`` (even too deep for the json module) ``MessageParsingError``, its
+call id read from a cut-down copy. A command whose call id, origin or name is unusable
+(or whose origin holds an MQTT wildcard) cannot be answered: it is refused with a log
+line only. A variable or global ready holding such a value is dropped with a log line;
+a result holding one completes its call as that error. Nothing unusable gets past
+``decode``, and every encoder here refuses (``json_edge.Unusable``) to produce text that
+is not UTF-8 JSON; error messages of our own are made printable.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
+
+from ocpp_bridge import json_edge
+from ocpp_bridge.json_edge import Unusable
 
 G3 = "2025.12"
 G2 = "2024.11"
@@ -90,11 +103,22 @@ def normalise_prefix(prefix: str) -> str:
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return json_edge.dumps(value)  # raises Unusable rather than produce text that is not UTF-8
 
 
 def _error_object(error_type: str, message: str) -> dict:
-    return {"__everest__error_type": error_type, "__everest__error_msg": message}
+    return {"__everest__error_type": error_type, "__everest__error_msg": json_edge.printable(message)}
+
+
+def _unanswerable(call_id: Any, origin: Any, cmd: Any) -> str | None:
+    """Why a reply to this call could not be written (None: it can)."""
+    if json_edge.problem(call_id) is not None:
+        return "its call id is unusable"
+    if isinstance(origin, str) and (json_edge.has_surrogate(origin) or any(c in origin for c in "+#\0")):
+        return "its origin is not a usable topic level"
+    if isinstance(cmd, str) and json_edge.has_surrogate(cmd):
+        return "its name is unusable"
+    return None
 
 
 class Protocol:
@@ -182,7 +206,7 @@ class Protocol:
     def decode(self, topic: str, payload: bytes) -> IncomingCommand | IncomingResult | IncomingVar | GlobalReady | None:
         """Read one message. ``None`` = not for us (e.g. our own G2 results). Raises BadMessage."""
         if topic == self.global_ready_topic():
-            value = self._json(payload, topic)
+            value = self._read(payload, topic, "global ready")
             if isinstance(value, dict) and "msg_type" in value:
                 value = value.get("data")
             return GlobalReady() if value is True else None
@@ -201,23 +225,37 @@ class Protocol:
             return self._decode_call(topic, impl, rest, payload)
         return self._decode_result(topic, rest, payload)
 
-    def _json(self, payload: bytes, topic: str) -> Any:
+    def _read(self, payload: bytes, topic: str, what: str) -> Any:
+        """JSON that is safe to carry, or BadMessage (no reply: nobody to answer)."""
         try:
-            return json.loads(payload)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise BadMessage(f"payload on {topic} is not JSON: {exc}") from None
+            return json_edge.load(payload)
+        except Unusable as exc:
+            if exc.kind == json_edge.SYNTAX:
+                raise BadMessage(f"payload on {topic} is not JSON: {exc.reason}") from None
+            raise BadMessage(f"{what} on {topic} dropped: {exc}") from None
+
+    @staticmethod
+    def _parse_enveloped(payload: bytes) -> tuple[Any, bool]:
+        """(message, too_deep): a message too deep to parse comes back cut down to
+        ``MAX_DEPTH`` so its envelope can be read. Raises Unusable (SYNTAX)."""
+        try:
+            return json_edge.parse(payload), False
+        except Unusable as exc:
+            if exc.kind != json_edge.DEPTH:
+                raise
+        return json_edge.shallow(payload), True
 
     def _decode_call(self, topic: str, impl: str, rest: list[str], payload: bytes) -> IncomingCommand | None:
         g3 = self.generation == G3
         cmd_from_topic = rest[0] if rest else None
         try:
-            msg = json.loads(payload)
-        except (ValueError, UnicodeDecodeError) as exc:
+            msg, too_deep = self._parse_enveloped(payload)
+        except Unusable as exc:
             reply = None
             if not g3:  # G2 answers on the command topic itself, so a reply is always possible
                 reply = self._reply(impl, "", None, None, {"error": _error_object(
-                    MESSAGE_PARSING_ERROR, f"payload is not JSON: {exc}")})
-            raise BadMessage(f"command on {topic} is not JSON: {exc}", reply) from None
+                    MESSAGE_PARSING_ERROR, f"payload is not JSON: {exc.reason}")})
+            raise BadMessage(f"command on {topic} is not JSON: {exc.reason}", reply) from None
         if g3:
             if not isinstance(msg, dict) or msg.get("msg_type") != "Cmd" or not isinstance(msg.get("data"), dict):
                 raise BadMessage(f"command on {topic} is not a Cmd envelope: {payload[:200]!r}")
@@ -232,22 +270,34 @@ class Protocol:
                 data = {}
         origin = data.get("origin") if isinstance(data.get("origin"), str) else None
         call = IncomingCommand(impl, cmd if isinstance(cmd, str) else "", data.get("id"), data.get("args"), origin)
-        problem = None
+        unanswerable = _unanswerable(data.get("id"), origin if g3 else None, cmd)  # G3 answers on .../<origin>
+        if unanswerable:
+            raise BadMessage(f"command on {topic} refused without a reply: {unanswerable}")
+        problem, error_type = None, MESSAGE_PARSING_ERROR
+        unusable = None if too_deep else json_edge.problem(data.get("args"))
         if not isinstance(cmd, str) or not cmd:
             problem = "command has no name"
         elif "id" not in data or data.get("id") is None:
             problem = f"command '{cmd}' has no call id"
         elif not g3 and msg.get("type") != "call":
             problem = f"command '{cmd}' has type {msg.get('type')!r}, expected 'call'"
+        elif too_deep or (unusable is not None and unusable.kind == json_edge.DEPTH):
+            problem = f"command '{cmd}': arguments nested deeper than {json_edge.MAX_DEPTH} levels"
+        elif unusable is not None:
+            problem = f"command '{cmd}': args{unusable.path}: {unusable.reason}"
+            error_type = SCHEMA_VALIDATION_ERROR
         if problem:
             reply = None
             if not g3 or origin:
-                reply = self.error(call, MESSAGE_PARSING_ERROR, problem)
+                reply = self.error(call, error_type, problem)
             raise BadMessage(f"{problem} (topic {topic})", reply)
         return call
 
     def _decode_result(self, topic: str, rest: list[str], payload: bytes) -> IncomingResult | None:
-        msg = self._json(payload, topic)
+        try:
+            msg, too_deep = self._parse_enveloped(payload)
+        except Unusable as exc:
+            raise BadMessage(f"payload on {topic} is not JSON: {exc.reason}") from None
         if self.generation == G3:
             if not (len(rest) == 3 and rest[1] == "response" and rest[2] == self.module_id):
                 return None
@@ -259,8 +309,14 @@ class Protocol:
             if not isinstance(msg, dict) or msg.get("type") != "result":
                 return None  # a call on a peer's topic (ours or someone else's)
             data = msg.get("data")
-        if not isinstance(data, dict) or not isinstance(data.get("id"), str):
+        if not isinstance(data, dict) or not isinstance(data.get("id"), str) or json_edge.has_surrogate(data["id"]):
             raise BadMessage(f"result on {topic} has no call id")
+        unusable = None if too_deep else json_edge.problem({k: data.get(k) for k in ("retval", "error")})
+        if too_deep or (unusable is not None and unusable.kind == json_edge.DEPTH):
+            return IncomingResult(data["id"], None, (MESSAGE_PARSING_ERROR,
+                                                     f"result nested deeper than {json_edge.MAX_DEPTH} levels"))
+        if unusable is not None:
+            return IncomingResult(data["id"], None, (SCHEMA_VALIDATION_ERROR, f"result {unusable}"))
         err = data.get("error")
         if err is not None:
             if isinstance(err, dict):
@@ -274,7 +330,7 @@ class Protocol:
     def _decode_var(self, topic: str, module_id: str, impl: str, rest: list[str], payload: bytes) -> IncomingVar | None:
         if module_id == self.module_id:
             return None
-        msg = self._json(payload, topic)
+        msg = self._read(payload, topic, "variable")
         if self.generation == G3:
             if len(rest) != 1:
                 return None

@@ -14,6 +14,11 @@ charge point's database directory; every write is committed before the call retu
 
 Also owns ``epoch``: an OCPP dateTime as seconds since the epoch (for expiry dates).
 
+What SQLite cannot store is refused with a ``ValueError`` before any write starts (so a
+transaction is never half done): an identifier or info holding a lone UTF-16 surrogate, a
+list version outside signed 64 bits. Such input is refused at the OCPP and bus edges
+(``json_edge``) already; this is the last line. Looking up such an identifier finds nothing.
+
 Must never: decide whether a token is accepted (that is each version's authorization
 block), read a clock (``now`` comes in), or send anything.
 """
@@ -24,6 +29,7 @@ import json
 import sqlite3
 from datetime import datetime, timezone
 
+from ocpp_bridge import json_edge
 from ocpp_bridge.store.database import apply_migrations, open_database, transaction
 
 DATABASE_NAME = "auth"
@@ -93,11 +99,13 @@ class AuthStore:
 
     # ------------------------------------------------------------------ cache
     def cache_put(self, key: str, info: dict, now: float, expires_at: float | None = None) -> None:
+        _storable_key(key)
+        text = _dump(info)
         with transaction(self.conn):
             self.conn.execute(
                 "INSERT INTO auth_cache (key, info, expires_at, used_at) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (key) DO UPDATE SET info = excluded.info, expires_at = excluded.expires_at, "
-                "used_at = excluded.used_at", (key, _dump(info), expires_at, now))
+                "used_at = excluded.used_at", (key, text, expires_at, now))
             excess = self.cache_size() - max(1, self.cache_max)
             if excess > 0:
                 self.conn.execute("DELETE FROM auth_cache WHERE key IN "
@@ -105,6 +113,8 @@ class AuthStore:
 
     def cache_get(self, key: str, now: float | None = None) -> CacheEntry | None:
         """The cached entry (expired ones too: the caller decides); ``now`` marks it used."""
+        if json_edge.has_surrogate(key):
+            return None  # could never have been stored
         row = self.conn.execute("SELECT info, expires_at FROM auth_cache WHERE key = ?", (key,)).fetchone()
         if row is None:
             return None
@@ -114,6 +124,8 @@ class AuthStore:
         return CacheEntry(json.loads(row[0]), row[1])
 
     def cache_remove(self, key: str) -> None:
+        if json_edge.has_surrogate(key):
+            return
         with transaction(self.conn):
             self.conn.execute("DELETE FROM auth_cache WHERE key = ?", (key,))
 
@@ -130,6 +142,8 @@ class AuthStore:
         return int(row[0]) if row else 0
 
     def list_get(self, key: str) -> dict | None:
+        if json_edge.has_surrogate(key):
+            return None
         row = self.conn.execute("SELECT info FROM auth_list WHERE key = ?", (key,)).fetchone()
         return json.loads(row[0]) if row else None
 
@@ -145,21 +159,23 @@ class AuthStore:
 
     def list_replace(self, version: int, entries: list[tuple[str, dict]]) -> None:
         """Full update: the list becomes ``entries``, at ``version``, in one commit."""
+        rows = [(_storable_key(key), _dump(info)) for key, info in entries]
+        version = _storable_version(version)
         with transaction(self.conn):
             self.conn.execute("DELETE FROM auth_list")
-            self.conn.executemany("INSERT OR REPLACE INTO auth_list (key, info) VALUES (?, ?)",
-                                  [(key, _dump(info)) for key, info in entries])
+            self.conn.executemany("INSERT OR REPLACE INTO auth_list (key, info) VALUES (?, ?)", rows)
             self._set_version(version)
 
     def list_update(self, version: int, entries: list[tuple[str, dict | None]]) -> None:
         """Differential update: add or replace each (key, info); info None removes the key."""
+        rows = [(_storable_key(key), None if info is None else _dump(info)) for key, info in entries]
+        version = _storable_version(version)
         with transaction(self.conn):
-            for key, info in entries:
-                if info is None:
+            for key, text in rows:
+                if text is None:
                     self.conn.execute("DELETE FROM auth_list WHERE key = ?", (key,))
                 else:
-                    self.conn.execute("INSERT OR REPLACE INTO auth_list (key, info) VALUES (?, ?)",
-                                      (key, _dump(info)))
+                    self.conn.execute("INSERT OR REPLACE INTO auth_list (key, info) VALUES (?, ?)", (key, text))
             self._set_version(version)
 
     def _set_version(self, version: int) -> None:
@@ -168,4 +184,20 @@ class AuthStore:
 
 
 def _dump(info: dict) -> str:
-    return json.dumps(info, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
+    text = json.dumps(info, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
+    if json_edge.has_surrogate(text):
+        raise ValueError(f"authorization info cannot be stored: {json_edge.problem(info)}")
+    return text
+
+
+def _storable_key(key: str) -> str:
+    if json_edge.has_surrogate(key):
+        raise ValueError("an identifier holding a lone UTF-16 surrogate cannot be stored")
+    return key
+
+
+def _storable_version(version: int) -> int:
+    version = int(version)
+    if not json_edge.INT64_MIN <= version <= json_edge.INT64_MAX:
+        raise ValueError(f"list version {version} is outside signed 64 bits: it cannot be stored")
+    return version

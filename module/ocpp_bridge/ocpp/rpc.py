@@ -38,6 +38,31 @@ when the specification wants silence. The rules we follow:
 
 Numbers are parsed as ordinary floats; ``schemas.py`` validates ``multipleOf``
 with decimal semantics, so 21.4 is a multiple of 0.1 there.
+
+Values we cannot carry (``json_edge``): this is the one place the OCPP side decides
+what a frame gets whose JSON is well-formed but holds a string with a lone UTF-16
+surrogate, an integer outside signed 64 bits, a non-finite number, or nesting deeper
+than ``json_edge.MAX_DEPTH``. Such a value never reaches a handler, a database, an
+encoder or the socket:
+
+* A CALL gets ``TypeConstraintViolation`` (same spelling in 1.6 and 2.0.1). Both
+  versions define it as "payload for Action is syntactically correct but at least one
+  of the fields violates data type constraints". The text *is* syntactically correct
+  JSON, so the format code ("syntactically incorrect") would be wrong; and the fault is
+  the field's data type, not a value outside a domain the schema states
+  (``PropertyConstraintViolation``): a lone surrogate is no character of the string
+  type (OCPP-J frames are UTF-8), and 2^63 is no integer of a type we or 2.0.1's
+  32-bit ``integer`` can hold. Too-deep nesting gets the format code instead (the PDU
+  has no such structure). A message id that holds a surrogate cannot be echoed: it
+  counts as unreadable.
+* A CALLRESULT is never answered; its call fails at once with that code (``FrameError``
+  carries the message type and id so the station can do so) instead of timing out.
+* A CALLERROR is read leniently as always: its code and description are made
+  printable and unusable details are dropped.
+
+``encode`` is the last line on the way out: it refuses (``json_edge.Unusable``, a
+``ValueError``) to return text that is not UTF-8 JSON, and makes our own CALLERROR
+descriptions printable.
 """
 
 from __future__ import annotations
@@ -45,6 +70,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from typing import Union
+
+from ocpp_bridge import json_edge
 
 VERSIONS = ("1.6", "2.0.1")
 
@@ -165,12 +192,13 @@ class FrameError(Exception):
     """
 
     def __init__(self, code: str, description: str, unique_id: str | None = None,
-                 reply: bool = False) -> None:
+                 reply: bool = False, message_type: int | None = None) -> None:
         super().__init__(f"{code}: {description}")
         self.code = code
         self.description = description
         self.unique_id = unique_id
         self.reply = reply
+        self.message_type = message_type  # CALL / CALLRESULT / CALLERROR when it could be read
 
     def answer(self) -> CallError | None:
         """The CALLERROR to send back, or None when the peer gets no answer."""
@@ -179,12 +207,8 @@ class FrameError(Exception):
         return CallError(self.unique_id or UNREADABLE_ID, self.code, self.description[:MAX_DESCRIPTION_LENGTH])
 
 
-def _reject_constant(name: str) -> None:
-    raise ValueError(f"{name} is not JSON")
-
-
 def _valid_id(value: object) -> bool:
-    return isinstance(value, str) and 0 < len(value) <= MAX_ID_LENGTH
+    return isinstance(value, str) and 0 < len(value) <= MAX_ID_LENGTH and not json_edge.has_surrogate(value)
 
 
 def parse_frame(text: str, version: str) -> Frame:
@@ -192,13 +216,16 @@ def parse_frame(text: str, version: str) -> Frame:
     _check_version(version)
     v201 = version == "2.0.1"
 
+    message_type = None
+
     def fail(kind: str, description: str, unique_id: str | None = None, reply: bool = False):
-        return FrameError(error_code(kind, version), description, unique_id, reply)
+        return FrameError(error_code(kind, version), description, unique_id, reply, message_type)
 
     try:
-        message = json.loads(text, parse_constant=_reject_constant)
-    except (ValueError, TypeError, RecursionError) as exc:
-        raise fail("rpc_framework", f"not valid JSON ({type(exc).__name__})", reply=v201) from None
+        message = json_edge.parse(text)
+    except json_edge.Unusable as exc:
+        what = "nested too deep" if exc.kind == json_edge.DEPTH else "not valid JSON"
+        raise fail("rpc_framework", what, reply=v201) from None
     if not isinstance(message, list) or not message:
         raise fail("rpc_framework", "an OCPP-J message is a non-empty JSON array", reply=v201)
 
@@ -211,11 +238,14 @@ def parse_frame(text: str, version: str) -> Frame:
         raise fail("message_type_not_supported", f"message type id {type_id} is not supported",
                    readable_id, reply=v201)
 
+    message_type = type_id
     is_call = type_id == CALL
     if readable_id is None:
         raw = message[1] if len(message) > 1 else None
         what = "missing" if raw is None else (
-            "not a string" if not isinstance(raw, str) else f"{len(raw)} characters (1..{MAX_ID_LENGTH})")
+            "not a string" if not isinstance(raw, str) else
+            "holding a lone UTF-16 surrogate" if json_edge.has_surrogate(raw) else
+            f"{len(raw)} characters (1..{MAX_ID_LENGTH})")
         raise fail("rpc_framework", f"message id is {what}", None, reply=is_call and v201)
     unique_id = readable_id
 
@@ -227,6 +257,7 @@ def parse_frame(text: str, version: str) -> Frame:
             raise fail("rpc_framework", "action is not a non-empty string", unique_id, reply=True)
         if not isinstance(payload, dict):
             raise fail("format", "payload is not a JSON object", unique_id, reply=True)
+        _refuse_unusable(message, unique_id, fail, reply=True)
         return Call(unique_id, action, payload)
 
     if type_id == CALLRESULT:
@@ -235,6 +266,7 @@ def parse_frame(text: str, version: str) -> Frame:
         payload = message[2]
         if not isinstance(payload, dict):
             raise fail("format", "payload is not a JSON object", unique_id)
+        _refuse_unusable(message, unique_id, fail, reply=False)
         return CallResult(unique_id, payload)
 
     # CALLERROR: lenient, see the module docstring.
@@ -245,11 +277,27 @@ def parse_frame(text: str, version: str) -> Frame:
         raise fail("rpc_framework", "error code is not a non-empty string", unique_id)
     description = message[3]
     if not isinstance(description, str):
-        description = "" if description is None else json.dumps(description, ensure_ascii=False)
+        description = "" if description is None else json.dumps(description)  # ASCII: printable
     details = message[4] if len(message) == 5 else {}
     if not isinstance(details, dict):
         details = {} if details is None else {"details": details}
-    return CallError(unique_id, code, description, details)
+    if json_edge.problem(details) is not None:
+        details = {}
+    return CallError(unique_id, json_edge.printable(code), json_edge.printable(description), details)
+
+
+def _refuse_unusable(message: list, unique_id: str, fail, reply: bool) -> None:
+    """Raise the FrameError of the first value of ``message`` we cannot carry (module docstring)."""
+    found = json_edge.problem(message)
+    if found is None:
+        return
+    payload_at = f"/{len(message) - 1}"  # the payload is the last element of a CALL / CALLRESULT
+    if found.path == payload_at or found.path.startswith(payload_at + "/"):
+        where = "payload" + found.path[len(payload_at):]
+    else:
+        where = "action" if found.path == "/2" else (found.path or "message")
+    kind = "format" if found.kind == json_edge.DEPTH else "type"
+    raise fail(kind, f"{where}: {found.reason}", unique_id, reply=reply)
 
 
 def encode(frame: Frame) -> str:
@@ -273,6 +321,6 @@ def encode(frame: Frame) -> str:
             raise ValueError("error code must be a non-empty string")
         if not isinstance(frame.details, dict):
             raise ValueError("details must be a dict")
-        message = [CALLERROR, frame.unique_id, frame.code,
-                   (frame.description or "")[:MAX_DESCRIPTION_LENGTH], frame.details]
-    return json.dumps(message, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        message = [CALLERROR, frame.unique_id, json_edge.printable(frame.code),
+                   json_edge.printable(frame.description or "")[:MAX_DESCRIPTION_LENGTH], frame.details]
+    return json_edge.dumps(message)

@@ -42,7 +42,7 @@ from __future__ import annotations
 import json
 import re
 import threading
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation, localcontext
 import importlib.util
 from pathlib import Path
 from typing import Any
@@ -143,12 +143,17 @@ def _as_decimal(number: int | float) -> Decimal:
     return Decimal(number) if isinstance(number, int) else Decimal(repr(number))
 
 
+# Enough digits for the quotient of any float by any float divisor to be exact.
+_EXACT = Context(prec=1000)
+
+
 def _decimal_multiple_of(validator: Any, divisor: Any, instance: Any, schema: dict):
     if not validator.is_type(instance, "number"):
         return
     try:
-        remainder = _as_decimal(instance) % _as_decimal(divisor)
-    except (InvalidOperation, ValueError):  # inf, nan, or a huge quotient
+        with localcontext(_EXACT):  # the default 28 digits refused e.g. 1e27 as a multiple of 0.1
+            remainder = _as_decimal(instance) % _as_decimal(divisor)
+    except (InvalidOperation, ValueError):  # inf, nan
         remainder = Decimal(1)
     if remainder != 0:
         yield ValidationError(f"{instance!r} is not a multiple of {divisor!r}")

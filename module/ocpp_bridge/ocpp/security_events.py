@@ -7,10 +7,19 @@ says so, as in EVerest's libocpp.
 
 SecurityEventNotification is a transactional message (as in libocpp): it goes through the
 station core's durable outbox, so it survives going offline and restarts, and is retried
-per the transaction-message attempts. Must never: send by any other path, or keep state.
+per the transaction-message attempts. Must never: send by any other path, keep state, or
+raise: an event that cannot be carried (a type or info holding a lone surrogate, from
+wherever it came) is refused with a log line before it reaches the listeners or the outbox,
+where it could not be stored, so it cannot block the events after it.
 """
 
 from __future__ import annotations
+
+import logging
+
+from ocpp_bridge import json_edge
+
+log = logging.getLogger("ocpp_bridge.ocpp.security")
 
 CRITICAL_16 = frozenset({
     "FirmwareUpdated",
@@ -48,12 +57,20 @@ def send_security_event(core, event_type: str, info: str | None, *, critical: bo
     the outbox before this returns. Returns True if queued (False: not critical, or OCPP is
     stopped).
     """
+    from ocpp_bridge.ocpp.station import InvalidOutgoing
     from ocpp_bridge.ocpp.timefmt import iso
 
+    unusable = json_edge.problem({"type": event_type, "info": info})
+    if unusable is not None:
+        log.error("security event refused: %s", unusable)
+        return False
     core.emit("security_event", event_type, info)
     if not is_critical(core.version, event_type, critical):
         return False
     payload = {"type": event_type[:50], "timestamp": iso(core.now)}
     if info:
         payload["techInfo"] = info[:255]
-    return core.send_transactional("SecurityEventNotification", payload, None) != 0
+    try:
+        return core.send_transactional("SecurityEventNotification", payload, None) != 0
+    except InvalidOutgoing:  # logged by the core
+        return False

@@ -11,9 +11,13 @@ a clock: ``self.now`` is the time of the call being handled.
 Incoming CALLs are checked against the official schema and routed to the handler a
 functional block registered with ``handle(action, fn)`` (one handler per action: a second
 registration is a start-up error); any failure becomes the CALLERROR the version defines.
-A handler whose answer waits on another module returns a ``Deferred``; the core answers
-the CSMS when it resolves, or after ``answer_timeout_s`` (module option CsmsAnswerTimeoutS)
-with the fallback of ``late_answers`` and a log line, whichever comes first. Outgoing CALLs are schema-checked before they are queued (an invalid
+A frame holding a value we cannot carry (a lone surrogate, an integer beyond 64 bits:
+``rpc.py`` decides) never gets that far; a CALLRESULT we cannot use fails its call at once.
+Our answers are encoded before they are written, so one that cannot be sent as UTF-8 JSON
+becomes InternalError rather than a dropped connection. A handler whose answer waits on
+another module returns a ``Deferred``; the core answers the CSMS when it resolves, or after
+``answer_timeout_s`` (module option CsmsAnswerTimeoutS) with the fallback of
+``late_answers`` and a log line, whichever comes first. Outgoing CALLs are schema-checked before they are queued (an invalid
 message is never sent) and go through ``RpcSession`` one at a time. Until the CSMS has
 Accepted our BootNotification, only BootNotification may leave (``may_send``), and, while
 Pending, what a block queued while answering a TriggerMessage (``triggered()``: 1.6 §4.2,
@@ -64,10 +68,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Callable
 
+from ocpp_bridge import json_edge
 from ocpp_bridge.deferred import Deferred
 from ocpp_bridge.ocpp.late_answers import late_answer
 from ocpp_bridge.ocpp.outbox import Entry, Outbox
-from ocpp_bridge.ocpp.rpc import Call, CallError, CallResult, FrameError, encode, error_code, parse_frame
+from ocpp_bridge.ocpp.rpc import (CALLRESULT, Call, CallError, CallResult, FrameError, encode, error_code,
+                                  parse_frame)
 from ocpp_bridge.ocpp.schemas import OcppSchemas, SchemaViolation
 from ocpp_bridge.ocpp.session import Done, OutgoingCall, RpcSession
 
@@ -218,6 +224,11 @@ class StationCore:
             answer = exc.answer()
             if answer is not None:
                 self._write(encode(answer))
+                return
+            if exc.message_type == CALLRESULT and exc.unique_id is not None and exc.unique_id not in self._late:
+                # a CALLRESULT we cannot use fails its call now, as a CALLERROR would, not at the timeout
+                self.session.on_answer(CallError(exc.unique_id, exc.code, exc.description))
+                self.pump()
             return
         if isinstance(frame, Call):
             self._answering = True
@@ -325,6 +336,11 @@ class StationCore:
         except SchemaViolation as exc:
             log.error("not sending %s: it breaks the schema (%s)", action, exc)
             raise InvalidOutgoing(f"{action} breaks the OCPP {self.version} schema: {exc}") from None
+        try:  # the last line: never queue or store what cannot be sent (e.g. a lone surrogate)
+            json_edge.dumps(payload)
+        except json_edge.Unusable as exc:
+            log.error("not sending %s: %s", action, exc)
+            raise InvalidOutgoing(f"{action} cannot be sent as UTF-8 JSON: {exc}") from None
 
     def _queue_all(self) -> bool:
         try:
@@ -536,10 +552,14 @@ class StationCore:
     def _send_answer(self, call: Call, response: dict, error: Callable[[str, str], None]) -> None:
         try:
             self.schemas.check_response(call.action, response)
+            text = encode(CallResult(call.unique_id, response))
         except SchemaViolation as exc:
-            log.error("our answer to %s breaks the schema: %s — %s", call.action, exc, response)
+            log.error("our answer to %s breaks the schema: %s — %.300r", call.action, exc, response)
             return error("internal", "response failed validation")
-        self._write(encode(CallResult(call.unique_id, response)))
+        except json_edge.Unusable as exc:  # e.g. a lone surrogate that came in some other way
+            log.error("our answer to %s cannot be sent as UTF-8 JSON: %s — %.300r", call.action, exc, response)
+            return error("internal", "response cannot be encoded")
+        self._write(text)
 
 
 def _ignore(result: dict | None, error: CallError | None) -> None:

@@ -3,7 +3,8 @@
 Owns: dialling the CSMS URL with the OCPP subprotocol (``ocpp1.6`` /
 ``ocpp2.0.1``) and, for security profile 1, an HTTP Basic ``Authorization``
 header; checking that the server agreed the subprotocol; websocket pings and
-the pong timeout; re-dialling forever with ``Backoff`` (jitter on every re-dial,
+the pong timeout; closing with 1007 on a text message that is not UTF-8 (RFC 6455
+§8.1: we decode it ourselves); re-dialling forever with ``Backoff`` (jitter on every re-dial,
 also after a pong timeout: libocpp #1175 is the bug we must not have);
 ``pause``/``resume``/``stop``; TCP_NODELAY on the socket; the queue of frames
 waiting to be written (``send`` hands them over, this thread writes them);
@@ -61,6 +62,7 @@ log = logging.getLogger(__name__)
 CLOSE_TIMEOUT_S = 1.0
 STATUS_NORMAL = 1000
 STATUS_PROTOCOL_ERROR = 1002
+STATUS_INVALID_PAYLOAD = 1007  # RFC 6455 §7.4.1: a text message that is not UTF-8
 
 
 @dataclass(frozen=True)
@@ -280,6 +282,9 @@ class WebSocketTransport:
             sockopt=((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),),
             sslopt=self._sslopt,
             enable_multithread=True,
+            # We decode text ourselves (``_serve``) so that bad UTF-8 gets its close code 1007;
+            # websocket-client's own check raises first and the connection would just drop.
+            skip_utf8_validation=True,
         )
         with self._lock:
             if self._stop or self._paused:
@@ -378,7 +383,8 @@ class WebSocketTransport:
                 try:
                     text = frame.data.decode("utf-8") if isinstance(frame.data, bytes) else frame.data
                 except UnicodeDecodeError:
-                    self._close(ws, 1007, "invalid UTF-8")
+                    log.warning("the CSMS sent a text message that is not UTF-8; closing with 1007")
+                    self._close(ws, STATUS_INVALID_PAYLOAD, "invalid UTF-8")
                     return "invalid UTF-8 from the server"
                 self._emit(TextReceived(text))
             elif opcode == websocket.ABNF.OPCODE_PONG:
