@@ -47,7 +47,7 @@ class Station:
         if kill:
             self.bridge.kill()
         else:
-            self.bridge.stop()
+            self.bridge.stop(timeout=30)          # generous: a loaded machine, not a hang
         self.bridge.start()
         deadline = time.monotonic() + timeout
         while self.peer.ready_count(MODULE) <= seen:
