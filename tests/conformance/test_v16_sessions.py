@@ -44,6 +44,9 @@ def test_tc_003_regular_charging_session_with_csms_authorize(charging_station):
     assert st.csms.entries("Authorize", CP_ID)[-1]["payload"] == {"idTag": "TAG1"}
     ev.start_transaction("TAG1", meter_wh=1000)
     start = st.csms.wait_for("StartTransaction", after_index=mark)
+    # the CSMS's transactionId reaches the bus (Updated) on the websocket's time, the EVSE's
+    # stop on MQTT's: stop only after it, or Ended may come first on a slow machine
+    st.var("ocpp_generic", "ocpp_transaction_event", lambda v: v["transaction_event"] == "Updated")
     ev.start_charging()
     ev.meter(1800, 7000)
     ev.stop_transaction("Local", "TAG1")
