@@ -1,13 +1,13 @@
 """The session conformance flows again, against a second, strict and independent CSMS: npm's
 ocpp-rpc with ``strictMode: true`` (tests/support/strict_csms), for OCPP 1.6 and 2.0.1.
 
-Every test of test_v16_sessions, test_v201_sessions, test_provisioning and test_connection runs
-here once more with the ``csms`` fixture replaced by that peer; each then also asserts that
-ocpp-rpc refused no frame in either direction (the bridge's CALLs and CALLRESULTs, and the
-CSMS's own; frames a test sends raw on purpose are not judged, their replies are not either). On top
-of that, every CSMS-initiated action of each version is sent once with a minimal schema-valid
-request built from ocpp-rpc's own schemas, so each kind of answer the bridge can give is judged
-by a validator this project did not write.
+Every test of test_v16_sessions, test_v201_sessions, test_provisioning and test_connection
+runs here once more, as ``test_<module>__<name>``, with the ``csms`` fixture replaced by that
+peer; each then also asserts that ocpp-rpc refused no frame in either direction (the bridge's
+CALLs and CALLRESULTs, and the CSMS's own; frames a test sends raw on purpose are not judged,
+nor are their replies). On top of that, every CSMS-initiated action of each version is sent
+once with a minimal schema-valid request built from ocpp-rpc's own schemas, so each kind of
+answer the bridge can give is judged by a validator this project did not write.
 """
 
 from __future__ import annotations
@@ -75,10 +75,10 @@ def _judged_by_the_strict_peer(flow):
     return run
 
 
-for _module in FLOW_MODULES:
+for _module in FLOW_MODULES:                    # test_v16_sessions.test_x -> test_v16_sessions__x
     for _name, _flow in vars(_module).items():
         if _name.startswith("test_") and inspect.isfunction(_flow):
-            globals()[_name] = _judged_by_the_strict_peer(_flow)
+            globals()[f"{_module.__name__}__{_name[len('test_'):]}"] = _judged_by_the_strict_peer(_flow)
 del _module, _name, _flow
 
 
