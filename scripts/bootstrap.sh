@@ -46,3 +46,4 @@ if [ ! -f "$stamp" ]; then
 fi
 echo "bootstrap: installing $wheel into .venv (not editable)"
 .venv/bin/python -m pip install -q --force-reinstall --no-deps "$wheel"
+if [ "$want_mosquitto" = 1 ]; then ./scripts/install-strict-csms.sh; fi

@@ -59,7 +59,8 @@ def test_tc_002_tc_b_02_tc_b_03_boot_pending_or_rejected(station, version, statu
     assert response["status"] == status
     # something wants out while not accepted: it must wait for Accepted
     st.call("ocpp_generic", "security_event", {"event": {"type": "TamperDetectionActivated", "info": "lid"}})
-    st.csms.wait_for(lambda e: e["action"] == "BootNotification", timeout=10, after_index=1)
+    # sentinel: a BootNotification retry sent after the event was queued
+    st.csms.wait_for(lambda e: e["action"] == "BootNotification", timeout=20, after_index=st.csms.mark())
     assert set(st.actions()) == {"BootNotification"}
     if status == "Pending":  # the CSMS may still talk to a pending station
         if version == "1.6":

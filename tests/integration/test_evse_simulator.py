@@ -26,12 +26,18 @@ DEFS = Definitions.load()
 
 
 @pytest.fixture
-def simulator(broker, prefix):
+def simulator(broker, prefix, peer):
+    """``simulator(generation, **kwargs)`` → a started EvseSimulator whose command
+    subscriptions are in force: ``start`` returns on CONNACK, before the broker has its
+    SUBSCRIBE, so a command sent at once could be lost. Its module ready goes out after the
+    SUBSCRIBE on the same connection; a watcher seeing it is the sentinel."""
     made: list[EvseSimulator] = []
 
     def make(generation: str = "2025.12", **kwargs) -> EvseSimulator:
+        watcher = peer(f"watcher-{len(made)}", generation)
         sim = EvseSimulator(broker.port, prefix=prefix, generation=generation, **kwargs).start()
         made.append(sim)
+        watcher.wait_module_ready(sim.module_id, timeout=20)
         return sim
     yield make
     for sim in made:

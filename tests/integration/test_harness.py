@@ -442,7 +442,7 @@ def test_bridge_process_lifecycle(tmp_path):
     b = _FakeBridge({}, broker_port=1, workdir=tmp_path).start()
     b.wait_log(r"^started with \['--config', '.*run-config-ocpp.yaml'\]")
     assert b.alive
-    assert b.stop(signal.SIGTERM) == 3 and not b.alive
+    assert b.stop(signal.SIGTERM, timeout=30) == 3 and not b.alive
     assert "bye" in b.log_text()
     b.start()
     size_marker = b.log_text().rindex("start #2")

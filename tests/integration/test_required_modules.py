@@ -57,4 +57,8 @@ def test_reservations_go_through_the_reservation_module_when_connected(charging_
     assert request["expiry_time"].startswith("2030-01-01T00:00:00")
     assert st.csms.call(CP_ID, "CancelReservation", {"reservationId": 7})["status"] == "Accepted"
     assert reservation.wait_call("main", "cancel_reservation", timeout=10)["args"] == {"reservation_id": 7}
+    # sentinel: a command the bridge sends the EVSE manager after those (one MQTT client, in order)
+    unlock = {"connectorId": 1} if version == "1.6" else {"evseId": 1, "connectorId": 1}
+    assert st.csms.call(CP_ID, "UnlockConnector", unlock)["status"] == "Unlocked"
+    st.evse(1).wait_command("force_unlock", timeout=20)
     assert "reserve" not in [cmd for cmd, _ in st.evse(1).commands]

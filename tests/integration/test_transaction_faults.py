@@ -112,6 +112,19 @@ def stop_answered(st, timeout: float = 30) -> None:
     wait_until(lambda: any(is_stop(e) and "response" in e for e in tx_entries(st)), timeout, "stop answered")
 
 
+def bus_back(st, timeout: float = 30) -> None:
+    """Wait until a bus command reaches the bridge again after a broker restart. The bridge
+    logs "MQTT connected" on the CONNACK, before the broker has its new SUBSCRIBE: a command
+    sent in between is lost, not late, so a try that gets no answer is followed by another."""
+    for _ in range(int(timeout / 2)):
+        try:
+            st.call("ocpp_generic", "get_variables", {"requests": []}, timeout=2)
+            return
+        except TimeoutError:
+            continue
+    raise TimeoutError(f"no bus command answered within {timeout}s of the broker restart")
+
+
 def drain(st, marker: str = "marker") -> None:
     """Send a marker security event and wait until it is answered (see the module docstring)."""
     st.call("ocpp_generic", "security_event", {"event": {"type": "TamperDetectionActivated", "info": marker}})
@@ -535,7 +548,8 @@ def test_broker_restart_mid_session_loses_no_transaction_message(csms, peer, bri
         st.bridge.wait_log(r"MQTT connected", after=log_mark, timeout=30)
         st.peer.wait_connected(timeout=30)
         wait_until(lambda: ev.connected)
-        drain(st, "bus back")   # a command reached the bridge: its subscriptions are back too
+        bus_back(st)            # a command reached the bridge: its subscriptions are back too
+        drain(st, "bus back")
         mark = bus_events(st)
         ev.meter(2000, 7000)
         ev.stop_transaction("Local", "TAG1")

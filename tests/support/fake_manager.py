@@ -125,8 +125,10 @@ class FakeManager:
         return self
 
     def stop(self) -> list[int | None]:
-        """Stop the modules we launched (SIGTERM, as a manager does), then leave the broker."""
-        codes = [p.stop() for p in self.processes]
+        """Stop the modules we launched (SIGTERM, as a manager does), then leave the broker.
+        The wait is generous (a loaded machine): the module's own SIGALRM watchdog, not this
+        harness, bounds a stuck shutdown (exit code -14 then; -9 only if even that failed)."""
+        codes = [p.stop(timeout=30) for p in self.processes]
         self._clear_retained()
         self._client.disconnect()
         self._client.loop_stop()

@@ -47,7 +47,7 @@ class Station:
         if kill:
             self.bridge.kill()
         else:
-            self.bridge.stop()
+            self.bridge.stop(timeout=30)          # generous: a loaded machine, not a hang
         self.bridge.start()
         deadline = time.monotonic() + timeout
         while self.peer.ready_count(MODULE) <= seen:
@@ -59,6 +59,17 @@ class Station:
 
     def actions(self, after: int = 0) -> list[str]:
         return [e["action"] for e in self.csms.entries(cp_id=self.cp)[after:]]
+
+    def heartbeat_sentinel(self, timeout: float = 20) -> dict:
+        """A positive sentinel for "nothing else was sent": make the bridge send a Heartbeat
+        now (TriggerMessage) and wait for it. Whatever the bridge had queued before the
+        trigger is in the CSMS's ledger when this returns: neither of its queues lets a newer
+        message overtake an older one (ocpp/station.py; not so for an outbox message waiting
+        for its retry time or MessageQueueResumeDelay). Needs a registered (Accepted) station."""
+        mark = self.csms.mark()
+        reply = self.csms.call(self.cp, "TriggerMessage", {"requestedMessage": "Heartbeat"})
+        assert reply == {"status": "Accepted"}, reply
+        return self.csms.wait_for("Heartbeat", cp_id=self.cp, after_index=mark, timeout=timeout)
 
 
 def start_station(csms_factory, peer_factory, bridge_factory, *, version: str = "1.6",

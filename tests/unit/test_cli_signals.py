@@ -15,7 +15,7 @@ def test_signal_stops_through_a_signal_safe_queue_and_arms_the_watchdog():
         signals = _Signals().install()
         signals.route_to(lambda: inbox.put("stop"))
         os.kill(os.getpid(), signal.SIGTERM)
-        assert inbox.get(timeout=2) == "stop"
+        assert inbox.get(timeout=10) == "stop"
         assert signals.describe() == "SIGTERM"
         remaining = signal.alarm(0)  # disarm; it was armed by the handler
         assert 0 < remaining <= _Signals.DEADLINE_S
