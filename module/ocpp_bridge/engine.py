@@ -49,6 +49,7 @@ from ocpp_bridge.everest.definitions import Definitions, ValidationFailure
 from ocpp_bridge.everest.mqtt import MqttLink
 from ocpp_bridge.log_redaction import install as install_redaction
 from ocpp_bridge.ocpp.backoff import Backoff
+from ocpp_bridge.ocpp.events import FrameLogged, PasswordChanged
 from ocpp_bridge.ocpp.secrets import Redactor
 from ocpp_bridge.ocpp.station import InvalidOutgoing
 from ocpp_bridge.ocpp.timefmt import iso
@@ -124,8 +125,8 @@ class Engine:
         self.station = build_station(settings, self._send_frame)
         self.station.core.resume_delay_s = float(settings["MessageQueueResumeDelay"])
         self.station.core.answer_timeout_s = float(settings["CsmsAnswerTimeoutS"])
-        self.station.core.on("frame", self._log_frame)
-        self.station.core.on("basic_auth_password_changed", self._on_password_changed)
+        self.station.core.events.subscribe(FrameLogged, self._log_frame)
+        self.station.core.events.subscribe(PasswordChanged, lambda _: self._on_password_changed())
         self.transport = WebSocketTransport(
             settings.central_system_url,
             "ocpp1.6" if version == "1.6" else "ocpp2.0.1",
@@ -506,10 +507,10 @@ class Engine:
                  error.get("message", ""), len(self.evse_errors[evse]))
 
     # ================================================================ frame log
-    def _log_frame(self, direction: str, text: str) -> None:
+    def _log_frame(self, frame: FrameLogged) -> None:
         """Log one frame, secrets masked; the MessageLogPath file is stamped with our clock (UTC)."""
-        arrow = "<-" if direction == "in" else "->"
-        shown = self.secrets.frame(text)
+        arrow = "<-" if frame.direction == "in" else "->"
+        shown = self.secrets.frame(frame.text)
         frames_log.info("%s %s", arrow, shown)
         path = self.settings["MessageLogPath"]
         if path:

@@ -17,6 +17,7 @@ from ocpp_bridge.engine import Engine
 from ocpp_bridge.everest.definitions import Definitions
 from ocpp_bridge.ocpp.timefmt import iso
 from ocpp_bridge.ocpp.v201.device_model import VariableKey
+from ocpp_bridge.ocpp.events import FrameLogged
 
 ROOT = Path(__file__).resolve().parents[2]
 T0 = 1_767_225_600.0  # 2026-01-01T00:00:00Z
@@ -90,8 +91,8 @@ def test_h11_frame_log_is_stamped_with_the_engine_clock_in_utc_and_masks_secrets
     engine = make_engine(clock, MessageLogPath=str(tmp_path / "frames"))
     caplog.set_level("INFO", logger="ocpp_bridge.frames")
     frame = f'[2,"u1","ChangeConfiguration",{{"key":"AuthorizationKey","value":"{SECRET}"}}]'
-    engine._log_frame("in", frame)
-    engine._log_frame("out", '[3,"u1",{"status":"Accepted"}]')
+    engine._log_frame(FrameLogged("in", frame))
+    engine._log_frame(FrameLogged("out", '[3,"u1",{"status":"Accepted"}]'))
     lines = (tmp_path / "frames" / "CP1.log").read_text(encoding="utf-8").splitlines()
     assert lines[0].startswith("2026-01-01T00:00:12.345Z <- [2,")
     assert lines[1] == '2026-01-01T00:00:12.345Z -> [3,"u1",{"status":"Accepted"}]'

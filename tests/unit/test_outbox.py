@@ -392,10 +392,10 @@ def test_threshold_drops_oldest_ordinary_messages_first(tmp_path):
     cp.core.queue_threshold = 4
     dropped = []
     for n in range(4):
-        cp.core.call("Heartbeat", {}, lambda r, e, n=n: dropped.append((n, e.code)) if e else None)
+        cp.core.call("Heartbeat", {}, lambda r, e, n=n: dropped.append((n, e.reason)) if e else None)
     cp.core.send_transactional("TransactionEvent", event201(0), "t")
     cp.core.send_transactional("TransactionEvent", event201(1), "t")
-    assert dropped == [(0, "Dropped"), (1, "Dropped")]
+    assert dropped == [(0, "dropped"), (1, "dropped")]
     assert len(cp.core.session.queued()) == 2 and cp.core.messages_in_queue("t") == 2
 
 
@@ -406,8 +406,8 @@ def test_offline_ordinary_messages_dropped_unless_queue_all_messages(tmp_path):
     online(cp, wire)
     cp.core.on_disconnected(1.0)
     outcome = []
-    assert cp.core.call("Heartbeat", {}, lambda r, e: outcome.append(e.code)) is None
-    assert outcome == ["Dropped"]
+    assert cp.core.call("Heartbeat", {}, lambda r, e: outcome.append(e.reason)) is None
+    assert outcome == ["dropped"]
     cp.queue_all_messages = True
     cp.core.call("Heartbeat", {})
     cp.core.on_connected(2.0)
@@ -420,10 +420,10 @@ def test_disconnect_drops_queued_ordinary_messages_but_not_the_outbox(tmp_path):
     online(cp, wire)
     security(cp, 0)                                    # in flight
     outcome = []
-    cp.core.call("Heartbeat", {}, lambda r, e: outcome.append(e.code))
+    cp.core.call("Heartbeat", {}, lambda r, e: outcome.append(e.reason))
     security(cp, 1)
     cp.core.on_disconnected(1.0)
-    assert outcome == ["Dropped"] and len(rows(tmp_path)) == 2
+    assert outcome == ["dropped"] and len(rows(tmp_path)) == 2
     cp.core.on_connected(2.0)
     answer(cp, wire.calls()[-1], {}, 3.0)
     assert [f[2] for f in wire.calls()][-3:] == ["SecurityEventNotification"] * 3

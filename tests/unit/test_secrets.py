@@ -11,6 +11,7 @@ from ocpp_bridge.log_redaction import RedactingFilter, install
 from ocpp_bridge.ocpp.secrets import MASK, Redactor, mask_frame
 from support.cp16 import Rig
 from v201_harness import Sim
+from ocpp_bridge.ocpp.events import PasswordChanged
 
 SECRET = "s3cret-Passw0rd-16"
 
@@ -71,7 +72,7 @@ def test_install_puts_the_filter_on_the_root_handlers_and_uninstall_takes_it_off
 def test_v16_a_new_authorization_key_is_announced_after_the_answer_and_not_logged(tmp_path, caplog):
     rig = Rig(tmp_path).boot()
     heard = []
-    rig.cp.core.on("basic_auth_password_changed", lambda: heard.append(rig.reply()))
+    rig.cp.core.events.subscribe(PasswordChanged, lambda _: heard.append(rig.reply()))
     caplog.set_level(logging.INFO, logger="ocpp_bridge.ocpp")
     assert rig.request("ChangeConfiguration", {"key": "AuthorizationKey", "value": SECRET}) == {"status": "Accepted"}
     assert heard == [{"status": "Accepted"}], "announced once, after the CALLRESULT was written"
@@ -86,7 +87,7 @@ def test_v16_a_new_authorization_key_is_announced_after_the_answer_and_not_logge
 def test_v201_a_new_basic_auth_password_is_announced_after_the_answer_and_not_logged(tmp_path, caplog):
     sim = Sim(tmp_path)
     heard = []
-    sim.cp.core.on("basic_auth_password_changed", lambda: heard.append(sim.reply_to()[2]))
+    sim.cp.core.events.subscribe(PasswordChanged, lambda _: heard.append(sim.reply_to()[2]))
     assert sim.cp.provisioning.basic_auth_password() is None
     caplog.set_level(logging.INFO, logger="ocpp_bridge.ocpp")
     reply = sim.request("SetVariables", set_variables("SecurityCtrlr", "BasicAuthPassword", SECRET)[3])

@@ -10,6 +10,7 @@ import pytest
 
 from ocpp_bridge.ocpp.v16.charge_point import ChargePoint16
 from ocpp_bridge.ocpp.v201.charge_point import ChargePoint201
+from ocpp_bridge.ocpp.events import BootAnswered, ConfigurationChanged
 
 STATION = {"vendor": "ACME", "model": "Box", "serial_number": "SN1", "firmware_version": "1.0"}
 
@@ -60,7 +61,7 @@ def test_boot_accepted_then_heartbeats_at_csms_interval(version, tmp_path):  # T
     wire = Wire()
     cp = make(version, tmp_path, wire)
     events = []
-    cp.core.on("boot_response", events.append)
+    cp.core.events.subscribe(BootAnswered, events.append)
     cp.core.on_connected(1000.0)
     boot = wire.calls("BootNotification")
     assert len(boot) == 1
@@ -70,7 +71,7 @@ def test_boot_accepted_then_heartbeats_at_csms_interval(version, tmp_path):  # T
     else:
         assert boot[0][3]["chargingStation"]["vendorName"] == "ACME" and boot[0][3]["reason"] == "PowerUp"
     answer(cp, boot[0], boot_answer("Accepted", 7, version), 1000.1)
-    assert events and events[0]["status"] == "Accepted"
+    assert events and events[0].status == "Accepted"
     assert cp.core.registration == "Accepted"
     settle_status(cp, 1000.1)
     nxt = cp.core.poll(1000.2)
@@ -190,7 +191,7 @@ def test_change_configuration_takes_effect_on_heartbeat(tmp_path):
     cp.core.on_connected(0.0)
     answer(cp, wire.calls()[0], boot_answer("Accepted", 300, "1.6"), 0.0)
     changed = []
-    cp.core.on("config_changed_by_csms", changed.append)
+    cp.core.events.subscribe(ConfigurationChanged, lambda e: changed.append(e.key))
     cp.core.on_text(json.dumps([2, "c1", "ChangeConfiguration", {"key": "HeartbeatInterval", "value": "10"}]), 50.0)
     assert wire.last() == [3, "c1", {"status": "Accepted"}]
     assert changed == ["HeartbeatInterval"]

@@ -16,6 +16,7 @@ from ocpp_bridge.ocpp.auth_store import AuthStore
 from ocpp_bridge.ocpp.rpc import CALLRESULT, CallError, CallResult, FrameError, encode, parse_frame
 from ocpp_bridge.ocpp.security_events import send_security_event
 from ocpp_bridge.ocpp.station import InvalidOutgoing, StationCore
+from ocpp_bridge.ocpp.events import SecurityEventRaised
 
 SURROGATE = "\ud800"
 TOO_BIG = 2 ** 63
@@ -156,7 +157,7 @@ def test_an_outgoing_integer_beyond_64_bits_is_still_sent_it_is_valid_json():
 def test_a_security_event_that_cannot_be_carried_is_refused_and_the_next_one_queued(version, caplog):
     core, wire = accepted_core(version)
     heard = []
-    core.on("security_event", lambda *a: heard.append(a))
+    core.events.subscribe(SecurityEventRaised, heard.append)
     with caplog.at_level(logging.ERROR):
         assert send_security_event(core, SURROGATE, None) is False
         assert send_security_event(core, "ResetOrReboot", SURROGATE) is False

@@ -5,6 +5,7 @@ import pytest
 
 from ocpp_bridge.ocpp.evse_events import EvseFault, IdToken
 from support.cp16 import Rig
+from ocpp_bridge.ocpp.events import RemoteStartProfile
 
 
 def provided(rig):
@@ -49,7 +50,7 @@ def test_tc_027_remote_start_rejections(tmp_path):
 def test_remote_start_hands_on_a_tx_profile(tmp_path):
     rig = Rig(tmp_path).boot()
     seen = []
-    rig.cp.core.on("remote_start_charging_profile", lambda c, p: seen.append((c, p["chargingProfileId"])))
+    rig.cp.core.events.subscribe(RemoteStartProfile, lambda e: seen.append((e.evse, e.profile["chargingProfileId"])))
     profile = {"chargingProfileId": 9, "stackLevel": 0, "chargingProfilePurpose": "TxProfile",
                "chargingProfileKind": "Relative",
                "chargingSchedule": {"chargingRateUnit": "W", "chargingSchedulePeriod": [{"startPeriod": 0,

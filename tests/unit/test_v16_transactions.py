@@ -8,11 +8,14 @@ import pytest
 
 from ocpp_bridge.ocpp import evse_events as E
 from support.cp16 import Rig
+from ocpp_bridge.impls.ocpp_generic import transaction_event_value
+from ocpp_bridge.ocpp.events import TxEnded, TxStarted, TxUpdated
 
 
 def events(rig):
     seen = []
-    rig.cp.core.on("transaction_event", seen.append)
+    for kind in (TxStarted, TxUpdated, TxEnded):
+        rig.cp.core.events.subscribe(kind, lambda e: seen.append(transaction_event_value(e)))
     return seen
 
 

@@ -12,6 +12,8 @@ import pytest
 
 from ocpp_bridge.ocpp import evse_events as E
 from ocpp_bridge.ocpp.v201.tx_records import Tx
+from ocpp_bridge.impls.ocpp_generic import transaction_answer_value, transaction_event_value
+from ocpp_bridge.ocpp.events import TxAnswered, TxEnded, TxStarted, TxUpdated
 from v201_harness import (Sim, auth_first, charging, full_session_start, plug, sample, tx_finished, tx_started,
                           unplug)
 
@@ -243,8 +245,9 @@ def test_long_session_ids_get_a_transaction_id_of_36_characters(tmp_path):
 def test_bus_events_and_responses(tmp_path):
     sim = Sim(tmp_path)
     seen, responses = [], []
-    sim.cp.core.on("transaction_event", seen.append)
-    sim.cp.core.on("transaction_event_response", responses.append)
+    for kind in (TxStarted, TxUpdated, TxEnded):
+        sim.cp.core.events.subscribe(kind, lambda e: seen.append(transaction_event_value(e)))
+    sim.cp.core.events.subscribe(TxAnswered, lambda a: responses.append(transaction_answer_value(a)))
     sim.answers["TransactionEvent"] = lambda req: {"totalCost": 1.5, "chargingPriority": 2,
                                                    "updatedPersonalMessage": {"format": "UTF8", "content": "hi"}}
     full_session_start(sim, 2, "s2")

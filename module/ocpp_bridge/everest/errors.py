@@ -25,7 +25,6 @@ only the types its interface lists under ``errors:`` and subscribers ignore the 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Callable, Iterable
 

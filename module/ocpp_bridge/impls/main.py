@@ -9,6 +9,7 @@ answers ``NotSupported`` (use ``ocpp_generic``'s get/set_variables there).
 from __future__ import annotations
 
 from ocpp_bridge.impls import Implementation
+from ocpp_bridge.ocpp.events import ConfigurationChanged, ConnectionChanged, SecurityEventRaised
 from ocpp_bridge.impls.shapes import key_value, security_event_value
 from ocpp_bridge.ocpp.security_events import send_security_event
 
@@ -25,9 +26,10 @@ class MainImpl(Implementation):
         self.keys = getattr(self.station, "keys", None)
         self._monitored: set[str] = set()
         core = self.station.core
-        core.on("connected", lambda up: self.engine.publish_var(self.impl_id, "is_connected", up))
-        core.on("config_changed_by_csms", self._on_changed_by_csms)
-        core.on("security_event", self._on_security_event)
+        core.events.subscribe(ConnectionChanged,
+                              lambda event: self.engine.publish_var(self.impl_id, "is_connected", event.up))
+        core.events.subscribe(ConfigurationChanged, lambda event: self._on_changed_by_csms(event.key))
+        core.events.subscribe(SecurityEventRaised, self._on_security_event)
         self.commands = {
             "stop": engine.stop_ocpp,
             "restart": engine.restart_ocpp,
@@ -64,5 +66,5 @@ class MainImpl(Implementation):
         if known:
             self.engine.publish_var(self.impl_id, "configuration_key", key_value(known[0]))
 
-    def _on_security_event(self, event_type: str, info: str | None) -> None:
-        self.engine.publish_var(self.impl_id, "security_event", security_event_value(event_type, info))
+    def _on_security_event(self, event: SecurityEventRaised) -> None:
+        self.engine.publish_var(self.impl_id, "security_event", security_event_value(event.event_type, event.info))

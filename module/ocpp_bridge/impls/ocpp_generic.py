@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 
 from ocpp_bridge.impls import Implementation
+from ocpp_bridge.ocpp.events import (BootAnswered, ConfigurationChanged, ConnectionChanged, SecurityEventRaised,
+                                     TxAnswered, TxEnded, TxStarted, TxUpdated)
 from ocpp_bridge.impls.shapes import security_event_value
 from ocpp_bridge.ocpp.security_events import send_security_event
 from ocpp_bridge.ocpp.timefmt import iso
@@ -29,18 +31,18 @@ class OcppGenericImpl(Implementation):
         if self.station.version == "1.6":
             from ocpp_bridge.impls.variables16 import Variables16
             self.variables = Variables16(self.station.keys)
-            core.on("config_changed_by_csms", self._on_changed_by_csms)
         else:
             from ocpp_bridge.impls.variables201 import Variables201
             self.variables = Variables201(self.station.model)
-            core.on("variable_changed_by_csms", lambda key, attribute: self._on_changed_by_csms(key))
         self._monitors: dict = {}  # monitor key -> component_variable as the caller gave it
-        core.on("connected", self._on_connection)
-        core.on("boot_response", self._on_boot_response)
-        core.on("security_event", self._on_security_event)
-        core.on("transaction_event", lambda value: engine.publish_var(self.impl_id, "ocpp_transaction_event", value))
-        core.on("transaction_event_response",
-                lambda value: engine.publish_var(self.impl_id, "ocpp_transaction_event_response", value))
+        bus = core.events
+        bus.subscribe(ConfigurationChanged, lambda event: self._on_changed_by_csms(event.key))
+        bus.subscribe(ConnectionChanged, lambda event: engine.publish_var(self.impl_id, "is_connected", event.up))
+        bus.subscribe(BootAnswered, self._on_boot_response)
+        bus.subscribe(SecurityEventRaised, self._on_security_event)
+        for kind in (TxStarted, TxUpdated, TxEnded):
+            bus.subscribe(kind, self._on_transaction_event)
+        bus.subscribe(TxAnswered, self._on_transaction_answer)
         self.commands = {
             "stop": self.stop,
             "restart": self.restart,
@@ -96,21 +98,23 @@ class OcppGenericImpl(Implementation):
             self._monitors[self.variables.monitor_key(cv)] = cv
 
     # ------------------------------------------------------------------ variables
-    def _on_connection(self, up: bool) -> None:
-        self.engine.publish_var(self.impl_id, "is_connected", up)
-
-    def _on_boot_response(self, response: dict) -> None:
-        value = {"status": response["status"], "current_time": response["currentTime"],
-                 "interval": response["interval"]}
-        info = response.get("statusInfo")
+    def _on_boot_response(self, answer: BootAnswered) -> None:
+        value: dict = {"status": answer.status, "current_time": answer.current_time, "interval": answer.interval}
+        info = answer.status_info
         if info:
             value["status_info"] = {"reason_code": info["reasonCode"]}
             if "additionalInfo" in info:
                 value["status_info"]["additional_info"] = info["additionalInfo"]
         self.engine.publish_var(self.impl_id, "boot_notification_response", value)
 
-    def _on_security_event(self, event_type: str, info: str | None) -> None:
-        self.engine.publish_var(self.impl_id, "security_event", security_event_value(event_type, info))
+    def _on_security_event(self, event: SecurityEventRaised) -> None:
+        self.engine.publish_var(self.impl_id, "security_event", security_event_value(event.event_type, event.info))
+
+    def _on_transaction_event(self, event: TxStarted | TxUpdated | TxEnded) -> None:
+        self.engine.publish_var(self.impl_id, "ocpp_transaction_event", transaction_event_value(event))
+
+    def _on_transaction_answer(self, answer: TxAnswered) -> None:
+        self.engine.publish_var(self.impl_id, "ocpp_transaction_event_response", transaction_answer_value(answer))
 
     def _on_changed_by_csms(self, key) -> None:
         cv = self._monitors.get(key)
@@ -122,3 +126,28 @@ class OcppGenericImpl(Implementation):
             "trigger": "Alerting", "actual_value": "" if value is None else value[:2500],
             "event_notification_type": "CustomMonitor",
         })
+
+
+_TX_EVENT_TYPES = {TxStarted: "Started", TxUpdated: "Updated", TxEnded: "Ended"}
+
+
+def transaction_event_value(event: TxStarted | TxUpdated | TxEnded | TxAnswered) -> dict:
+    """EVerest's ``OcppTransactionEvent`` of a transaction event (or of the one an answer is for)."""
+    kind = event.event_type if isinstance(event, TxAnswered) else _TX_EVENT_TYPES[type(event)]
+    value: dict = {"transaction_event": kind, "session_id": event.session_id,
+                   "evse": {"id": event.evse, "connector_id": event.connector}}
+    if event.transaction_id is not None:
+        value["transaction_id"] = event.transaction_id
+    return value
+
+
+def transaction_answer_value(answer: TxAnswered) -> dict:
+    """EVerest's ``OcppTransactionEventResponse`` of the CSMS's answer to a transaction message."""
+    value: dict = {"original_transaction_event": transaction_event_value(answer)}
+    if answer.total_cost is not None:
+        value["total_cost"] = answer.total_cost
+    if answer.charging_priority is not None:
+        value["charging_priority"] = answer.charging_priority
+    if answer.personal_message:
+        value["personal_message"] = dict(answer.personal_message)
+    return value

@@ -177,6 +177,9 @@ class EvInfo:
     soc_percent: float | None = None
 
 
+EVSE_EVENTS = (EvseReady, EvseEnabled, SessionStarted, SessionResumed, AuthRequired, TransactionStarted,
+               ChargingStateChanged, TransactionFinished, SessionFinished, ReservationChanged, PluginTimeout,
+               MeterReading, EvseFault, EvInfo)
 EvseEvent = (EvseReady | EvseEnabled | SessionStarted | SessionResumed | AuthRequired | TransactionStarted
              | ChargingStateChanged | TransactionFinished | SessionFinished | ReservationChanged | PluginTimeout
              | MeterReading | EvseFault | EvInfo)

@@ -14,7 +14,8 @@ from __future__ import annotations
 import logging
 from typing import Callable
 
-from ocpp_bridge.ocpp.rpc import CallError
+from ocpp_bridge.ocpp.events import BootAnswered, ConnectionChanged, CsmsTime, Registered
+from ocpp_bridge.ocpp.outcome import Failure, LocalFailure
 from ocpp_bridge.ocpp.station import StationCore
 
 log = logging.getLogger("ocpp_bridge.ocpp.registration")
@@ -39,11 +40,11 @@ class Registration:
         self._adopt_interval = adopt_interval
         self.retry_default_s = retry_default_s
         self._boot_pending = False
-        core.on("connected", self._on_connection)
+        core.events.subscribe(ConnectionChanged, self._on_connection)
 
     # ------------------------------------------------------------------ boot
-    def _on_connection(self, up: bool) -> None:
-        if up and self.core.registration != "Accepted":
+    def _on_connection(self, event: ConnectionChanged) -> None:
+        if event.up and self.core.registration != "Accepted":
             self.send_boot()
 
     def send_boot(self) -> None:
@@ -53,10 +54,10 @@ class Registration:
         self._boot_pending = True
         self.core.call("BootNotification", self._boot_payload(), self._on_boot_answer, front=True)
 
-    def _on_boot_answer(self, result: dict | None, error: CallError | None) -> None:
+    def _on_boot_answer(self, result: dict | None, error: Failure | None) -> None:
         self._boot_pending = False
         if error is not None or result is None or not self.core.check_response("BootNotification", result):
-            if error is not None and error.code == "Disconnected":
+            if isinstance(error, LocalFailure) and error.reason == "disconnected":
                 return  # the next connection boots again
             why = error.code if error is not None else "invalid response"
             log.warning("BootNotification failed (%s); retrying in %.0fs", why, self.retry_default_s)
@@ -66,12 +67,14 @@ class Registration:
         interval = int(result.get("interval", 0))
         self.core.registration = status
         log.info("BootNotification %s (interval %s)", status, interval)
-        self.core.emit("boot_response", result)
+        info = result.get("statusInfo")
+        self.core.events.publish(BootAnswered(status, result["currentTime"], interval,
+                                              dict(info) if isinstance(info, dict) else None))
         if status == "Accepted":
             if interval > 0:
                 self._adopt_interval(interval)
             self.schedule_heartbeat()
-            self.core.emit("registered")
+            self.core.events.publish(Registered())
         else:
             self._retry_boot(interval if interval > 0 else self.retry_default_s)
 
@@ -89,12 +92,16 @@ class Registration:
 
     def _beat(self) -> None:
         if self.core.connected and self.core.running:
-            self.core.call("Heartbeat", {}, self._on_heartbeat_answer)
+            self.send_heartbeat()
         self.schedule_heartbeat()
 
-    def _on_heartbeat_answer(self, result: dict | None, error: CallError | None) -> None:
+    def send_heartbeat(self) -> None:
+        """A Heartbeat now (the timer's, or a TriggerMessage's); its answer gives the CSMS's time."""
+        self.core.call("Heartbeat", {}, self._on_heartbeat_answer)
+
+    def _on_heartbeat_answer(self, result: dict | None, error: Failure | None) -> None:
         if result is not None and self.core.check_response("Heartbeat", result):
-            self.core.emit("time", result.get("currentTime"))
+            self.core.events.publish(CsmsTime(result["currentTime"]))
 
     # ------------------------------------------------------------------ lifecycle
     def reset(self) -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 
 from ocpp_bridge import json_edge
+from ocpp_bridge.ocpp.events import SecurityEventRaised
 
 log = logging.getLogger("ocpp_bridge.ocpp.security")
 
@@ -64,7 +65,7 @@ def send_security_event(core, event_type: str, info: str | None, *, critical: bo
     if unusable is not None:
         log.error("security event refused: %s", unusable)
         return False
-    core.emit("security_event", event_type, info)
+    core.events.publish(SecurityEventRaised(event_type, info))
     if not is_critical(core.version, event_type, critical):
         return False
     payload = {"type": event_type[:50], "timestamp": iso(core.now)}

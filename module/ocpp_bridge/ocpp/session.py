@@ -23,13 +23,12 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from ocpp_bridge.ocpp.outcome import Done, LocalFailure, Reason
 from ocpp_bridge.ocpp.rpc import Call, CallError, CallResult, encode
 
 log = logging.getLogger("ocpp_bridge.ocpp.session")
 
-# on_done(result_payload, error) — exactly one of them is not None.
-# error is a CallError (answered), or a CallError with code "Timeout"/"Disconnected"/"Dropped".
-Done = Callable[[dict | None, CallError | None], None]
+# on_done(result_payload, failure): see ocpp/outcome.py (a CallError, or a LocalFailure).
 
 
 @dataclass
@@ -121,15 +120,15 @@ class RpcSession:
         call = self._in_flight
         self._in_flight = None
         log.warning("no answer to %s (%s) within %.1fs", call.action, call.unique_id, now - call.sent_at)
-        call.on_done(None, CallError(call.unique_id or "", "Timeout", "no response"))
+        call.on_done(None, LocalFailure("timeout", "no response", call.unique_id or ""))
         return call
 
-    def abort_in_flight(self, reason: str = "Disconnected") -> None:
+    def abort_in_flight(self, reason: Reason = "disconnected") -> None:
         """The connection went down while waiting: fail the in-flight call."""
         call = self._in_flight
         self._in_flight = None
         if call is not None:
-            call.on_done(None, CallError(call.unique_id or "", reason, "connection lost"))
+            call.on_done(None, LocalFailure(reason, "connection lost", call.unique_id or ""))
 
     def drop_queued(self, keep: Callable[[OutgoingCall], bool] = lambda c: False,
                     why: str = "dropped from the queue") -> int:
@@ -137,7 +136,7 @@ class RpcSession:
         dropped = [c for c in self._queue if not keep(c)]
         self._queue = deque(c for c in self._queue if keep(c))
         for call in dropped:
-            call.on_done(None, CallError("", "Dropped", why))
+            call.on_done(None, LocalFailure("dropped", why))
         return len(dropped)
 
 

@@ -5,8 +5,8 @@ Owns the rule the transaction blocks of both versions follow for each change of 
 it queues and the records it writes commit together (``StationCore.atomic``). If anything
 raises, the file and the outbox are rolled back, the block's memory is put back as it was
 (the attributes named at construction: dicts of records and sets), the bus events it meant
-to emit are not emitted, and the exception propagates (the core logs it). So a message and
-its record exist both or neither, on disk and in memory. Events (``emit``) go out after the
+to publish are not published, and the exception propagates (the core logs it). So a message and
+its record exist both or neither, on disk and in memory. Events (``publish``) go out after the
 outermost commit, in order; a nested change is a savepoint of the outer one.
 
 Records are restored field by field (a shallow copy): a block must replace a record's dict
@@ -31,7 +31,7 @@ class StateChanges:
         self.core = core
         self._block = block
         self._attributes = attributes
-        self._events: list[list[tuple[str, tuple]]] = []  # one list per open change
+        self._events: list[list[object]] = []  # one list per open change
 
     @contextmanager
     def change(self) -> Iterator[None]:
@@ -49,15 +49,16 @@ class StateChanges:
         if self._events:
             self._events[-1].extend(events)  # the outer change emits them after its commit
             return
-        for event, args in events:
-            self.core.emit(event, *args)
+        for event in events:
+            self.core.events.publish(event)
 
-    def emit(self, event: str, *args: Any) -> None:
-        """A core event of this block: after the commit when inside a change, else at once."""
+    def publish(self, event: object) -> None:
+        """A typed event of this block (``events.py``): after the commit when inside a change,
+        else at once."""
         if self._events:
-            self._events[-1].append((event, args))
+            self._events[-1].append(event)
         else:
-            self.core.emit(event, *args)
+            self.core.events.publish(event)
 
 
 def _snapshot(value: Any) -> _Saved:

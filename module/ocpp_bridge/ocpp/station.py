@@ -4,7 +4,7 @@ Theory of operation
 -------------------
 The engine feeds four things in, always with the current time: ``on_connected``,
 ``on_disconnected``, ``on_text`` (a frame from the CSMS) and ``poll`` (a timer may be due).
-The core answers through ``send_text`` (a frame to write) and through named events that
+The core answers through ``send_text`` (a frame to write) and through typed events (``events``, see ``events.py``) that
 the engine turns into MQTT variables. Nothing here opens a socket, starts a thread or reads
 a clock: ``self.now`` is the time of the call being handled.
 
@@ -48,7 +48,7 @@ option MessageQueueResumeDelay) and past its retry time.
   nothing, nothing sent before the commit.
 
 *Ordinary* (``call``) keep their ``on_done`` callbacks and live in memory only. Offline they
-are dropped (on_done gets ``Dropped``), and a disconnect drops those still queued, unless
+are dropped (on_done gets a ``LocalFailure``), and a disconnect drops those still queued, unless
 2.0.1 QueueAllMessages is true; BootNotification is always kept.
 
 Size threshold (``queue_threshold``, default 500, counting both queues): above it the oldest
@@ -63,7 +63,6 @@ stopped; what the outbox already holds stays and is sent after ``restart``.
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Callable
@@ -71,7 +70,10 @@ from typing import Any, Callable
 from ocpp_bridge import json_edge
 from ocpp_bridge.deferred import Deferred
 from ocpp_bridge.ocpp.late_answers import late_answer
+from ocpp_bridge.ocpp.errors import OcppError
+from ocpp_bridge.ocpp.events import ConnectionChanged, EventBus, FrameLogged
 from ocpp_bridge.ocpp.outbox import Entry, Outbox
+from ocpp_bridge.ocpp.outcome import Failure, LocalFailure, ignore
 from ocpp_bridge.ocpp.rpc import (CALLRESULT, Call, CallError, CallResult, FrameError, encode, error_code,
                                   parse_frame)
 from ocpp_bridge.ocpp.schemas import OcppSchemas, SchemaViolation
@@ -90,15 +92,6 @@ DEFAULT_ANSWER_TIMEOUT_S = 5.0  # module option CsmsAnswerTimeoutS
 
 def default_retry_policy(action: str) -> tuple[int, float]:
     return 3, 60.0
-
-
-class OcppCallError(Exception):
-    """Raised by a handler to answer a CALL with a CALLERROR of the given kind (see rpc.error_code)."""
-
-    def __init__(self, kind: str, description: str = ""):
-        super().__init__(description or kind)
-        self.kind = kind
-        self.description = description
 
 
 class InvalidOutgoing(Exception):
@@ -164,7 +157,7 @@ class StationCore:
         self._triggering = False  # while a TriggerMessage is answered: see ``triggered``
         self._send_text = send_text
         self._handlers: dict[str, Callable[[dict], dict]] = {}
-        self._listeners: dict[str, list[Callable[..., None]]] = defaultdict(list)
+        self.events = EventBus()  # typed events between the blocks (ocpp/events.py)
         self._tx_handlers: dict[str, TxResultHandler] = {}
         self._late: dict[str, Entry] = {}  # message id of a timed-out send -> its entry
         for entry in self.outbox.entries():  # queued before this start: older than anything new
@@ -180,16 +173,6 @@ class StationCore:
             raise ValueError(f"two handlers for the CSMS's {action}: {self._handlers[action]!r} and {fn!r}")
         self._handlers[action] = fn
 
-    def on(self, event: str, fn: Callable[..., None]) -> None:
-        self._listeners[event].append(fn)
-
-    def emit(self, event: str, *args: Any) -> None:
-        for fn in self._listeners.get(event, ()):
-            try:
-                fn(*args)
-            except Exception:  # a listener must never break the protocol core
-                log.exception("listener of %s failed", event)
-
     # ------------------------------------------------------------- inputs
     def on_connected(self, now: float) -> None:
         self.now = now
@@ -197,14 +180,14 @@ class StationCore:
         self._resume_at = now + max(0.0, self.resume_delay_s)
         if self.resume_delay_s > 0 and len(self.outbox):
             log.info("outbox resumes in %.0fs (MessageQueueResumeDelay)", self.resume_delay_s)
-        self.emit("connected", True)
+        self.events.publish(ConnectionChanged(True))
         self.pump()
 
     def on_disconnected(self, now: float) -> None:
         self.now = now
         was = self.connected
         self.connected = False
-        self.session.abort_in_flight("Disconnected")
+        self.session.abort_in_flight("disconnected")
         self._late.clear()
         if not self._queue_all():
             dropped = self.session.drop_queued(keep=lambda c: c.action == "BootNotification",
@@ -212,11 +195,11 @@ class StationCore:
             if dropped:
                 log.info("connection lost: dropped %d queued non-transactional message(s)", dropped)
         if was:
-            self.emit("connected", False)
+            self.events.publish(ConnectionChanged(False))
 
     def on_text(self, text: str, now: float) -> None:
         self.now = now
-        self.emit("frame", "in", text)
+        self.events.publish(FrameLogged("in", text))
         try:
             frame = parse_frame(text, self.version)
         except FrameError as exc:
@@ -262,18 +245,18 @@ class StationCore:
         """Queue a CALL to the CSMS after checking it against its schema.
 
         While stopped (the ``stop`` command), or offline without QueueAllMessages, nothing is
-        queued: the call is dropped (on_done gets ``Dropped``) and None returned.
+        queued: the call is dropped (on_done gets a ``LocalFailure``) and None returned.
         """
         if not self.running:
             log.info("OCPP is stopped: dropping %s", action)
-            (on_done or _ignore)(None, CallError("", "Dropped", "OCPP is stopped"))
+            (on_done or ignore)(None, LocalFailure("stopped", "OCPP is stopped"))
             return None
         self._check_outgoing(action, payload)
         if not self.connected and action != "BootNotification" and not self._queue_all():
             log.info("offline: dropping %s (QueueAllMessages is off)", action)
-            (on_done or _ignore)(None, CallError("", "Dropped", "offline"))
+            (on_done or ignore)(None, LocalFailure("dropped", "offline"))
             return None
-        call = self.session.enqueue(action, payload, on_done or _ignore, front=front)
+        call = self.session.enqueue(action, payload, on_done or ignore, front=front)
         call.allowed_before_accepted = self._triggering
         self._enforce_threshold()
         self.pump()
@@ -384,7 +367,7 @@ class StationCore:
         if call.tx is not None:  # a new try: an answer to an earlier one no longer counts
             self._late = {uid: e for uid, e in self._late.items() if e is not call.tx}
         if not self._write(text):
-            self.session.abort_in_flight("Disconnected")
+            self.session.abort_in_flight("disconnected")
 
     # ------------------------------------------------------------- the outbox
     def _outbox_open(self) -> bool:
@@ -407,16 +390,16 @@ class StationCore:
         due = max(entry.not_before, self._resume_at)
         return due if due > self.now else None
 
-    def _tx_done(self, entry: Entry, result: dict | None, error: CallError | None) -> None:
+    def _tx_done(self, entry: Entry, result: dict | None, error: Failure | None) -> None:
         if result is not None:
             self._acknowledge(entry, result)
             return
         assert error is not None
-        if error.code == "Disconnected":
+        if isinstance(error, LocalFailure) and error.reason == "disconnected":
             log.info("%s (%s) cut by the lost connection: sent again after reconnecting, no attempt spent",
                      entry.action, error.unique_id)
             return
-        if error.code == "Timeout":
+        if isinstance(error, LocalFailure) and error.reason == "timeout":
             self._late[error.unique_id] = entry
         max_attempts, interval_s = self._policy(entry.action)
         if self.outbox.record_failure(entry, self.now, max_attempts, interval_s):
@@ -487,7 +470,7 @@ class StationCore:
             self._tell(entry, self.outbox.outgoing_payload(entry), None)
 
     def _write(self, text: str) -> bool:
-        self.emit("frame", "out", text)
+        self.events.publish(FrameLogged("out", text))
         return self._send_text(text)
 
     def check_response(self, action: str, payload: dict) -> bool:
@@ -516,7 +499,7 @@ class StationCore:
             return error(exc.kind, str(exc.message))
         try:
             response = handler(call.payload)
-        except OcppCallError as exc:
+        except OcppError as exc:
             return error(exc.kind, exc.description)
         except Exception as exc:  # a handler bug answers InternalError, never crashes the core
             log.exception("handler of %s failed", call.action)
@@ -560,10 +543,6 @@ class StationCore:
             log.error("our answer to %s cannot be sent as UTF-8 JSON: %s — %.300r", call.action, exc, response)
             return error("internal", "response cannot be encoded")
         self._write(text)
-
-
-def _ignore(result: dict | None, error: CallError | None) -> None:
-    return None
 
 
 class StationLifecycle:

@@ -6,7 +6,7 @@ enabled or disabled (``EvsePort.enable_disable``) and the status block shows Una
 
 - ChangeAvailability for connector 0 changes every connector (and connector 0 itself).
 - Inoperative while a transaction runs on a connector: answered Scheduled; the change is
-  applied when that transaction ends (its ``transaction_event`` Ended). Already in the
+  applied when that transaction ends (its ``TxEnded``). Already in the
   requested state, or Operative: Accepted at once (an Operative request cancels a pending
   Inoperative one).
 - An unknown connector: Rejected.
@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 
 from ocpp_bridge.ocpp import evse_events as E
+from ocpp_bridge.ocpp.events import TxEnded
 from ocpp_bridge.store.database import open_database, transaction
 
 log = logging.getLogger("ocpp_bridge.ocpp.v16.availability")
@@ -57,8 +58,8 @@ class Availability16:
             else:
                 self.status.set_operative(c, operative)
         self.core.handle("ChangeAvailability", self._change_availability)
-        self.core.on("evse", self._on_evse)
-        self.core.on("transaction_event", self._on_transaction_event)
+        self.core.events.subscribe(E.EvseReady, self._on_evse_ready)
+        self.core.events.subscribe(TxEnded, self._on_tx_ended)
 
     def operative(self, connector: int) -> bool:
         """The wanted availability of ``connector``."""
@@ -109,14 +110,12 @@ class Availability16:
             self.cp.evse_port.enable_disable(connector, 1, operative, done)
 
     # ------------------------------------------------------------------ events
-    def _on_evse(self, ev) -> None:
-        if isinstance(ev, E.EvseReady) and ev.evse in self._wanted and ev.evse not in self._pending:
+    def _on_evse_ready(self, ev: E.EvseReady) -> None:
+        if ev.evse in self._wanted and ev.evse not in self._pending:
             self._apply(ev.evse, self._wanted[ev.evse])
 
-    def _on_transaction_event(self, event: dict) -> None:
-        if event.get("transaction_event") != "Ended":
-            return
-        evse = event["evse"]["id"]
+    def _on_tx_ended(self, event: TxEnded) -> None:
+        evse = event.evse
         if evse in self._pending:
             self._pending.discard(evse)
             log.info("connector %d: transaction over, scheduled availability change applied", evse)

@@ -68,7 +68,7 @@ def build_blocks(cp) -> Blocks16:
     remote_control = RemoteControl16(cp, status, transactions, meter_values, reservation)
     blocks = Blocks16(status, authorization, transactions, meter_values, availability, reservation, remote_control)
     cp.blocks = blocks
-    cp.on_evse_event = lambda event: cp.core.emit("evse", event)
+    cp.on_evse_event = cp.core.events.publish
     cp.validate_token = lambda token: validate_with_reservations(authorization, reservation, token)
     cp.data_transfer_to_csms = remote_control.data_transfer_to_csms
     cp.change_availability = availability.change_availability

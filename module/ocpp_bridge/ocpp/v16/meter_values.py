@@ -30,6 +30,8 @@ from ocpp_bridge.ocpp.clock_alignment import next_aligned
 from ocpp_bridge.ocpp.sampled_values import measurand_list, sampled_values
 from ocpp_bridge.ocpp.timefmt import iso
 
+from ocpp_bridge.ocpp.events import TxEnded, TxStarted
+
 log = logging.getLogger("ocpp_bridge.ocpp.v16.meter_values")
 
 SAMPLE_TIMER = "mv16-sample-{}"
@@ -42,7 +44,8 @@ class MeterValues16:
         self.keys = cp.keys
         self.count = cp.evse_count
         self.tx = transactions
-        self.core.on("transaction_event", self._on_transaction_event)
+        self.core.events.subscribe(TxStarted, lambda event: self._schedule_sample(event.session_id))
+        self.core.events.subscribe(TxEnded, lambda event: self.core.timers.cancel(SAMPLE_TIMER.format(event.session_id)))
         self.keys.add_listener(self._on_key)
         for rec in self.tx.records():  # running before a restart
             self._schedule_sample(rec.session_id)
@@ -61,13 +64,6 @@ class MeterValues16:
                 self._schedule_sample(rec.session_id)
         elif key == "ClockAlignedDataInterval":
             self._schedule_aligned()
-
-    def _on_transaction_event(self, event: dict) -> None:
-        kind = event.get("transaction_event")
-        if kind == "Started":
-            self._schedule_sample(event["session_id"])
-        elif kind == "Ended":
-            self.core.timers.cancel(SAMPLE_TIMER.format(event["session_id"]))
 
     def _schedule_sample(self, session_id: str) -> None:
         name = SAMPLE_TIMER.format(session_id)

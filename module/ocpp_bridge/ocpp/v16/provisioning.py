@@ -21,6 +21,8 @@ from ocpp_bridge.ocpp.registration import Registration
 from ocpp_bridge.ocpp.station import StationCore
 from ocpp_bridge.ocpp.v16.configuration import ConfigurationKeys, KeyValue
 
+from ocpp_bridge.ocpp.events import ConfigurationChanged, PasswordChanged
+
 log = logging.getLogger("ocpp_bridge.ocpp.v16")
 
 PASSWORD_KEY = "AuthorizationKey"
@@ -66,7 +68,7 @@ class Provisioning16:
 
     def _password_changed(self) -> None:
         # a timer due now runs after the CALLRESULT of the ChangeConfiguration was written
-        self.core.timers.set(PASSWORD_TIMER, self.core.now, lambda: self.core.emit("basic_auth_password_changed"))
+        self.core.timers.set(PASSWORD_TIMER, self.core.now, lambda: self.core.events.publish(PasswordChanged()))
 
     # ------------------------------------------------------------------ configuration
     def get_configuration(self, keys: list[str]) -> tuple[list[KeyValue], list[str]]:
@@ -98,5 +100,5 @@ class Provisioning16:
         if status in ("Accepted", "RebootRequired"):
             if secrets.is_secret_key(key):
                 self._password_changed()  # the same password again: TC_073 still reconnects
-            self.core.emit("config_changed_by_csms", key)
+            self.core.events.publish(ConfigurationChanged(key))
         return {"status": status}

@@ -42,8 +42,11 @@ import logging
 
 from ocpp_bridge.deferred import Deferred
 from ocpp_bridge.ocpp.evse_events import IdToken
+from ocpp_bridge.ocpp.outcome import undelivered
 from ocpp_bridge.ocpp.station import InvalidOutgoing
 from ocpp_bridge.ocpp.v16.reservation import FOR_OTHER, FOR_OTHER_WITH_PARENT
+
+from ocpp_bridge.ocpp.events import RemoteStartProfile, TxEnded
 
 log = logging.getLogger("ocpp_bridge.ocpp.v16.remote_control")
 
@@ -68,7 +71,7 @@ class RemoteControl16:
                            ("UnlockConnector", self._unlock), ("Reset", self._reset_request),
                            ("TriggerMessage", self._trigger), ("DataTransfer", self._data_transfer)):
             self.core.handle(action, fn)
-        self.core.on("transaction_event", self._on_transaction_event)
+        self.core.events.subscribe(TxEnded, self._on_tx_ended)
 
     # ------------------------------------------------------------------ start / stop
     def _registered(self, action: str) -> bool:
@@ -102,7 +105,7 @@ class RemoteControl16:
         log.info("RemoteStartTransaction %s on %s (prevalidated %s)", id_tag, evses, prevalidated)
         self.cp.evse_port.provide_token(IdToken(id_tag, "Central"), evses, prevalidated)
         if profile is not None:
-            self.core.emit("remote_start_charging_profile", connector, profile)
+            self.core.events.publish(RemoteStartProfile(connector, profile))
         return {"status": "Accepted"}
 
     def _remote_stop(self, payload: dict) -> dict:
@@ -141,8 +144,8 @@ class RemoteControl16:
         self.core.timers.set(RESET_TIMER, self.core.now, self._reset_when_ready)  # after our CALLRESULT
         return {"status": "Accepted"}
 
-    def _on_transaction_event(self, event: dict) -> None:
-        if self._reset is not None and event.get("transaction_event") == "Ended" and not self.tx.records():
+    def _on_tx_ended(self, event: TxEnded) -> None:
+        if self._reset is not None and not self.tx.records():
             self.core.timers.set(RESET_TIMER, self.core.now, self._reset_when_ready)
 
     def _reset_when_ready(self) -> None:
@@ -189,7 +192,7 @@ class RemoteControl16:
         if what == "BootNotification":
             self.cp.provisioning.registration.send_boot()
         elif what == "Heartbeat":
-            self.core.call("Heartbeat", {}, self._on_heartbeat)
+            self.cp.provisioning.registration.send_heartbeat()
         elif what == "StatusNotification":
             self.status.trigger(connector)
         elif what == "MeterValues":
@@ -201,10 +204,6 @@ class RemoteControl16:
         else:
             return {"status": "NotImplemented"}
         return {"status": "Accepted"}
-
-    def _on_heartbeat(self, result, error) -> None:
-        if result is not None and self.core.check_response("Heartbeat", result):
-            self.core.emit("time", result.get("currentTime"))
 
     def _hook(self, name: str) -> str:
         fn = getattr(self.cp, name, None)
@@ -228,8 +227,7 @@ class RemoteControl16:
 
         def done(result, error) -> None:
             if result is None:
-                answer.resolve({"status": "Offline" if error is None or error.code in (
-                    "Timeout", "Dropped", "Disconnected") else "Rejected"})
+                answer.resolve({"status": "Offline" if error is None or undelivered(error) else "Rejected"})
                 return
             response = {"status": result.get("status", "Rejected")}
             if result.get("data") is not None:

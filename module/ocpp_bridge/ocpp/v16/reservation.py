@@ -86,7 +86,7 @@ class Reservation16:
         transactions.reservation_for = self.consume
         self.core.handle("ReserveNow", self._reserve_now)
         self.core.handle("CancelReservation", self._cancel_reservation)
-        self.core.on("evse", self._on_evse)
+        self.core.events.subscribe_many(E.EVSE_EVENTS, self._on_evse)
 
     def on_evse(self, evse: int) -> Reservation | None:
         return next((r for r in self._by_id.values() if r.evse == evse), None)

@@ -3,7 +3,7 @@
 Owns the status the CSMS is told for connector 0 (the whole charge point) and each
 connector (connectorId == EVSE id, one connector per EVSE), computed from:
 - the session, following the EVSE's events: SessionStarted -> Preparing, transaction
-  started (our own ``transaction_event`` Started, so StartTransaction is queued first, as in
+  started (our own ``TxStarted``, so StartTransaction is queued first, as in
   libocpp) -> Charging, ChargingStateChanged -> Charging / SuspendedEV / SuspendedEVSE,
   TransactionFinished -> Finishing (before StopTransaction is queued), SessionFinished and
   PluginTimeout -> Available;
@@ -32,6 +32,7 @@ import logging
 from dataclasses import dataclass, field
 
 from ocpp_bridge.ocpp import evse_events as E
+from ocpp_bridge.ocpp.events import ConnectionChanged, Registered, TxStarted
 from ocpp_bridge.ocpp.timefmt import iso
 
 log = logging.getLogger("ocpp_bridge.ocpp.v16.status")
@@ -115,10 +116,10 @@ class Status16:
         self._c = {c: _Connector() for c in range(self.count + 1)}
         self._sent: dict[int, tuple | None] = {}
         self._since: dict[int, float] = {}
-        self.core.on("evse", self._on_evse)
-        self.core.on("transaction_event", self._on_transaction_event)
-        self.core.on("registered", self.send_all)
-        self.core.on("connected", self._on_connected)
+        self.core.events.subscribe_many(E.EVSE_EVENTS, self._on_evse)
+        self.core.events.subscribe(TxStarted, self._on_tx_started)
+        self.core.events.subscribe(Registered, lambda _: self.send_all())
+        self.core.events.subscribe(ConnectionChanged, self._on_connected)
 
     # ------------------------------------------------------------------ what others ask
     def status(self, connector: int) -> str:
@@ -155,13 +156,12 @@ class Status16:
             self.core.call("StatusNotification", payload)
 
     # ------------------------------------------------------------------ events
-    def _on_connected(self, up: bool) -> None:
-        if up and self.core.registration == "Accepted":
+    def _on_connected(self, event: ConnectionChanged) -> None:
+        if event.up and self.core.registration == "Accepted":
             self.send_all()
 
-    def _on_transaction_event(self, event: dict) -> None:
-        if event.get("transaction_event") == "Started":
-            self._update(event["evse"]["id"], session="Charging")
+    def _on_tx_started(self, event: TxStarted) -> None:
+        self._update(event.evse, session="Charging")
 
     def _on_evse(self, ev) -> None:
         evse = getattr(ev, "evse", None)

@@ -9,16 +9,16 @@ its StartTransaction (or its removal and its StopTransaction) commit together or
 on disk and in memory, and the bus hears of it after the commit.
 
 - TransactionStarted -> StartTransaction (idTag, meterStart in Wh, timestamp, reservationId)
-  through the durable outbox, and ``transaction_event`` Started for the bus.
+  through the durable outbox, and ``TxStarted`` (for the other blocks and the bus).
 - StartTransaction.conf -> the transactionId is recorded (the core substitutes it into the
-  queued MeterValues / StopTransaction), ``transaction_event`` Updated with it, and its
+  queued MeterValues / StopTransaction), ``TxUpdated`` with it, and its
   idTagInfo goes to the authorization cache. idTagInfo not Accepted: StopTransactionOnInvalidId
   true -> the EVSE stops with reason DeAuthorized; false -> energy stops (pause) once the
   transaction delivered MaxEnergyOnInvalidId Wh (once per run; the invalid mark is persisted,
   so after a restart it is paused again when the limit is reached).
 - TransactionFinished -> StopTransaction (meterStop in Wh, reason mapped from EVerest's
   StopTransactionReason, the idTag that stopped it, transactionData = the StopTxnSampledData
-  begin/periodic/end values and the StopTxnAlignedData clock values) and ``transaction_event``
+  begin/periodic/end values and the StopTxnAlignedData clock values) and ``TxEnded``
   Ended. The transactionId is -1 until the CSMS gave one (the outbox fills it in later).
 - SessionFinished while its transaction is still open and StopTransactionOnEVSideDisconnect
   is true -> the EVSE is asked to stop it (EVDisconnected); if the EVSE answers that it has no
@@ -47,6 +47,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from ocpp_bridge.ocpp import evse_events as E
+from ocpp_bridge.ocpp.events import TxEnded, TxStarted, TxUpdated
 from ocpp_bridge.ocpp.auth_store import epoch
 from ocpp_bridge.ocpp.outbox import PLACEHOLDER_TRANSACTION_ID
 from ocpp_bridge.ocpp.sampled_values import measurand_list, sampled_values
@@ -132,7 +133,7 @@ class Transactions16:
             self._tx[rec.session_id] = rec
             self._recovering.add(rec.session_id)
         self._rebuild_from_outbox()
-        self.core.on("evse", self._on_evse)
+        self.core.events.subscribe_many(E.EVSE_EVENTS, self._on_evse)
         self.core.on_tx_result("StartTransaction", self._on_start_result)
         self.core.on_tx_result("StopTransaction", self._on_stop_result)
 
@@ -224,7 +225,7 @@ class Transactions16:
         self.core.send_transactional("StartTransaction", payload, rec.session_id)
         self._insert(rec)
         self._add_stop_txn_sample(rec, ev.meter, "Transaction.Begin")
-        self.changes.emit("transaction_event", self._event("Started", rec))
+        self.changes.publish(TxStarted(rec.evse, 1, rec.session_id, _tid(rec)))
 
     def _insert(self, rec: TxRecord) -> None:
         with transaction(self.db):
@@ -270,7 +271,7 @@ class Transactions16:
                  rec.transaction_id, payload["reason"], energy)
         self.core.send_transactional("StopTransaction", payload, rec.session_id)
         self._forget(rec.session_id)
-        self.changes.emit("transaction_event", self._event("Ended", rec))
+        self.changes.publish(TxEnded(rec.evse, 1, rec.session_id, _tid(rec)))
 
     def _close_orphans(self, evse: int, session_id: str) -> None:
         for rec in [r for r in self._tx.values() if r.evse == evse and r.session_id != session_id]:
@@ -329,9 +330,7 @@ class Transactions16:
             rec.transaction_id = transaction_id
             with transaction(self.db):
                 self.db.execute("UPDATE tx16 SET transaction_id = ? WHERE session_id = ?", (transaction_id, tx_key))
-        self.changes.emit("transaction_event", {"transaction_event": "Updated", "session_id": tx_key,
-                                             "evse": {"id": request["connectorId"], "connector_id": 1},
-                                             "transaction_id": str(transaction_id)})
+        self.changes.publish(TxUpdated(request["connectorId"], 1, str(tx_key), str(transaction_id)))
         status = info.get("status", "Accepted")
         if rec is None or status == "Accepted":
             return
@@ -365,13 +364,6 @@ class Transactions16:
             self.cp.evse_port.pause_charging(evse)
 
     # ------------------------------------------------------------------ helpers
-    def _event(self, kind: str, rec: TxRecord) -> dict:
-        event = {"transaction_event": kind, "session_id": rec.session_id,
-                 "evse": {"id": rec.evse, "connector_id": 1}}
-        if rec.transaction_id is not None:
-            event["transaction_id"] = str(rec.transaction_id)
-        return event
-
     def _flag(self, key: str, default: bool) -> bool:
         try:
             return self.keys.bool_value(key)
@@ -380,3 +372,8 @@ class Transactions16:
 
     def close(self) -> None:
         """Nothing of its own to close: its tables are in the outbox's file (closed by the core)."""
+
+
+def _tid(rec: TxRecord) -> str | None:
+    """The CSMS's transactionId as the bus shows it (None until StartTransaction.conf)."""
+    return None if rec.transaction_id is None else str(rec.transaction_id)

@@ -43,7 +43,7 @@ import logging
 from ocpp_bridge.deferred import Deferred
 from ocpp_bridge.ocpp.auth_store import AuthStore, epoch
 from ocpp_bridge.ocpp.evse_events import IdToken
-from ocpp_bridge.ocpp.rpc import CallError
+from ocpp_bridge.ocpp.outcome import Failure
 from ocpp_bridge.ocpp.v201.device_model import VariableKey
 
 log = logging.getLogger("ocpp_bridge.ocpp.v201.authorization")
@@ -126,7 +126,7 @@ class AuthorizationBlock:
     def _authorize(self, tok: dict) -> Deferred:
         answer = Deferred()
 
-        def done(result: dict | None, error: CallError | None) -> None:
+        def done(result: dict | None, error: Failure | None) -> None:
             if result is None or not self.core.check_response("Authorize", result):
                 log.warning("Authorize %s failed (%s): Unknown", tok["idToken"], error.code if error else "invalid")
                 answer.resolve({"status": "Unknown"})

@@ -28,6 +28,7 @@ from __future__ import annotations
 import logging
 
 from ocpp_bridge.ocpp import evse_events as E
+from ocpp_bridge.ocpp.events import TxEnded
 from ocpp_bridge.ocpp.v201.device_model import VariableKey
 from ocpp_bridge.store.database import open_database, transaction
 
@@ -72,8 +73,8 @@ class AvailabilityBlock:
             for c in cp.status.connector_ids(evse):
                 self._told[(evse, c)] = self.connector_operative(evse, c)
         self.core.handle("ChangeAvailability", self._on_request)
-        self.core.on("evse", self._on_event)
-        self.core.on("transaction_ended", self._on_transaction_ended)
+        self.core.events.subscribe(E.EvseReady, self._on_evse_ready)
+        self.core.events.subscribe(TxEnded, self._on_tx_ended)
         self._publish()
 
     # ------------------------------------------------------------------ queries
@@ -146,7 +147,7 @@ class AvailabilityBlock:
         self._apply_effects()
         return result
 
-    def _on_transaction_ended(self, evse: int) -> None:
+    def _on_tx_ended(self, event: TxEnded) -> None:
         busy = self._tx_evses()
         due = [s for s in self._scheduled if not set(self._scope_evses(s)) & busy]
         if not due:
@@ -161,8 +162,8 @@ class AvailabilityBlock:
                          "Operative" if operative else "Inoperative")
         self._apply_effects()
 
-    def _on_event(self, event) -> None:
-        if isinstance(event, E.EvseReady) and self.cp.status.has(event.evse):
+    def _on_evse_ready(self, event: E.EvseReady) -> None:
+        if self.cp.status.has(event.evse):
             for c in self.cp.status.connector_ids(event.evse):
                 self._told.pop((event.evse, c), None)
             self._apply_effects()

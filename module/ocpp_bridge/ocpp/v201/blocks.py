@@ -37,7 +37,7 @@ def build_blocks(cp) -> None:
     cp.transactions = TransactionBlock(cp)
     cp.remote_control = RemoteControlBlock(cp)
 
-    cp.on_evse_event = lambda event: cp.core.emit("evse", event)
+    cp.on_evse_event = cp.core.events.publish
     cp.validate_token = cp.authorization.validate_token
     cp.data_transfer_to_csms = cp.remote_control.data_transfer_to_csms
     cp.change_availability = cp.availability.change_availability

@@ -8,6 +8,7 @@ the small dataclasses that describe them. PURE data: no SQLite, no I/O.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 ATTRIBUTES = ("Actual", "Target", "MinSet", "MaxSet")
 RO, WO, RW = "ReadOnly", "WriteOnly", "ReadWrite"

@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 
 from ocpp_bridge.ocpp import evse_events as E
+from ocpp_bridge.ocpp.events import ConnectionChanged, TxEnded, TxStarted
 from ocpp_bridge.ocpp.auth_store import epoch
 from ocpp_bridge.ocpp.clock_alignment import next_aligned
 from ocpp_bridge.ocpp.sampled_values import V201, measurand_list, sampled_values
@@ -51,10 +52,10 @@ class MeterValuesBlock:
         self.cp = cp
         self.core = cp.core
         self._latest: dict[int, E.MeterSample] = {}
-        self.core.on("evse", self._on_event)
-        self.core.on("transaction_started", self._arm_sampled)
-        self.core.on("transaction_ended", self._disarm_sampled)
-        self.core.on("connected", self._on_connected)
+        self.core.events.subscribe_many(E.EVSE_EVENTS, self._on_event)
+        self.core.events.subscribe(TxStarted, lambda event: self._arm_sampled(event.evse))
+        self.core.events.subscribe(TxEnded, lambda event: self._disarm_sampled(event.evse))
+        self.core.events.subscribe(ConnectionChanged, self._on_connected)
         cp.model.add_listener(self._on_variable)
         self._arm_aligned()
 
@@ -86,10 +87,10 @@ class MeterValuesBlock:
             for evse in sorted(self.cp.transactions.active_evses()):
                 self._arm_sampled(evse)
 
-    def _on_connected(self, up: bool) -> None:
+    def _on_connected(self, event: ConnectionChanged) -> None:
         """The clock is known by now: (re)arm the aligned series, and the sampled ones of
         transactions that ran before a restart."""
-        if not up:
+        if not event.up:
             return
         self._arm_aligned()
         for evse in sorted(self.cp.transactions.active_evses()):

@@ -20,9 +20,12 @@ import logging
 
 from ocpp_bridge.ocpp import secrets
 from ocpp_bridge.ocpp.registration import Registration
-from ocpp_bridge.ocpp.station import OcppCallError, StationCore
+from ocpp_bridge.ocpp.errors import OccurrenceConstraintViolation
+from ocpp_bridge.ocpp.station import StationCore
 from ocpp_bridge.ocpp.timefmt import iso
 from ocpp_bridge.ocpp.v201.device_model import DeviceModel, VariableKey
+
+from ocpp_bridge.ocpp.events import ConfigurationChanged, PasswordChanged
 
 log = logging.getLogger("ocpp_bridge.ocpp.v201")
 
@@ -94,7 +97,7 @@ class Provisioning201:
 
     def _password_changed(self) -> None:
         # a timer due now runs after the SetVariablesResponse was written
-        self.core.timers.set(PASSWORD_TIMER, self.core.now, lambda: self.core.emit("basic_auth_password_changed"))
+        self.core.timers.set(PASSWORD_TIMER, self.core.now, lambda: self.core.events.publish(PasswordChanged()))
 
     # ------------------------------------------------------------------ Get/SetVariables
     def _items_limit(self, instance: str) -> int:
@@ -127,7 +130,7 @@ class Provisioning201:
         data = payload["setVariableData"]
         limit = self._items_limit("SetVariables")
         if limit and len(data) > limit:
-            raise OcppCallError("occurrence", f"{len(data)} items exceed ItemsPerMessageSetVariables={limit}")
+            raise OccurrenceConstraintViolation(f"{len(data)} items exceed ItemsPerMessageSetVariables={limit}")
         results = []
         changed = []
         for item in data:
@@ -143,7 +146,7 @@ class Provisioning201:
             results.append({"attributeStatus": status, "attributeType": attribute,
                             "component": item["component"], "variable": item["variable"]})
         for key, attribute in changed:
-            self.core.emit("variable_changed_by_csms", key, attribute)
+            self.core.events.publish(ConfigurationChanged(key, attribute))
         return {"setVariableResult": results}
 
     # ------------------------------------------------------------------ reports

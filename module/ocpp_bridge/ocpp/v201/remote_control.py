@@ -44,7 +44,9 @@ from typing import Callable
 
 from ocpp_bridge.deferred import Deferred
 from ocpp_bridge.ocpp.evse_events import IdToken
-from ocpp_bridge.ocpp.rpc import CallError
+from ocpp_bridge.ocpp.outcome import Failure, undelivered
+
+from ocpp_bridge.ocpp.events import TxEnded
 
 log = logging.getLogger("ocpp_bridge.ocpp.v201.remote_control")
 
@@ -84,7 +86,7 @@ class RemoteControlBlock:
                            ("UnlockConnector", self._on_unlock), ("TriggerMessage", self._on_trigger),
                            ("Reset", self._on_reset), ("DataTransfer", self._on_data_transfer)):
             self.core.handle(action, fn)
-        self.core.on("transaction_ended", self._on_transaction_ended)
+        self.core.events.subscribe(TxEnded, self._on_tx_ended)
 
     def add_trigger(self, requested_message: str, fn: Trigger) -> None:
         """Let another block answer (and send) a TriggerMessage kind, e.g. FirmwareStatusNotification."""
@@ -188,10 +190,7 @@ class RemoteControlBlock:
         return "Accepted"
 
     def _trigger_heartbeat(self, evse: dict | None) -> str:
-        def done(result: dict | None, error: CallError | None) -> None:
-            if result is not None and self.core.check_response("Heartbeat", result):
-                self.core.emit("time", result.get("currentTime"))
-        self.core.call("Heartbeat", {}, done)
+        self.cp.provisioning.registration.send_heartbeat()
         return "Accepted"
 
     def _trigger_status(self, evse: dict | None) -> str:
@@ -227,7 +226,7 @@ class RemoteControlBlock:
             self._reset_soon()
         return {"status": "Accepted"}
 
-    def _on_transaction_ended(self, evse: int) -> None:
+    def _on_tx_ended(self, event: TxEnded) -> None:
         if self._reset_pending is not None and not self.cp.transactions.active_evses():
             self._reset_soon()
 
@@ -287,10 +286,10 @@ class RemoteControlBlock:
         if data is not None:
             payload["data"] = data
 
-        def done(result: dict | None, error: CallError | None) -> None:
+        def done(result: dict | None, error: Failure | None) -> None:
             if result is not None and self.core.check_response("DataTransfer", result):
                 answer.resolve({k: result[k] for k in ("status", "data") if k in result})
-            elif error is not None and error.code in ("Dropped", "Disconnected", "Timeout"):
+            elif undelivered(error):
                 answer.resolve({"status": "Offline"})
             else:
                 answer.resolve({"status": "Rejected"})

@@ -40,6 +40,7 @@ import logging
 
 from ocpp_bridge.deferred import Deferred
 from ocpp_bridge.ocpp import evse_events as E
+from ocpp_bridge.ocpp.events import ConnectorStatusChanged
 from ocpp_bridge.ocpp.auth_store import epoch
 from ocpp_bridge.ocpp.v201.remote_control import now_or_later
 from ocpp_bridge.store.database import open_database, transaction
@@ -82,8 +83,8 @@ class ReservationBlock:
                            connector_type)
         self.core.handle("ReserveNow", self._on_reserve_now)
         self.core.handle("CancelReservation", self._on_cancel)
-        self.core.on("evse", self._on_event)
-        self.core.on("connector_status", self._on_connector_status)
+        self.core.events.subscribe_many(E.EVSE_EVENTS, self._on_event)
+        self.core.events.subscribe(ConnectorStatusChanged, self._on_connector_status)
         self._refresh_marks()
 
     # ------------------------------------------------------------------ queries
@@ -287,9 +288,10 @@ class ReservationBlock:
         if isinstance(event, (E.TransactionStarted, E.TransactionFinished, E.SessionStarted, E.SessionFinished)):
             self._refresh_marks()
 
-    def _on_connector_status(self, evse: int, connector: int, status: str) -> None:
+    def _on_connector_status(self, changed: ConnectorStatusChanged) -> None:
         """H04: an EVSE that can no longer be used loses its reservation (Removed); so do the
         newest station-wide reservations that no longer fit."""
+        evse, status = changed.evse, changed.status
         if status in UNUSABLE:
             r = self.for_evse(evse)
             if r is not None and self._unusable(evse):

@@ -35,7 +35,8 @@ import logging
 from dataclasses import dataclass
 
 from ocpp_bridge.ocpp import evse_events as E
-from ocpp_bridge.ocpp.rpc import CallError
+from ocpp_bridge.ocpp.events import ConnectionChanged, ConnectorStatusChanged, Registered
+from ocpp_bridge.ocpp.outcome import Failure
 from ocpp_bridge.ocpp.timefmt import iso
 from ocpp_bridge.ocpp.v201.device_model import VariableKey
 
@@ -72,9 +73,9 @@ class StatusBlock:
             (e, 1): _Connector() for e in self._layout}
         self._faults: dict[int, set[str]] = {e: set() for e in self._layout}
         self._offline_since: float | None = None
-        self.core.on("evse", self._on_event)
-        self.core.on("registered", lambda: self.refresh(force=True))
-        self.core.on("connected", self._on_connected)
+        self.core.events.subscribe_many(E.EVSE_EVENTS, self._on_event)
+        self.core.events.subscribe(Registered, lambda _: self.refresh(force=True))
+        self.core.events.subscribe(ConnectionChanged, self._on_connected)
 
     # ------------------------------------------------------------------ layout
     def evse_ids(self) -> list[int]:
@@ -148,8 +149,8 @@ class StatusBlock:
             return
         self.refresh(evse)
 
-    def _on_connected(self, up: bool) -> None:
-        if not up:
+    def _on_connected(self, event: ConnectionChanged) -> None:
+        if not event.up:
             if self._offline_since is None:
                 self._offline_since = self.core.now
             return
@@ -197,7 +198,7 @@ class StatusBlock:
                 conn = self._connectors[(e, c)]
                 if conn.current != status:
                     conn.current = status
-                    self.core.emit("connector_status", e, c, status)
+                    self.core.events.publish(ConnectorStatusChanged(e, c, status))
                 if (force or conn.known() != status) and self._may_send():
                     self._send(e, c, status)
             self._set_state(VariableKey("EVSE", "AvailabilityState", evse=e),
@@ -222,7 +223,7 @@ class StatusBlock:
         conn.sends += 1
         conn.queued, send = status, conn.sends
 
-        def done(result: dict | None, error: CallError | None) -> None:
+        def done(result: dict | None, error: Failure | None) -> None:
             if conn.sends == send:
                 conn.queued = None
             if result is not None:

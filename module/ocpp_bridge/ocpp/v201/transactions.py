@@ -60,6 +60,7 @@ import uuid
 from dataclasses import asdict
 
 from ocpp_bridge.ocpp import evse_events as E
+from ocpp_bridge.ocpp.events import TxAnswered, TxEnded, TxStarted, TxUpdated
 from ocpp_bridge.ocpp.auth_store import epoch
 from ocpp_bridge.ocpp.state_change import StateChanges
 from ocpp_bridge.ocpp.timefmt import iso
@@ -85,6 +86,10 @@ def timestamp_of(text: str | None, now: float) -> str:
     return iso(stamp if stamp is not None else now)
 
 
+_TX_EVENTS: dict[str, type[TxStarted] | type[TxUpdated] | type[TxEnded]] = {
+    "Started": TxStarted, "Updated": TxUpdated, "Ended": TxEnded}
+
+
 class TransactionBlock:
     def __init__(self, cp):
         self.cp = cp
@@ -99,7 +104,7 @@ class TransactionBlock:
         for tx in self._by_evse.values():
             if tx.ev_connected:
                 cp.status.set_occupied(tx.evse, tx.connector)
-        self.core.on("evse", self._on_event)
+        self.core.events.subscribe_many(E.EVSE_EVENTS, self._on_event)
         self.core.on_tx_result(ACTION, self._on_result)
 
     def _load(self) -> None:
@@ -223,7 +228,7 @@ class TransactionBlock:
         if was_started:
             self.cp.evse_port.stop_transaction(evse, "PowerLoss", None)
         # the session is over: the other blocks (the connector status set Occupied at load) hear it
-        self.changes.emit("evse", E.SessionFinished(evse, tx.connector, tx.session_id, iso(self.core.now)))
+        self.changes.publish(E.SessionFinished(evse, tx.connector, tx.session_id, iso(self.core.now)))
 
     def _note_meter(self, evse: int, sample: E.MeterSample) -> None:
         """Keep the last energy reading of a transaction in its record (to end it after a power loss)."""
@@ -387,13 +392,7 @@ class TransactionBlock:
         if event_type != "Ended":
             self.store.save(tx)
         log.info("TransactionEvent %s %s seqNo %d (%s)", event_type, tx.transaction_id, payload["seqNo"], trigger)
-        self.changes.emit("transaction_event", self._bus_event(event_type, tx.session_id, tx.evse, tx.connector,
-                                                               tx.transaction_id))
-
-    @staticmethod
-    def _bus_event(event_type: str, session_id: str, evse: int, connector: int, tid: str) -> dict:
-        return {"transaction_event": event_type, "session_id": session_id,
-                "evse": {"id": evse, "connector_id": connector}, "transaction_id": tid}
+        self.changes.publish(_TX_EVENTS[event_type](tx.evse, tx.connector, tx.session_id, tx.transaction_id))
 
     def _meter(self, evse: int, sample: E.MeterSample | None, variable: str, context: str,
                tx: Tx | None = None) -> list[dict]:
@@ -408,7 +407,6 @@ class TransactionBlock:
         tx.started = True
         meter_values = self._meter(tx.evse, meter, "TxStartedMeasurands", "Transaction.Begin")
         self._event(tx, "Started", tx.trigger, timestamp, self._info(tx, force_state=True), meter_values)
-        self.changes.emit("transaction_started", tx.evse)
 
     def _end(self, tx: Tx, reason: str, timestamp: str, meter: E.MeterSample | None, *,
              trigger: str | None = None) -> None:
@@ -427,7 +425,6 @@ class TransactionBlock:
         self._event(tx, "Ended", trigger, timestamp, info, meter_values, id_token=stop_token)
         self.store.remove(tx, finished=True)
         self._paused.discard(tx.session_id)
-        self.changes.emit("transaction_ended", tx.evse)
 
     # ------------------------------------------------------------------ other blocks' requests
     def send_meter_update(self, evse: int, trigger: str, meter_values: list[dict]) -> bool:
@@ -479,18 +476,11 @@ class TransactionBlock:
             self.store.forget_finished(tid)
         if result is None or where is None:
             return
-        original = self._bus_event(request["eventType"], where[0], where[1], where[2], tid)
-        response = {"original_transaction_event": original}
-        if "totalCost" in result:
-            response["total_cost"] = result["totalCost"]
-        if "chargingPriority" in result:
-            response["charging_priority"] = result["chargingPriority"]
-        message = result.get("updatedPersonalMessage")
-        if message:
-            response["personal_message"] = {k: v for k, v in (("content", message.get("content")),
-                                                              ("format", message.get("format")),
-                                                              ("language", message.get("language"))) if v}
-        self.changes.emit("transaction_event_response", response)
+        message = result.get("updatedPersonalMessage") or {}
+        self.changes.publish(TxAnswered(
+            request["eventType"], where[1], where[2], where[0], tid, total_cost=result.get("totalCost"),
+            charging_priority=result.get("chargingPriority"),
+            personal_message={k: message[k] for k in ("content", "format", "language") if message.get(k)}))
         info = result.get("idTokenInfo")
         if info is not None and request.get("idToken") is not None:
             self._on_token_info(tx, request["idToken"], info)
