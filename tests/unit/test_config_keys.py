@@ -6,15 +6,12 @@ import sqlite3
 
 import pytest
 
-from ocpp_bridge.ocpp.v16.configuration import (
-    DATABASE_NAME,
-    MIGRATIONS,
-    STANDARD_KEYS,
-    ConfigurationKeys,
-    RW,
-    KeyDef,
-    KeyValue,
-)
+from ocpp_bridge.ocpp.v16.configuration import DATABASE_NAME, MIGRATIONS, ConfigurationKeys, KeyValue
+from ocpp_bridge.ocpp.v16.key_table import STANDARD_KEYS
+from ocpp_bridge.ocpp.v16.authorization import LOCAL_PRE_AUTHORIZE
+from ocpp_bridge.ocpp.v16.core_keys import NUMBER_OF_CONNECTORS, SECURITY_PROFILE
+from ocpp_bridge.ocpp.v16.keys import RW, KeyDef
+from ocpp_bridge.ocpp.v16.provisioning import HEARTBEAT_INTERVAL
 from ocpp_bridge.store.database import open_database
 from support.cp16 import Rig
 
@@ -49,12 +46,12 @@ PASSWORD = "0123456789abcdef0123"
 
 def open_keys(path, overrides=None, **kw):
     conn = open_database(path, DATABASE_NAME, MIGRATIONS)
-    return conn, ConfigurationKeys(conn, overrides, **kw)
+    return conn, ConfigurationKeys(conn, overrides, definitions=STANDARD_KEYS, **kw)
 
 
 @pytest.fixture
 def keys():
-    return ConfigurationKeys(sqlite3.connect(":memory:"))
+    return ConfigurationKeys(sqlite3.connect(":memory:"), definitions=STANDARD_KEYS)
 
 
 # ------------------------------------------------------------------ GetConfiguration
@@ -94,10 +91,10 @@ def test_authorization_key_is_listed_but_never_readable(keys):
 
 def test_change_accepted_and_typed_readers(keys):
     assert keys.set("HeartbeatInterval", "120", by_csms=True) == "Accepted"
-    assert keys.int_value("HeartbeatInterval") == 120
+    assert keys.read(HEARTBEAT_INTERVAL) == 120
     assert keys.set("LocalPreAuthorize", "TRUE", by_csms=True) == "Accepted"
     assert keys.value("LocalPreAuthorize") == "true"
-    assert keys.bool_value("LocalPreAuthorize") is True
+    assert keys.read(LOCAL_PRE_AUTHORIZE) is True
 
 
 def test_unknown_key_is_not_supported(keys):
@@ -110,7 +107,7 @@ def test_read_only_key_rejected_for_csms_but_settable_by_module(keys):
     assert keys.set("NumberOfConnectors", "2", by_csms=True) == "Rejected"
     assert keys.value("NumberOfConnectors") == "1"
     keys.set_internal("NumberOfConnectors", "2")
-    assert keys.int_value("NumberOfConnectors") == 2
+    assert keys.read(NUMBER_OF_CONNECTORS) == 2
 
 
 @pytest.mark.parametrize(
@@ -184,18 +181,18 @@ def test_security_profile_never_lowered_and_needs_a_password(keys):
     assert keys.set("SecurityProfile", "2", by_csms=True) == "Accepted"
     assert keys.set("SecurityProfile", "1", by_csms=True) == "Rejected"
     assert keys.set("SecurityProfile", "3", by_csms=True) == "Accepted"
-    assert keys.int_value("SecurityProfile") == 3
+    assert keys.read(SECURITY_PROFILE) == 3
 
 
 def test_extra_vendor_key_with_reboot_required():
     extra = KeyDef("VendorMaxCurrent", "RW", "int", "32", maximum=80, reboot_required=True)
-    keys = ConfigurationKeys(sqlite3.connect(":memory:"), {"VendorMaxCurrent": 16},
+    keys = ConfigurationKeys(sqlite3.connect(":memory:"), {"VendorMaxCurrent": 16}, definitions=STANDARD_KEYS,
                              extra_keys=[extra])
     assert keys.get(["VendorMaxCurrent"])[0] == [KeyValue("VendorMaxCurrent", False, "16")]
     assert keys.set("VendorMaxCurrent", "20", by_csms=True) == "RebootRequired"
     assert keys.set("VendorMaxCurrent", "81", by_csms=True) == "Rejected"
     with pytest.raises(ValueError):
-        ConfigurationKeys(sqlite3.connect(":memory:"), extra_keys=[KeyDef("HeartBeatInterval",
+        ConfigurationKeys(sqlite3.connect(":memory:"), definitions=STANDARD_KEYS, extra_keys=[KeyDef("HeartBeatInterval",
                                                                           "RW", "int", "1")])
 
 
@@ -230,11 +227,11 @@ def test_a_failing_listener_does_not_hide_the_change_from_others(keys, caplog):
 def test_a_failing_listener_keeps_reboot_required():
     conn = sqlite3.connect(":memory:")
     mode = KeyDef("VendorMode", RW, "string", "eco", reboot_required=True)
-    keys = ConfigurationKeys(conn, extra_keys=[mode])
+    keys = ConfigurationKeys(conn, definitions=STANDARD_KEYS, extra_keys=[mode])
     keys.add_listener(broken_listener)
     assert keys.set("VendorMode", "fast", by_csms=True) == "RebootRequired"
     keys.set_internal("VendorMode", "eco")  # a module change is not refused either
-    assert ConfigurationKeys(conn, extra_keys=[mode]).value("VendorMode") == "eco"
+    assert ConfigurationKeys(conn, definitions=STANDARD_KEYS, extra_keys=[mode]).value("VendorMode") == "eco"
 
 
 def test_change_configuration_is_accepted_when_a_listener_fails_after_the_change(tmp_path, caplog):
@@ -292,7 +289,7 @@ def test_overrides_do_not_fire_listeners_or_count_as_changes(tmp_path):
 
 def test_unknown_override_key_is_a_clear_error():
     with pytest.raises(ValueError, match="HeartBeatIntervall"):
-        ConfigurationKeys(sqlite3.connect(":memory:"), {"HeartBeatIntervall": "60"})
+        ConfigurationKeys(sqlite3.connect(":memory:"), {"HeartBeatIntervall": "60"}, definitions=STANDARD_KEYS)
 
 
 @pytest.mark.parametrize(
@@ -303,7 +300,7 @@ def test_unknown_override_key_is_a_clear_error():
 )
 def test_invalid_override_value_is_a_clear_error(overrides):
     with pytest.raises(ValueError):
-        ConfigurationKeys(sqlite3.connect(":memory:"), overrides)
+        ConfigurationKeys(sqlite3.connect(":memory:"), overrides, definitions=STANDARD_KEYS)
 
 
 def test_override_list_checked_against_overridden_limit():
@@ -313,5 +310,6 @@ def test_override_list_checked_against_overridden_limit():
          "MeterValuesSampledData": "SoC,Voltage,Frequency,Temperature,RPM,Power.Offered,"
                                    "Current.Offered,Current.Import,Current.Export,"
                                    "Power.Active.Import,Power.Factor"},
+        definitions=STANDARD_KEYS,
     )
     assert len(keys.value("MeterValuesSampledData").split(",")) == 11

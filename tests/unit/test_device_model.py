@@ -15,13 +15,13 @@ from ocpp_bridge.ocpp.v201.device_model import (
     DATABASE_NAME,
     EVSE_COMPONENT,
     MIGRATIONS,
-    STANDARD_COMPONENTS,
     AttributeDef,
     ComponentDef,
     DeviceModel,
     VariableDef,
     VariableKey,
 )
+from ocpp_bridge.ocpp.v201.component_table import STANDARD_COMPONENTS
 from ocpp_bridge.store.database import open_database
 from v201_harness import Sim
 
@@ -32,12 +32,12 @@ SECRET = "s3cret-password-0123"
 
 def open_model(path: Path, overrides=None, **kw):
     conn = open_database(path, DATABASE_NAME, MIGRATIONS)
-    return conn, DeviceModel(conn, overrides, **kw)
+    return conn, DeviceModel(conn, overrides, components=STANDARD_COMPONENTS, **kw)
 
 
 @pytest.fixture
 def dm():
-    model = DeviceModel(sqlite3.connect(":memory:"))
+    model = DeviceModel(sqlite3.connect(":memory:"), components=STANDARD_COMPONENTS)
     model.ensure_evse(1, [1])
     return model
 
@@ -226,7 +226,7 @@ def test_reboot_required_and_vendor_components():
         VariableDef("Mode", "OptionList", (AttributeDef("Actual", "ReadWrite", "eco"),),
                     values_list="eco,fast", reboot_required=True),
     ))
-    dm = DeviceModel(sqlite3.connect(":memory:"), {"VendorCtrlr": {"Mode": "fast"}},
+    dm = DeviceModel(sqlite3.connect(":memory:"), {"VendorCtrlr": {"Mode": "fast"}}, components=STANDARD_COMPONENTS,
                      extra_components=[vendor])
     key = VariableKey("VendorCtrlr", "Mode")
     assert dm.get(key) == ("Accepted", "fast")
@@ -235,7 +235,7 @@ def test_reboot_required_and_vendor_components():
     bad_default = ComponentDef("BadCtrlr", (
         VariableDef("N", "integer", (AttributeDef("Actual", "ReadWrite", "x"),)),))
     with pytest.raises(ValueError):
-        DeviceModel(sqlite3.connect(":memory:"), extra_components=[bad_default])
+        DeviceModel(sqlite3.connect(":memory:"), components=STANDARD_COMPONENTS, extra_components=[bad_default])
 
 
 # ------------------------------------------------------------------ listeners
@@ -276,7 +276,7 @@ def test_a_failing_listener_keeps_reboot_required():
         VariableDef("Mode", "OptionList", (AttributeDef("Actual", "ReadWrite", "eco"),),
                     values_list="eco,fast", reboot_required=True),
     ))
-    dm = DeviceModel(sqlite3.connect(":memory:"), extra_components=[vendor])
+    dm = DeviceModel(sqlite3.connect(":memory:"), components=STANDARD_COMPONENTS, extra_components=[vendor])
     dm.add_listener(broken_listener)
     assert dm.set(VariableKey("VendorCtrlr", "Mode"), "fast", by_csms=True) == "RebootRequired"
 
@@ -358,7 +358,7 @@ def test_overrides_apply_first_time_and_never_clobber_later_changes(tmp_path):
 )
 def test_bad_overrides_are_clear_errors(overrides, needle):
     with pytest.raises(ValueError, match=needle.replace("[", r"\[")):
-        DeviceModel(sqlite3.connect(":memory:"), overrides)
+        DeviceModel(sqlite3.connect(":memory:"), overrides, components=STANDARD_COMPONENTS)
 
 
 def test_ensure_evse_is_idempotent_and_checks_ids(dm):

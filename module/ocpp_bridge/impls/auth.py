@@ -68,30 +68,18 @@ class AuthModuleLink:
     def __init__(self, engine):
         self.engine = engine
         self.station = engine.station
-        if self.station.version == "1.6":
-            self.station.keys.add_listener(lambda key, value: key == "ConnectionTimeOut" and self.push())
-        else:
-            self.station.model.add_listener(self._on_variable)
-
-    def _on_variable(self, key, attribute: str, value: str) -> None:
-        if key.component == "TxCtrlr" and key.variable == "EVConnectionTimeOut":
-            self.push_timeout()
-        elif key.component == "AuthCtrlr" and key.variable == "MasterPassGroupId" and attribute == "Actual":
-            self.push_master_pass()
+        config = self.station.config
+        config.on_change(self.station.connection_timeout_setting, self.push_timeout)
+        if self.station.master_pass_group_setting is not None:
+            config.on_change(self.station.master_pass_group_setting, self.push_master_pass)
 
     def timeout_s(self) -> int:
-        if self.station.version == "1.6":
-            return self.station.keys.int_value("ConnectionTimeOut")
-        return self.station.model.int_value("TxCtrlr", "EVConnectionTimeOut")
+        return int(self.station.config.read(self.station.connection_timeout_setting))
 
     def master_pass_group_id(self) -> str | None:
-        """2.0.1 AuthCtrlr.MasterPassGroupId ("" when unset); None for 1.6."""
-        if self.station.version == "1.6":
-            return None
-        try:
-            return self.station.model.value("AuthCtrlr", "MasterPassGroupId") or ""
-        except KeyError:
-            return None
+        """2.0.1 AuthCtrlr.MasterPassGroupId ("" when unset); None for 1.6 (no such setting)."""
+        setting = self.station.master_pass_group_setting
+        return None if setting is None else (self.station.config.read(setting) or "")
 
     def push(self) -> None:
         """At OCPP start: everything the auth module takes from OCPP."""

@@ -19,6 +19,8 @@ or send anything.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from ocpp_bridge.ocpp.evse_events import MeterSample
 
 V16, V201 = "1.6", "2.0.1"
@@ -54,7 +56,7 @@ def measurand_list(text: str | None) -> list[str]:
     return [item.strip() for item in (text or "").split(",") if item.strip()]
 
 
-def sampled_values(sample: MeterSample, measurands: list[str], context: str, version: str) -> list[dict]:
+def sampled_values(sample: MeterSample, measurands: Sequence[str], context: str, version: str) -> list[dict]:
     """SampledValue objects of ``sample`` for ``measurands`` (see the module docstring)."""
     out: list[dict] = []
     for item in measurands:

@@ -36,8 +36,20 @@ import logging
 from ocpp_bridge.deferred import Deferred
 from ocpp_bridge.ocpp.auth_store import AuthStore, epoch
 from ocpp_bridge.ocpp.evse_events import IdToken
+from ocpp_bridge.ocpp.v16.core_keys import SUPPORTED_FEATURE_PROFILES
+from ocpp_bridge.ocpp.v16.keys import flag, limit
 
 log = logging.getLogger("ocpp_bridge.ocpp.v16.authorization")
+
+ALLOW_OFFLINE_TX_FOR_UNKNOWN_ID = flag("AllowOfflineTxForUnknownId", False)
+AUTHORIZATION_CACHE_ENABLED = flag("AuthorizationCacheEnabled", True)
+LOCAL_AUTHORIZE_OFFLINE = flag("LocalAuthorizeOffline", True)
+LOCAL_PRE_AUTHORIZE = flag("LocalPreAuthorize", False)
+LOCAL_AUTH_LIST_ENABLED = flag("LocalAuthListEnabled", True)
+LOCAL_AUTH_LIST_MAX_LENGTH = limit("LocalAuthListMaxLength", 1000)
+SEND_LOCAL_LIST_MAX_LENGTH = limit("SendLocalListMaxLength", 100)
+KEYS = (ALLOW_OFFLINE_TX_FOR_UNKNOWN_ID, AUTHORIZATION_CACHE_ENABLED, LOCAL_AUTHORIZE_OFFLINE, LOCAL_PRE_AUTHORIZE,
+        LOCAL_AUTH_LIST_ENABLED, LOCAL_AUTH_LIST_MAX_LENGTH, SEND_LOCAL_LIST_MAX_LENGTH)
 
 PARENTS_REMEMBERED = 256  # the latest CSMS answers whose parentIdTag is kept in memory
 
@@ -61,7 +73,7 @@ class Authorization16:
         if not (self.core.connected and self.core.registration == "Accepted"):
             answer.resolve(self._offline(id_tag))
             return answer
-        if self._flag("LocalPreAuthorize"):
+        if self.keys.read(LOCAL_PRE_AUTHORIZE):
             known = self._known(id_tag)
             if known is not None and known["status"] == "Accepted":
                 log.info("idTag %s accepted locally (LocalPreAuthorize)", id_tag)
@@ -82,22 +94,22 @@ class Authorization16:
         return answer
 
     def _offline(self, id_tag: str) -> dict:
-        if self._flag("LocalAuthorizeOffline"):
+        if self.keys.read(LOCAL_AUTHORIZE_OFFLINE):
             known = self._known(id_tag)
             if known is not None:
                 return _result(known)
-        if self._flag("AllowOfflineTxForUnknownId"):
+        if self.keys.read(ALLOW_OFFLINE_TX_FOR_UNKNOWN_ID):
             return {"status": "Accepted"}
         return {"status": "Invalid"}
 
     def _known(self, id_tag: str) -> dict | None:
         """The local list's (first) or the cache's idTagInfo, with status Expired once past its date."""
         now = self.core.now
-        if self._flag("LocalAuthListEnabled"):
+        if self.keys.read(LOCAL_AUTH_LIST_ENABLED):
             info = self.store.list_get(id_tag)
             if info is not None:
                 return _expire(info, epoch(info.get("expiryDate")), now)
-        if self._flag("AuthorizationCacheEnabled"):
+        if self.keys.read(AUTHORIZATION_CACHE_ENABLED):
             entry = self.store.cache_get(id_tag, now)
             if entry is not None:
                 return _expire(entry.info, entry.expires_at, now)
@@ -110,12 +122,12 @@ class Authorization16:
         self._note_parent(id_tag, info.get("parentIdTag"))
         listed = self.store.list_get(id_tag)
         if listed is not None:
-            if listed.get("status") != info.get("status") and self._flag("LocalAuthListEnabled"):
+            if listed.get("status") != info.get("status") and self.keys.read(LOCAL_AUTH_LIST_ENABLED):
                 log.warning("idTag %s: CSMS says %s, local list says %s", id_tag, info.get("status"),
                             listed.get("status"))
                 self.status.report_local_list_conflict()
             return
-        if self._flag("AuthorizationCacheEnabled"):
+        if self.keys.read(AUTHORIZATION_CACHE_ENABLED):
             self.store.cache_put(id_tag, info, self.core.now, epoch(info.get("expiryDate")))
 
     def _note_parent(self, id_tag: str, parent: str | None) -> None:
@@ -132,11 +144,11 @@ class Authorization16:
         key = (id_tag or "")[:20]
         if key.lower() in self._parents:
             return True, self._parents[key.lower()]
-        if self._flag("LocalAuthListEnabled"):
+        if self.keys.read(LOCAL_AUTH_LIST_ENABLED):
             info = self.store.list_get(key)
             if info is not None:
                 return True, info.get("parentIdTag") or None
-        if self._flag("AuthorizationCacheEnabled"):
+        if self.keys.read(AUTHORIZATION_CACHE_ENABLED):
             entry = self.store.cache_get(key)
             if entry is not None:
                 return True, entry.info.get("parentIdTag") or None
@@ -144,18 +156,17 @@ class Authorization16:
 
     # ------------------------------------------------------------------ CSMS requests
     def _profile_supported(self) -> bool:
-        profiles = (self.keys.value("SupportedFeatureProfiles") or "").split(",")
-        return "LocalAuthListManagement" in profiles
+        return "LocalAuthListManagement" in self.keys.read(SUPPORTED_FEATURE_PROFILES)
 
     def _send_local_list(self, payload: dict) -> dict:
-        if not (self._profile_supported() and self._flag("LocalAuthListEnabled")):
+        if not (self._profile_supported() and self.keys.read(LOCAL_AUTH_LIST_ENABLED)):
             return {"status": "NotSupported"}
         version = payload["listVersion"]
         items = payload.get("localAuthorizationList") or []
         entries = [(item["idTag"], item.get("idTagInfo")) for item in items]
-        if len(entries) > self._int("SendLocalListMaxLength") or len({k.lower() for k, _ in entries}) != len(entries):
+        if len(entries) > self.keys.read(SEND_LOCAL_LIST_MAX_LENGTH) or len({k.lower() for k, _ in entries}) != len(entries):
             return {"status": "Failed"}
-        limit = self._int("LocalAuthListMaxLength")
+        limit = self.keys.read(LOCAL_AUTH_LIST_MAX_LENGTH)
         if payload["updateType"] == "Full":
             if any(info is None for _, info in entries) or len(entries) > limit:
                 return {"status": "Failed"}
@@ -175,23 +186,10 @@ class Authorization16:
         return {"listVersion": self.store.list_version() if self._profile_supported() else -1}
 
     def _clear_cache(self, payload: dict) -> dict:
-        if not self._flag("AuthorizationCacheEnabled"):
+        if not self.keys.read(AUTHORIZATION_CACHE_ENABLED):
             return {"status": "Rejected"}
         self.store.cache_clear()
         return {"status": "Accepted"}
-
-    # ------------------------------------------------------------------ helpers
-    def _flag(self, key: str) -> bool:
-        try:
-            return self.keys.bool_value(key)
-        except (KeyError, ValueError):
-            return False
-
-    def _int(self, key: str) -> int:
-        try:
-            return self.keys.int_value(key)
-        except (KeyError, ValueError):
-            return 0
 
     def close(self) -> None:
         self.store.close()

@@ -41,11 +41,16 @@ import re
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Union
+from typing import TypeVar, Union
 
+from ocpp_bridge.ocpp.settings import Setting
+from ocpp_bridge.ocpp.v16.keys import (FEATURE_PROFILES, MEASURANDS, PHASE_ROTATIONS, PHASES, RATE_UNITS, RW, KeyDef,
+                                      R, W, in_report_order)
 from ocpp_bridge.store.database import apply_migrations, transaction
 
 log = logging.getLogger("ocpp_bridge.ocpp.v16.configuration")
+
+T = TypeVar("T")
 
 DATABASE_NAME = "config16"
 
@@ -59,30 +64,7 @@ MIGRATIONS: list[str] = [
     """,
 ]
 
-MEASURANDS = frozenset(
-    {
-        "Energy.Active.Export.Register", "Energy.Active.Import.Register",
-        "Energy.Reactive.Export.Register", "Energy.Reactive.Import.Register",
-        "Energy.Active.Export.Interval", "Energy.Active.Import.Interval",
-        "Energy.Reactive.Export.Interval", "Energy.Reactive.Import.Interval",
-        "Power.Active.Export", "Power.Active.Import", "Power.Offered",
-        "Power.Reactive.Export", "Power.Reactive.Import", "Power.Factor",
-        "Current.Import", "Current.Export", "Current.Offered",
-        "Voltage", "Frequency", "Temperature", "SoC", "RPM",
-    }
-)
-PHASES = frozenset({"L1", "L2", "L3", "N", "L1-N", "L2-N", "L3-N", "L1-L2", "L2-L3", "L3-L1"})
-FEATURE_PROFILES = frozenset(
-    {"Core", "FirmwareManagement", "LocalAuthListManagement", "Reservation",
-     "SmartCharging", "RemoteTrigger"}
-)
-RATE_UNITS = frozenset({"Current", "Power"})
-PHASE_ROTATIONS = frozenset({"NotApplicable", "Unknown", "RST", "RTS", "SRT", "STR", "TRS", "TSR"})
-
-INT32_MAX = 2**31 - 1
 VALUE_MAX_CHARS = 500  # ChangeConfiguration.req value is CiString500
-
-R, RW, W = "R", "RW", "W"
 
 Status = str  # "Accepted" | "Rejected" | "RebootRequired" | "NotSupported"
 OverrideValue = Union[str, int, float, bool]
@@ -96,89 +78,6 @@ class KeyValue:
     read_only: bool
     value: str | None
 
-
-@dataclass(frozen=True)
-class KeyDef:
-    """What a key is: access (R, RW or W), value type and default.
-
-    ``kind``: "bool", "int", "string", "measurands", "profiles", "rate_units",
-    "phase_rotation". ``max_length_key`` names the key holding the list's item limit.
-    """
-
-    name: str
-    access: str
-    kind: str
-    default: str | None
-    minimum: int = 0
-    maximum: int = INT32_MAX
-    max_length_key: str | None = None
-    reboot_required: bool = False
-
-
-def _k(name: str, access: str, kind: str, default: str | None, **kw: object) -> KeyDef:
-    return KeyDef(name, access, kind, default, **kw)  # type: ignore[arg-type]
-
-
-_EAIR = "Energy.Active.Import.Register"
-
-STANDARD_KEYS: tuple[KeyDef, ...] = (
-    # Core profile (1.6 section 9.1)
-    _k("AllowOfflineTxForUnknownId", RW, "bool", "false"),
-    _k("AuthorizationCacheEnabled", RW, "bool", "true"),
-    _k("AuthorizeRemoteTxRequests", RW, "bool", "false"),
-    _k("BlinkRepeat", RW, "int", "3"),
-    _k("ClockAlignedDataInterval", RW, "int", "900"),
-    _k("ConnectionTimeOut", RW, "int", "60"),
-    _k("ConnectorPhaseRotation", RW, "phase_rotation", "0.Unknown",
-       max_length_key="ConnectorPhaseRotationMaxLength"),
-    _k("ConnectorPhaseRotationMaxLength", R, "int", "10"),
-    _k("GetConfigurationMaxKeys", R, "int", "100", minimum=1),
-    _k("HeartbeatInterval", RW, "int", "300"),
-    _k("LightIntensity", RW, "int", "100", maximum=100),
-    _k("LocalAuthorizeOffline", RW, "bool", "true"),
-    _k("LocalPreAuthorize", RW, "bool", "false"),
-    _k("MaxEnergyOnInvalidId", RW, "int", "0"),
-    _k("MeterValuesAlignedData", RW, "measurands", _EAIR,
-       max_length_key="MeterValuesAlignedDataMaxLength"),
-    _k("MeterValuesAlignedDataMaxLength", R, "int", "10"),
-    _k("MeterValuesSampledData", RW, "measurands", _EAIR,
-       max_length_key="MeterValuesSampledDataMaxLength"),
-    _k("MeterValuesSampledDataMaxLength", R, "int", "10"),
-    _k("MeterValueSampleInterval", RW, "int", "60"),
-    _k("MinimumStatusDuration", RW, "int", "0"),
-    _k("NumberOfConnectors", R, "int", "1"),
-    _k("ResetRetries", RW, "int", "3"),
-    _k("StopTransactionOnEVSideDisconnect", RW, "bool", "true"),
-    _k("StopTransactionOnInvalidId", RW, "bool", "true"),
-    _k("StopTxnAlignedData", RW, "measurands", "",
-       max_length_key="StopTxnAlignedDataMaxLength"),
-    _k("StopTxnAlignedDataMaxLength", R, "int", "10"),
-    _k("StopTxnSampledData", RW, "measurands", _EAIR,
-       max_length_key="StopTxnSampledDataMaxLength"),
-    _k("StopTxnSampledDataMaxLength", R, "int", "10"),
-    _k("SupportedFeatureProfiles", R, "profiles",
-       "Core,LocalAuthListManagement,Reservation,RemoteTrigger,SmartCharging",
-       max_length_key="SupportedFeatureProfilesMaxLength"),
-    _k("SupportedFeatureProfilesMaxLength", R, "int", "6"),
-    _k("TransactionMessageAttempts", RW, "int", "3"),
-    _k("TransactionMessageRetryInterval", RW, "int", "60"),
-    _k("UnlockConnectorOnEVSideDisconnect", RW, "bool", "true"),
-    _k("WebSocketPingInterval", RW, "int", "30"),
-    # Local Auth List Management profile (9.2)
-    _k("LocalAuthListEnabled", RW, "bool", "true"),
-    _k("LocalAuthListMaxLength", R, "int", "1000"),
-    _k("SendLocalListMaxLength", R, "int", "100"),
-    # Reservation profile (9.3)
-    _k("ReserveConnectorZeroSupported", R, "bool", "false"),
-    # Smart Charging profile (9.4)
-    _k("ChargeProfileMaxStackLevel", R, "int", "8"),
-    _k("ChargingScheduleAllowedChargingRateUnit", R, "rate_units", "Current,Power"),
-    _k("ChargingScheduleMaxPeriods", R, "int", "24"),
-    _k("MaxChargingProfilesInstalled", R, "int", "10"),
-    # Security whitepaper
-    _k("AuthorizationKey", W, "string", None, minimum=16, maximum=40),
-    _k("SecurityProfile", RW, "int", "0", maximum=3),
-)
 
 _INT = re.compile(r"^[+-]?[0-9]+$")
 _PRINTABLE = re.compile(r"^[\x21-\x7e]*$")
@@ -202,11 +101,14 @@ class ConfigurationKeys:
         conn: sqlite3.Connection,
         overrides: Mapping[str, OverrideValue] | None = None,
         *,
+        definitions: Sequence[KeyDef],
         extra_keys: Sequence[KeyDef] = (),
     ) -> None:
+        """``definitions``: every key the blocks declare (``key_table.STANDARD_KEYS``);
+        ``extra_keys``: vendor keys, listed after them."""
         self._conn = conn
         self._defs: dict[str, KeyDef] = {}
-        for d in (*STANDARD_KEYS, *extra_keys):
+        for d in (*in_report_order(list(definitions)), *extra_keys):
             if d.name.lower() in self._defs:
                 raise ValueError(f"configuration key {d.name!r} is defined twice")
             if d.access not in (R, RW, W) or d.kind not in _KINDS:
@@ -234,7 +136,7 @@ class ConfigurationKeys:
             if d is None:
                 raise ValueError(
                     f"configuration override names unknown OCPP 1.6 key {raw_key!r}; "
-                    "known keys are listed in ocpp_bridge.ocpp.v16.configuration.STANDARD_KEYS"
+                    "known keys are listed in ocpp_bridge.ocpp.v16.key_table.STANDARD_KEYS"
                 )
             wanted[d.name] = (_text(raw_value), "override")
         # the final value of every key, so a list override is checked against the limit
@@ -303,17 +205,20 @@ class ConfigurationKeys:
         """The stored value, for the module itself (write-only keys included)."""
         return self._values[self.definition(key).name]
 
-    def int_value(self, key: str) -> int:
-        raw = self.value(key)
-        if raw is None or not _INT.match(raw):
-            raise ValueError(f"configuration key {key!r} holds {raw!r}, not an integer")
-        return int(raw)
+    def read(self, key: Setting[T]) -> T:
+        """A declared key's value as its type (``keys.Key``). The store only ever holds valid
+        text; should a row not read as one anyway, the declared default serves, with a log line."""
+        raw = self.value(key.label)
+        try:
+            return key.decode(raw)
+        except ValueError:
+            log.error("configuration key %s holds %r, not a valid value; using %r", key.label, raw, key.fallback)
+            return key.fallback
 
-    def bool_value(self, key: str) -> bool:
-        raw = self.value(key)
-        if raw not in ("true", "false"):
-            raise ValueError(f"configuration key {key!r} holds {raw!r}, not a boolean")
-        return raw == "true"
+    def on_change(self, key: Setting[object], fn: Callable[[], None]) -> None:
+        """``fn()`` after every change of ``key``'s value (the key's "takes effect" hook)."""
+        name = self.definition(key.label).name
+        self.add_listener(lambda changed, _value: fn() if changed == name else None)
 
     # ----------------------------------------------------------------- writing
 

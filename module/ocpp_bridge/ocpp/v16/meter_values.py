@@ -27,12 +27,27 @@ from __future__ import annotations
 import logging
 
 from ocpp_bridge.ocpp.clock_alignment import next_aligned
-from ocpp_bridge.ocpp.sampled_values import measurand_list, sampled_values
+from ocpp_bridge.ocpp.sampled_values import sampled_values
 from ocpp_bridge.ocpp.timefmt import iso
 
 from ocpp_bridge.ocpp.events import TxEnded, TxStarted
+from ocpp_bridge.ocpp.v16.keys import ENERGY_IMPORT_REGISTER, integer, limit, measurands
 
 log = logging.getLogger("ocpp_bridge.ocpp.v16.meter_values")
+
+CLOCK_ALIGNED_DATA_INTERVAL = integer("ClockAlignedDataInterval", 900)
+METER_VALUE_SAMPLE_INTERVAL = integer("MeterValueSampleInterval", 60)
+METER_VALUES_ALIGNED_DATA = measurands("MeterValuesAlignedData", ENERGY_IMPORT_REGISTER,
+                                       max_length_key="MeterValuesAlignedDataMaxLength")
+METER_VALUES_SAMPLED_DATA = measurands("MeterValuesSampledData", ENERGY_IMPORT_REGISTER,
+                                       max_length_key="MeterValuesSampledDataMaxLength")
+STOP_TXN_ALIGNED_DATA = measurands("StopTxnAlignedData", "", max_length_key="StopTxnAlignedDataMaxLength")
+STOP_TXN_SAMPLED_DATA = measurands("StopTxnSampledData", ENERGY_IMPORT_REGISTER,
+                                   max_length_key="StopTxnSampledDataMaxLength")
+KEYS = (CLOCK_ALIGNED_DATA_INTERVAL, METER_VALUE_SAMPLE_INTERVAL, METER_VALUES_ALIGNED_DATA,
+        limit("MeterValuesAlignedDataMaxLength", 10), METER_VALUES_SAMPLED_DATA,
+        limit("MeterValuesSampledDataMaxLength", 10), STOP_TXN_ALIGNED_DATA, limit("StopTxnAlignedDataMaxLength", 10),
+        STOP_TXN_SAMPLED_DATA, limit("StopTxnSampledDataMaxLength", 10))
 
 SAMPLE_TIMER = "mv16-sample-{}"
 ALIGNED_TIMER = "mv16-aligned"
@@ -46,28 +61,20 @@ class MeterValues16:
         self.tx = transactions
         self.core.events.subscribe(TxStarted, lambda event: self._schedule_sample(event.session_id))
         self.core.events.subscribe(TxEnded, lambda event: self.core.timers.cancel(SAMPLE_TIMER.format(event.session_id)))
-        self.keys.add_listener(self._on_key)
+        self.keys.on_change(METER_VALUE_SAMPLE_INTERVAL, self._reschedule_samples)
+        self.keys.on_change(CLOCK_ALIGNED_DATA_INTERVAL, self._schedule_aligned)
         for rec in self.tx.records():  # running before a restart
             self._schedule_sample(rec.session_id)
         self._schedule_aligned()
 
     # ------------------------------------------------------------------ scheduling
-    def _interval(self, key: str) -> int:
-        try:
-            return max(0, self.keys.int_value(key))
-        except (KeyError, ValueError):
-            return 0
-
-    def _on_key(self, key: str, value: str) -> None:
-        if key == "MeterValueSampleInterval":
-            for rec in self.tx.records():
-                self._schedule_sample(rec.session_id)
-        elif key == "ClockAlignedDataInterval":
-            self._schedule_aligned()
+    def _reschedule_samples(self) -> None:
+        for rec in self.tx.records():
+            self._schedule_sample(rec.session_id)
 
     def _schedule_sample(self, session_id: str) -> None:
         name = SAMPLE_TIMER.format(session_id)
-        interval = self._interval("MeterValueSampleInterval")
+        interval = self.keys.read(METER_VALUE_SAMPLE_INTERVAL)
         if interval <= 0:
             self.core.timers.cancel(name)
             return
@@ -75,7 +82,7 @@ class MeterValues16:
         self.core.timers.set(name, due, lambda: self._sample(session_id, due, interval))
 
     def _schedule_aligned(self) -> None:
-        interval = self._interval("ClockAlignedDataInterval")
+        interval = self.keys.read(CLOCK_ALIGNED_DATA_INTERVAL)
         if interval <= 0:
             self.core.timers.cancel(ALIGNED_TIMER)
             return
@@ -95,9 +102,9 @@ class MeterValues16:
         if sample is None:
             return
         stamp = iso(self.core.now)
-        values = sampled_values(sample, measurand_list(self.keys.value("MeterValuesSampledData")),
+        values = sampled_values(sample, self.keys.read(METER_VALUES_SAMPLED_DATA),
                                 "Sample.Periodic", "1.6")
-        stop_values = sampled_values(sample, measurand_list(self.keys.value("StopTxnSampledData")),
+        stop_values = sampled_values(sample, self.keys.read(STOP_TXN_SAMPLED_DATA),
                                      "Sample.Periodic", "1.6")
         with self.tx.changes.change():  # the message and the record's data: both or neither
             self.tx.note_meter(session_id, sample.energy_import_wh)
@@ -112,8 +119,8 @@ class MeterValues16:
             log.debug("clock-aligned meter values due at %.0f skipped (now %.0f)", due, self.core.now)
             return
         stamp = iso(due)
-        measurands = measurand_list(self.keys.value("MeterValuesAlignedData"))
-        stop_measurands = measurand_list(self.keys.value("StopTxnAlignedData"))
+        measurands = self.keys.read(METER_VALUES_ALIGNED_DATA)
+        stop_measurands = self.keys.read(STOP_TXN_ALIGNED_DATA)
         for evse in range(1, self.count + 1):
             sample = self.tx.last_sample(evse)
             if sample is None:
@@ -134,7 +141,7 @@ class MeterValues16:
     # ------------------------------------------------------------------ triggered
     def trigger(self, connector: int | None) -> None:
         """TriggerMessage MeterValues for ``connector`` (None: every connector; 0 has no meter)."""
-        measurands = measurand_list(self.keys.value("MeterValuesSampledData"))
+        measurands = self.keys.read(METER_VALUES_SAMPLED_DATA)
         for evse in (range(1, self.count + 1) if connector is None else (connector,)):
             sample = self.tx.last_sample(evse) if evse > 0 else None
             values = sampled_values(sample, measurands, "Trigger", "1.6") if sample is not None else []

@@ -22,10 +22,16 @@ from ocpp_bridge.ocpp.station import StationCore
 from ocpp_bridge.ocpp.v16.configuration import ConfigurationKeys, KeyValue
 
 from ocpp_bridge.ocpp.events import ConfigurationChanged, PasswordChanged
+from ocpp_bridge.ocpp.v16.keys import W, integer, limit, text
 
 log = logging.getLogger("ocpp_bridge.ocpp.v16")
 
-PASSWORD_KEY = "AuthorizationKey"
+HEARTBEAT_INTERVAL = integer("HeartbeatInterval", 300)
+GET_CONFIGURATION_MAX_KEYS = limit("GetConfigurationMaxKeys", 100, minimum=1)
+# security whitepaper: the Basic-auth password (write-only; 16 to 40 printable characters)
+AUTHORIZATION_KEY = text("AuthorizationKey", access=W, minimum=16, maximum=40)
+KEYS = (GET_CONFIGURATION_MAX_KEYS, HEARTBEAT_INTERVAL, AUTHORIZATION_KEY)
+
 PASSWORD_TIMER = "basic-auth-password-changed"
 
 
@@ -38,12 +44,13 @@ class Provisioning16:
         self.registration = Registration(
             core,
             self._boot_payload,
-            lambda: keys.int_value("HeartbeatInterval"),
-            lambda interval: keys.set_internal("HeartbeatInterval", str(interval)),
+            lambda: keys.read(HEARTBEAT_INTERVAL),
+            lambda interval: keys.set_internal(HEARTBEAT_INTERVAL.name, str(interval)),
         )
         core.handle("GetConfiguration", self._get_configuration)
         core.handle("ChangeConfiguration", self._change_configuration)
-        keys.add_listener(self._on_key_changed)
+        keys.on_change(HEARTBEAT_INTERVAL, self.registration.schedule_heartbeat)
+        keys.on_change(AUTHORIZATION_KEY, self._password_changed)
 
     # ------------------------------------------------------------------ boot
     def _boot_payload(self) -> dict:
@@ -55,16 +62,10 @@ class Provisioning16:
             payload["firmwareVersion"] = s["firmware_version"][:50]
         return payload
 
-    def _on_key_changed(self, key: str, value: str) -> None:
-        if key == "HeartbeatInterval":
-            self.registration.schedule_heartbeat()
-        elif key == PASSWORD_KEY:
-            self._password_changed()
-
     # ------------------------------------------------------------------ Basic-auth password
     def basic_auth_password(self) -> str | None:
         """The AuthorizationKey set by the CSMS (or an override), None when there is none."""
-        return self.keys.value(PASSWORD_KEY) or None
+        return self.keys.read(AUTHORIZATION_KEY) or None
 
     def _password_changed(self) -> None:
         # a timer due now runs after the CALLRESULT of the ChangeConfiguration was written
@@ -76,7 +77,7 @@ class Provisioning16:
 
     def _get_configuration(self, payload: dict) -> dict:
         requested = payload.get("key") or []
-        limit = self.keys.int_value("GetConfigurationMaxKeys")
+        limit = self.keys.read(GET_CONFIGURATION_MAX_KEYS)
         if limit > 0 and len(requested) > limit:
             requested = requested[:limit]
         known, unknown = self.keys.get(requested)

@@ -47,8 +47,13 @@ from ocpp_bridge.ocpp.station import InvalidOutgoing
 from ocpp_bridge.ocpp.v16.reservation import FOR_OTHER, FOR_OTHER_WITH_PARENT
 
 from ocpp_bridge.ocpp.events import RemoteStartProfile, TxEnded
+from ocpp_bridge.ocpp.v16.keys import flag, integer
 
 log = logging.getLogger("ocpp_bridge.ocpp.v16.remote_control")
+
+AUTHORIZE_REMOTE_TX_REQUESTS = flag("AuthorizeRemoteTxRequests", False)
+RESET_RETRIES = integer("ResetRetries", 3)
+KEYS = (AUTHORIZE_REMOTE_TX_REQUESTS, RESET_RETRIES)
 
 RESET_TIMER = "reset16"
 RESET_WAIT_S = 10.0
@@ -101,7 +106,7 @@ class RemoteControl16:
                      id_tag, candidates)
             return {"status": "Rejected"}
         parent_unknown = any(checks[e] == FOR_OTHER_WITH_PARENT for e in evses)
-        prevalidated = not self._flag("AuthorizeRemoteTxRequests") and not parent_unknown
+        prevalidated = not self.keys.read(AUTHORIZE_REMOTE_TX_REQUESTS) and not parent_unknown
         log.info("RemoteStartTransaction %s on %s (prevalidated %s)", id_tag, evses, prevalidated)
         self.cp.evse_port.provide_token(IdToken(id_tag, "Central"), evses, prevalidated)
         if profile is not None:
@@ -167,10 +172,7 @@ class RemoteControl16:
         if ok:
             self._reset = None
             return
-        try:
-            retries = self.keys.int_value("ResetRetries")
-        except (KeyError, ValueError):
-            retries = 0
+        retries = self.keys.read(RESET_RETRIES)
         if r["tries"] > retries:
             log.error("%s reset failed %d time(s); giving up (ResetRetries %d)", r["kind"], r["tries"], retries)
             self._reset = None
@@ -240,8 +242,3 @@ class RemoteControl16:
             answer.fail(str(exc))
         return answer
 
-    def _flag(self, key: str) -> bool:
-        try:
-            return self.keys.bool_value(key)
-        except (KeyError, ValueError):
-            return False

@@ -36,8 +36,12 @@ from ocpp_bridge.deferred import Deferred
 from ocpp_bridge.ocpp import evse_events as E
 from ocpp_bridge.ocpp.auth_store import epoch
 from ocpp_bridge.store.database import open_database, transaction
+from ocpp_bridge.ocpp.v16.keys import R, flag
 
 log = logging.getLogger("ocpp_bridge.ocpp.v16.reservation")
+
+RESERVE_CONNECTOR_ZERO_SUPPORTED = flag("ReserveConnectorZeroSupported", False, access=R)
+KEYS = (RESERVE_CONNECTOR_ZERO_SUPPORTED,)
 
 DATABASE_NAME = "reservations16"
 MIGRATIONS = [
@@ -127,7 +131,7 @@ class Reservation16:
     def _reserve_now(self, payload: dict):
         connector, rid = payload["connectorId"], payload["reservationId"]
         expires_at = epoch(payload["expiryDate"])
-        if connector == 0 and not self._flag("ReserveConnectorZeroSupported"):
+        if connector == 0 and not self.keys.read(RESERVE_CONNECTOR_ZERO_SUPPORTED):
             return {"status": "Rejected"}
         if not 0 <= connector <= self.count or expires_at is None or expires_at <= self.core.now:
             return {"status": "Rejected"}
@@ -247,12 +251,6 @@ class Reservation16:
         self.status.set_reserved(res.evse, True)
         self.core.timers.set(TIMER.format(res.reservation_id), res.expires_at,
                              lambda rid=res.reservation_id: self._expire(rid))
-
-    def _flag(self, key: str) -> bool:
-        try:
-            return self.keys.bool_value(key)
-        except (KeyError, ValueError):
-            return False
 
     def close(self) -> None:
         self.db.close()

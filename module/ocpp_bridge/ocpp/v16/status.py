@@ -34,8 +34,12 @@ from dataclasses import dataclass, field
 from ocpp_bridge.ocpp import evse_events as E
 from ocpp_bridge.ocpp.events import ConnectionChanged, Registered, TxStarted
 from ocpp_bridge.ocpp.timefmt import iso
+from ocpp_bridge.ocpp.v16.keys import integer
 
 log = logging.getLogger("ocpp_bridge.ocpp.v16.status")
+
+MINIMUM_STATUS_DURATION = integer("MinimumStatusDuration", 0)
+KEYS = (MINIMUM_STATUS_DURATION,)
 
 MREC_VENDOR_ID = "https://chargex.inl.gov"
 INOPERATIVE_ERROR = "evse_manager/Inoperative"
@@ -217,17 +221,11 @@ class Status16:
         if now == self._sent.get(connector):
             self.core.timers.cancel(timer)  # back to what the CSMS already knows
             return
-        delay = self._minimum_duration()
+        delay = self.keys.read(MINIMUM_STATUS_DURATION)
         if delay > 0:
             self.core.timers.set(timer, self.core.now + delay, lambda: self._send_if_changed(connector))
         else:
             self._send(connector)
-
-    def _minimum_duration(self) -> int:
-        try:
-            return self.keys.int_value("MinimumStatusDuration")
-        except (KeyError, ValueError):
-            return 0
 
     def _send_if_changed(self, connector: int) -> None:
         if self._report(connector) != self._sent.get(connector):

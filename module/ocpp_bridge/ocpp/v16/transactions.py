@@ -50,12 +50,21 @@ from ocpp_bridge.ocpp import evse_events as E
 from ocpp_bridge.ocpp.events import TxEnded, TxStarted, TxUpdated
 from ocpp_bridge.ocpp.auth_store import epoch
 from ocpp_bridge.ocpp.outbox import PLACEHOLDER_TRANSACTION_ID
-from ocpp_bridge.ocpp.sampled_values import measurand_list, sampled_values
+from ocpp_bridge.ocpp.sampled_values import sampled_values
 from ocpp_bridge.ocpp.state_change import StateChanges
 from ocpp_bridge.ocpp.timefmt import iso
 from ocpp_bridge.store.database import transaction
+from ocpp_bridge.ocpp.v16.keys import flag, integer
+from ocpp_bridge.ocpp.v16.meter_values import STOP_TXN_SAMPLED_DATA
 
 log = logging.getLogger("ocpp_bridge.ocpp.v16.transactions")
+
+MAX_ENERGY_ON_INVALID_ID = integer("MaxEnergyOnInvalidId", 0)
+STOP_TRANSACTION_ON_EV_SIDE_DISCONNECT = flag("StopTransactionOnEVSideDisconnect", True)
+STOP_TRANSACTION_ON_INVALID_ID = flag("StopTransactionOnInvalidId", True)
+UNLOCK_CONNECTOR_ON_EV_SIDE_DISCONNECT = flag("UnlockConnectorOnEVSideDisconnect", True)
+KEYS = (MAX_ENERGY_ON_INVALID_ID, STOP_TRANSACTION_ON_EV_SIDE_DISCONNECT, STOP_TRANSACTION_ON_INVALID_ID,
+        UNLOCK_CONNECTOR_ON_EV_SIDE_DISCONNECT)
 
 STORE_NAME = "tx16"  # its tables, hosted in the outbox's file
 MIGRATIONS = [
@@ -185,13 +194,13 @@ class Transactions16:
                 log.warning("EVSE %d: TransactionFinished for unknown session %s ignored", ev.evse, ev.session_id)
                 return
             self._stop(rec, ev.reason, ev.meter, ocpp_time(ev.timestamp, self.core.now), ev.id_token)
-            if ev.reason == "EVDisconnected" and self._flag("UnlockConnectorOnEVSideDisconnect", True):
+            if ev.reason == "EVDisconnected" and self.keys.read(UNLOCK_CONNECTOR_ON_EV_SIDE_DISCONNECT):
                 self.cp.evse_port.force_unlock(ev.evse, ev.connector)  # 1.6: free the cable for the user
         elif isinstance(ev, E.SessionStarted):
             self._close_orphans(ev.evse, ev.session_id)
         elif isinstance(ev, E.SessionFinished):
             rec = self._tx.get(ev.session_id)
-            if rec is not None and self._flag("StopTransactionOnEVSideDisconnect", True):
+            if rec is not None and self.keys.read(STOP_TRANSACTION_ON_EV_SIDE_DISCONNECT):
                 log.info("EVSE %d: EV gone with transaction %s open: stopping it", ev.evse, ev.session_id)
                 self.cp.evse_port.stop_transaction(
                     ev.evse, "EVDisconnected", lambda ok, sid=ev.session_id: self._ev_gone(sid, ok))
@@ -307,7 +316,7 @@ class Transactions16:
 
     def _add_stop_txn_sample(self, rec: TxRecord, meter: E.MeterSample, context: str,
                              timestamp: str | None = None) -> None:
-        values = sampled_values(meter, measurand_list(self.keys.value("StopTxnSampledData")), context, "1.6")
+        values = sampled_values(meter, self.keys.read(STOP_TXN_SAMPLED_DATA), context, "1.6")
         if values:
             self.add_transaction_data(rec.session_id, {"timestamp": timestamp or ocpp_time(meter.timestamp,
                                                                                           self.core.now),
@@ -334,7 +343,7 @@ class Transactions16:
         status = info.get("status", "Accepted")
         if rec is None or status == "Accepted":
             return
-        if self._flag("StopTransactionOnInvalidId", True):
+        if self.keys.read(STOP_TRANSACTION_ON_INVALID_ID):
             log.info("EVSE %d: idTag %s is %s: stopping transaction %d", rec.evse, rec.id_tag, status, transaction_id)
             self.cp.evse_port.stop_transaction(rec.evse, "DeAuthorized")
             return
@@ -351,10 +360,7 @@ class Transactions16:
         rec = self.active(evse)
         if rec is None or not rec.invalid or rec.session_id in self._paused:
             return
-        try:
-            allowed = self.keys.int_value("MaxEnergyOnInvalidId")
-        except (KeyError, ValueError):
-            allowed = 0
+        allowed = self.keys.read(MAX_ENERGY_ON_INVALID_ID)
         energy = sample.energy_import_wh if sample is not None else None
         delivered = (energy - rec.meter_start) if energy is not None else 0.0
         if delivered >= allowed:
@@ -362,13 +368,6 @@ class Transactions16:
                      evse, delivered, allowed)
             self._paused.add(rec.session_id)
             self.cp.evse_port.pause_charging(evse)
-
-    # ------------------------------------------------------------------ helpers
-    def _flag(self, key: str, default: bool) -> bool:
-        try:
-            return self.keys.bool_value(key)
-        except (KeyError, ValueError):
-            return default
 
     def close(self) -> None:
         """Nothing of its own to close: its tables are in the outbox's file (closed by the core)."""

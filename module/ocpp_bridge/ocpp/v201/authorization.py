@@ -45,8 +45,27 @@ from ocpp_bridge.ocpp.auth_store import AuthStore, epoch
 from ocpp_bridge.ocpp.evse_events import IdToken
 from ocpp_bridge.ocpp.outcome import Failure
 from ocpp_bridge.ocpp.v201.device_model import VariableKey
+from ocpp_bridge.ocpp.v201.dm_definitions import RO
+from ocpp_bridge.ocpp.v201.variables import boolean, enabled, fixed, integer, string
 
 log = logging.getLogger("ocpp_bridge.ocpp.v201.authorization")
+
+AUTH_ENABLED = enabled("AuthCtrlr")
+AUTHORIZE_REMOTE_START = boolean("AuthCtrlr", "AuthorizeRemoteStart", False)
+LOCAL_AUTHORIZE_OFFLINE = boolean("AuthCtrlr", "LocalAuthorizeOffline", True)
+LOCAL_PRE_AUTHORIZE = boolean("AuthCtrlr", "LocalPreAuthorize", False)
+MASTER_PASS_GROUP_ID = string("AuthCtrlr", "MasterPassGroupId", "", max_limit=36)  # C16; empty: no master pass
+OFFLINE_TX_FOR_UNKNOWN_ID_ENABLED = boolean("AuthCtrlr", "OfflineTxForUnknownIdEnabled", False)
+AUTH_CACHE_ENABLED = enabled("AuthCacheCtrlr")
+AUTH_CACHE_LIFE_TIME = integer("AuthCacheCtrlr", "LifeTime", 86400, unit="s")
+LOCAL_AUTH_LIST_ENABLED = enabled("LocalAuthListCtrlr")
+VARIABLES = (AUTH_ENABLED, AUTHORIZE_REMOTE_START, LOCAL_AUTHORIZE_OFFLINE, LOCAL_PRE_AUTHORIZE, MASTER_PASS_GROUP_ID,
+             OFFLINE_TX_FOR_UNKNOWN_ID_ENABLED, AUTH_CACHE_ENABLED, AUTH_CACHE_LIFE_TIME,
+             integer("AuthCacheCtrlr", "Storage", 0, mutability=RO, unit="B", max_limit=1048576),
+             LOCAL_AUTH_LIST_ENABLED,
+             integer("LocalAuthListCtrlr", "Entries", 0, mutability=RO, max_limit=1000),
+             fixed("LocalAuthListCtrlr", "ItemsPerMessage", 100, min_limit=1),
+             fixed("LocalAuthListCtrlr", "BytesPerMessage", 16384, min_limit=1))
 
 AUTH, CACHE, LIST = "AuthCtrlr", "AuthCacheCtrlr", "LocalAuthListCtrlr"
 MAX_LIST_ENTRIES = 1000  # LocalAuthListCtrlr.Entries maxLimit in the device model
@@ -78,24 +97,18 @@ class AuthorizationBlock:
         self.core.handle("GetLocalListVersion", self._on_get_version)
         self._publish_entries()
 
-    def _flag(self, component: str, variable: str, default: bool = False) -> bool:
-        try:
-            return self.cp.model.bool_value(component, variable)
-        except (KeyError, ValueError):
-            return default
-
     def _online(self) -> bool:
         return self.core.connected and self.core.running and self.core.registration == "Accepted"
 
     # ------------------------------------------------------------------ validate_token
     def validate_token(self, token: IdToken) -> Deferred:
         tok = {"idToken": token.value[:36], "type": token.type}
-        if token.type in ("Central", "NoAuthorization") or not self._flag(AUTH, "Enabled", True):
+        if token.type in ("Central", "NoAuthorization") or not self.cp.model.read(AUTH_ENABLED):
             return Deferred.resolved({"status": "Accepted"})
         online = self._online()
-        local = self._flag(AUTH, "LocalPreAuthorize") if online else self._flag(AUTH, "LocalAuthorizeOffline")
+        local = self.cp.model.read(LOCAL_PRE_AUTHORIZE) if online else self.cp.model.read(LOCAL_AUTHORIZE_OFFLINE)
         key = token_key(tok)
-        if local and self._flag(LIST, "Enabled"):
+        if local and self.cp.model.read(LOCAL_AUTH_LIST_ENABLED):
             entry = self.store.list_get(key)
             if entry is not None:
                 if entry.get("status") == "Accepted" and not self._past(entry.get("cacheExpiryDateTime")):
@@ -104,7 +117,7 @@ class AuthorizationBlock:
                 if not online:
                     return Deferred.resolved({"status": "Unknown"})
                 return self._authorize(tok)
-        if local and self._flag(CACHE, "Enabled"):
+        if local and self.cp.model.read(AUTH_CACHE_ENABLED):
             cached = self.store.cache_get(key)
             if cached is not None:
                 if cached.expired(self.core.now):
@@ -115,7 +128,7 @@ class AuthorizationBlock:
                     self._cache_put(key, cached.info)  # the lifetime counts from the last use
                     return Deferred.resolved(answer_of(cached.info))
         if not online:
-            accepted = self._flag(AUTH, "OfflineTxForUnknownIdEnabled")
+            accepted = self.cp.model.read(OFFLINE_TX_FOR_UNKNOWN_ID_ENABLED)
             return Deferred.resolved({"status": "Accepted" if accepted else "Unknown"})
         return self._authorize(tok)
 
@@ -141,10 +154,7 @@ class AuthorizationBlock:
 
     # ------------------------------------------------------------------ cache
     def _cache_put(self, key: str, info: dict) -> None:
-        try:
-            lifetime = max(0, self.cp.model.int_value(CACHE, "LifeTime"))
-        except (KeyError, ValueError):
-            lifetime = 0
+        lifetime = self.cp.model.read(AUTH_CACHE_LIFE_TIME)
         expiries = [e for e in (epoch(info.get("cacheExpiryDateTime")),
                                 self.core.now + lifetime if lifetime else None) if e is not None]
         self.store.cache_put(key, info, self.core.now, min(expiries) if expiries else None)
@@ -152,7 +162,7 @@ class AuthorizationBlock:
     def update_cache(self, token: dict, info: dict) -> None:
         """Keep the CSMS's idTokenInfo (Authorize, TransactionEvent) when the cache is enabled;
         without a groupIdToken the cached one stays (see the module rules)."""
-        if not self._flag(CACHE, "Enabled") or token.get("type") in ("Central", "NoAuthorization"):
+        if not self.cp.model.read(AUTH_CACHE_ENABLED) or token.get("type") in ("Central", "NoAuthorization"):
             return
         key = token_key(token)
         if "groupIdToken" not in info:
@@ -164,11 +174,7 @@ class AuthorizationBlock:
 
     def master_pass_group(self) -> str | None:
         """AuthCtrlr.MasterPassGroupId, None when not set (empty)."""
-        try:
-            value = self.cp.model.value(AUTH, "MasterPassGroupId")
-        except KeyError:
-            return None
-        return value or None
+        return self.cp.model.read(MASTER_PASS_GROUP_ID) or None
 
     def is_master_pass(self, group: dict | None) -> bool:
         """Is ``group`` (an IdTokenType) the Master Pass group (C16)?"""
@@ -176,7 +182,7 @@ class AuthorizationBlock:
         return bool(master and group and (group.get("idToken") or "").lower() == master.lower())
 
     def _on_clear_cache(self, payload: dict) -> dict:
-        if not self._flag(CACHE, "Enabled"):
+        if not self.cp.model.read(AUTH_CACHE_ENABLED):
             return {"status": "Rejected"}
         self.store.cache_clear()
         log.info("authorization cache cleared")
@@ -184,7 +190,7 @@ class AuthorizationBlock:
 
     # ------------------------------------------------------------------ local list
     def _on_get_version(self, payload: dict) -> dict:
-        return {"versionNumber": self.store.list_version() if self._flag(LIST, "Enabled") else 0}
+        return {"versionNumber": self.store.list_version() if self.cp.model.read(LOCAL_AUTH_LIST_ENABLED) else 0}
 
     def _on_send_local_list(self, payload: dict) -> dict:
         status = self._apply_list(payload)
@@ -197,7 +203,7 @@ class AuthorizationBlock:
     def _apply_list(self, payload: dict) -> str:
         version = payload["versionNumber"]
         items = payload.get("localAuthorizationList") or []
-        if not self._flag(LIST, "Enabled") or version <= 0:
+        if not self.cp.model.read(LOCAL_AUTH_LIST_ENABLED) or version <= 0:
             return "Failed"
         keys = [token_key(item["idToken"]).lower() for item in items]
         duplicate = len(set(keys)) != len(keys)

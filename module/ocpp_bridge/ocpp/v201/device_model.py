@@ -38,11 +38,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
 
+from ocpp_bridge.ocpp.settings import Setting
 from ocpp_bridge.store.database import apply_migrations, transaction
 
 log = logging.getLogger("ocpp_bridge.ocpp.v201.device_model")
+
+T = TypeVar("T")
 
 DATABASE_NAME = "device_model"
 
@@ -68,8 +71,9 @@ MIGRATIONS: list[str] = [
     """,
 ]
 
-from ocpp_bridge.ocpp.v201.dm_definitions import (  # the definitions this model is built from
-    ATTRIBUTES, CONNECTOR_COMPONENT, DATA_TYPES, EVSE_COMPONENT, INT32, RO, RW, STANDARD_COMPONENTS,
+from ocpp_bridge.ocpp.v201.variables import Var  # noqa: E402
+from ocpp_bridge.ocpp.v201.dm_definitions import (  # noqa: E402 - the definitions this model is built from
+    ATTRIBUTES, CONNECTOR_COMPONENT, DATA_TYPES, EVSE_COMPONENT, INT32, RO, RW,
     VALUE_MAX_CHARS, WO, _LISTS, AttributeDef, ComponentDef, VariableDef, VariableKey,
 )
 
@@ -162,14 +166,16 @@ class DeviceModel:
 
     def __init__(self, conn: sqlite3.Connection,
                  overrides: Mapping[str, Mapping[str, Any]] | None = None, *,
-                 extra_components: Sequence[ComponentDef] = ()) -> None:
+                 components: Sequence[ComponentDef], extra_components: Sequence[ComponentDef] = ()) -> None:
+        """``components``: the standardized components the blocks declare
+        (``component_table.STANDARD_COMPONENTS``); ``extra_components``: vendor ones."""
         self._conn = conn
         self._listeners: list[Callable[[VariableKey, str, str], None]] = []
         self._components: dict[_CKey, dict[_VKey, _Var]] = {}
         self._static: dict[tuple[str, str | None], ComponentDef] = {}
         for cdef in (EVSE_COMPONENT, CONNECTOR_COMPONENT):
             _check_definition(cdef)
-        for cdef in (*STANDARD_COMPONENTS, *extra_components):
+        for cdef in (*components, *extra_components):
             _check_definition(cdef)
             key = (cdef.name.casefold(), _fold(cdef.instance))
             if key in self._static or key[0] in ("evse", "connector"):
@@ -317,6 +323,33 @@ class DeviceModel:
         if var is None:
             raise KeyError(f"{status}: {key} attribute {attribute}")
         return var.values[attribute]
+
+    def read(self, var: Setting[T], *, evse: int | None = None, connector: int | None = None) -> T:
+        """A declared variable's value as its type (``variables.Var``), of the station's
+        component or (with ``evse``/``connector``) of that EVSE's or connector's. The model only
+        holds valid text; should a value not read as one anyway, the declared default serves."""
+        if not isinstance(var, Var):
+            raise TypeError(f"not a device-model variable: {var!r}")
+        raw = self.value(var.component, var.name, component_instance=var.component_instance,
+                         variable_instance=var.definition.instance, evse=evse, connector=connector,
+                         attribute=var.attribute)
+        try:
+            return var.decode(raw)
+        except ValueError:
+            log.error("%s holds %r, not a valid value; using %r", var.label, raw, var.fallback)
+            return var.fallback
+
+    def on_change(self, var: Setting[object], fn: Callable[[], None]) -> None:
+        """``fn()`` after every change of ``var``'s value (the variable's "takes effect" hook)."""
+        if not isinstance(var, Var):
+            raise TypeError(f"not a device-model variable: {var!r}")
+        name, instance = var.name.casefold(), _fold(var.definition.instance)
+
+        def heard(key: VariableKey, attribute: str, value: str) -> None:
+            if (key.component.casefold() == var.component.casefold() and key.variable.casefold() == name
+                    and _fold(key.variable_instance) == instance and attribute == var.attribute):
+                fn()
+        self.add_listener(heard)
 
     def int_value(self, component: str, variable: str, **kw: Any) -> int:
         raw = self.value(component, variable, **kw)

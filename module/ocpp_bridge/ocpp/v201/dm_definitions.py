@@ -1,8 +1,10 @@
-"""The OCPP 2.0.1 standardized components and variables this station has (definitions only).
+"""What the OCPP 2.0.1 device model is made of (definitions only). PURE data: no SQLite, no I/O.
 
-Owns the table the device model is built from: names, data types, mutability, limits and
-defaults from the 2.0.1 Part 2 appendix, plus the per-EVSE and per-connector components, and
-the small dataclasses that describe them. PURE data: no SQLite, no I/O.
+Owns the small dataclasses that describe components and variables (``ComponentDef``,
+``VariableDef``, ``AttributeDef``, ``VariableKey``), the vocabularies of the 2.0.1 Part 2
+appendix they use (data types, measurands, connector types, ...), and the per-EVSE and
+per-connector component templates. The station-level components are assembled from the
+blocks' declarations (``variables.py``, ``component_table.py``).
 """
 
 from __future__ import annotations
@@ -101,102 +103,10 @@ def _c(name: str, *variables: VariableDef) -> ComponentDef:
 _EAIR = "Energy.Active.Import.Register"
 
 
-def _enabled() -> VariableDef:
-    return _v("Enabled", "boolean", RW, "true")
-
-
 def _availability() -> tuple[VariableDef, VariableDef]:
     return (_v("Available", "boolean", RO, "true"),
             _v("AvailabilityState", "OptionList", RO, "Available", values_list=AVAILABILITY_STATES))
 
-
-def _per_message(name: str, default: str, *instances: str) -> list[VariableDef]:
-    return [_v(name, "integer", RO, default, instance=i, min_limit=1, constant=True)
-            for i in instances]
-
-
-STANDARD_COMPONENTS: tuple[ComponentDef, ...] = (
-    _c("OCPPCommCtrlr",
-       _v("FileTransferProtocols", "MemberList", RO, "HTTP,HTTPS",
-          values_list="FTP,FTPS,HTTP,HTTPS,SFTP", constant=True),
-       _v("HeartbeatInterval", "integer", RW, "300", unit="s", min_limit=0),
-       _v("MessageTimeout", "integer", RO, "30", instance="Default", unit="s", min_limit=1),
-       _v("MessageAttempts", "integer", RW, "3", instance="TransactionEvent", min_limit=0),
-       _v("MessageAttemptInterval", "integer", RW, "60", instance="TransactionEvent", unit="s",
-          min_limit=0),
-       _v("NetworkConfigurationPriority", "SequenceList", RW, "1", pattern=r"[0-9]{1,2}"),
-       _v("NetworkProfileConnectionAttempts", "integer", RW, "3", min_limit=0),
-       _v("OfflineThreshold", "integer", RW, "60", unit="s", min_limit=0),
-       _v("QueueAllMessages", "boolean", RW, "false"),
-       _v("ResetRetries", "integer", RW, "3", min_limit=0),
-       _v("RetryBackOffRandomRange", "integer", RW, "10", unit="s", min_limit=0),
-       _v("RetryBackOffRepeatTimes", "integer", RW, "5", min_limit=0),
-       _v("RetryBackOffWaitMinimum", "integer", RW, "10", unit="s", min_limit=0),
-       _v("UnlockOnEVSideDisconnect", "boolean", RW, "true"),
-       _v("WebSocketPingInterval", "integer", RW, "30", unit="s", min_limit=0)),
-    _c("SecurityCtrlr",
-       _v("BasicAuthPassword", "string", WO, None, max_limit=40, pattern=r"[\x21-\x7e]{16,40}"),
-       _v("Identity", "string", RW, "", max_limit=48),
-       _v("OrganizationName", "string", RW, ""),
-       _v("SecurityProfile", "integer", RO, "1", min_limit=1, max_limit=3)),
-    _c("DeviceDataCtrlr",
-       *_per_message("ItemsPerMessage", "100", "GetReport", "GetVariables", "SetVariables"),
-       *_per_message("BytesPerMessage", "65536", "GetReport", "GetVariables", "SetVariables")),
-    _c("AuthCtrlr",
-       _enabled(),
-       _v("AuthorizeRemoteStart", "boolean", RW, "false"),
-       _v("LocalAuthorizeOffline", "boolean", RW, "true"),
-       _v("LocalPreAuthorize", "boolean", RW, "false"),
-       _v("MasterPassGroupId", "string", RW, "", max_limit=36),  # C16; empty: no master pass
-       _v("OfflineTxForUnknownIdEnabled", "boolean", RW, "false")),
-    _c("AuthCacheCtrlr",
-       _enabled(),
-       _v("LifeTime", "integer", RW, "86400", unit="s", min_limit=0),
-       _v("Storage", "integer", RO, "0", unit="B", min_limit=0, max_limit=1048576)),
-    _c("LocalAuthListCtrlr",
-       _enabled(),
-       _v("Entries", "integer", RO, "0", min_limit=0, max_limit=1000),
-       _v("ItemsPerMessage", "integer", RO, "100", min_limit=1, constant=True),
-       _v("BytesPerMessage", "integer", RO, "16384", min_limit=1, constant=True)),
-    _c("SampledDataCtrlr",
-       _enabled(),
-       _v("TxEndedMeasurands", "MemberList", RW, _EAIR, values_list=MEASURANDS),
-       _v("TxEndedInterval", "integer", RW, "0", unit="s", min_limit=0),
-       _v("TxStartedMeasurands", "MemberList", RW, _EAIR, values_list=MEASURANDS),
-       _v("TxUpdatedMeasurands", "MemberList", RW, _EAIR, values_list=MEASURANDS),
-       _v("TxUpdatedInterval", "integer", RW, "60", unit="s", min_limit=0)),
-    _c("AlignedDataCtrlr",
-       _enabled(),
-       _v("Measurands", "MemberList", RW, _EAIR, values_list=MEASURANDS),
-       _v("Interval", "integer", RW, "900", unit="s", min_limit=0),
-       _v("TxEndedMeasurands", "MemberList", RW, "", values_list=MEASURANDS),
-       _v("TxEndedInterval", "integer", RW, "0", unit="s", min_limit=0)),
-    _c("TxCtrlr",
-       _v("EVConnectionTimeOut", "integer", RW, "60", unit="s", min_limit=0),
-       _v("StopTxOnEVSideDisconnect", "boolean", RW, "true"),
-       _v("TxStartPoint", "MemberList", RW, "PowerPathClosed", values_list=TX_POINTS,
-          allow_empty=False),
-       _v("TxStopPoint", "MemberList", RW, "EVConnected,Authorized", values_list=TX_POINTS,
-          allow_empty=False),
-       _v("StopTxOnInvalidId", "boolean", RW, "true"),
-       _v("MaxEnergyOnInvalidId", "integer", RW, "0", unit="Wh", min_limit=0)),
-    _c("ReservationCtrlr",
-       _enabled(),
-       _v("NonEvseSpecific", "boolean", RO, "true")),  # reservations without evseId (H01)
-    _c("SmartChargingCtrlr",
-       _enabled(),
-       _v("Entries", "integer", RO, "0", instance="ChargingProfiles", min_limit=0, max_limit=20),
-       _v("ExternalControlSignalsEnabled", "boolean", RW, "false"),
-       _v("PeriodsPerSchedule", "integer", RO, "24", min_limit=1, constant=True),
-       _v("ProfileStackLevel", "integer", RO, "8", min_limit=0, constant=True),
-       _v("RateUnit", "MemberList", RO, "A,W", values_list="A,W", constant=True)),
-    _c("ClockCtrlr",
-       _v("DateTime", "dateTime", RO, None, persistent=False),
-       _v("TimeSource", "SequenceList", RW, "Heartbeat", values_list=TIME_SOURCES)),
-    _c("ChargingStation",
-       *_availability(),
-       _v("SupplyPhases", "integer", RO, "3", min_limit=0, max_limit=3, constant=True)),
-)
 
 EVSE_COMPONENT = _c(
     "EVSE", *_availability(),

@@ -23,20 +23,38 @@ TransactionEvent itself, or read a clock (``core.now`` only).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 
 from ocpp_bridge.ocpp import evse_events as E
 from ocpp_bridge.ocpp.events import ConnectionChanged, TxEnded, TxStarted
 from ocpp_bridge.ocpp.auth_store import epoch
 from ocpp_bridge.ocpp.clock_alignment import next_aligned
-from ocpp_bridge.ocpp.sampled_values import V201, measurand_list, sampled_values
+from ocpp_bridge.ocpp.sampled_values import V201, sampled_values
 from ocpp_bridge.ocpp.timefmt import iso
+from ocpp_bridge.ocpp.v201.dm_definitions import MEASURANDS
+from ocpp_bridge.ocpp.v201.variables import Var, enabled, integer, member_list
 
 log = logging.getLogger("ocpp_bridge.ocpp.v201.meter_values")
 
 SAMPLED, ALIGNED = "SampledDataCtrlr", "AlignedDataCtrlr"
+EAIR = "Energy.Active.Import.Register"
+SAMPLED_ENABLED = enabled(SAMPLED)
+SAMPLED_TX_ENDED_MEASURANDS = member_list(SAMPLED, "TxEndedMeasurands", EAIR, values_list=MEASURANDS)
+SAMPLED_TX_ENDED_INTERVAL = integer(SAMPLED, "TxEndedInterval", 0, unit="s")
+TX_STARTED_MEASURANDS = member_list(SAMPLED, "TxStartedMeasurands", EAIR, values_list=MEASURANDS)
+TX_UPDATED_MEASURANDS = member_list(SAMPLED, "TxUpdatedMeasurands", EAIR, values_list=MEASURANDS)
+TX_UPDATED_INTERVAL = integer(SAMPLED, "TxUpdatedInterval", 60, unit="s")
+ALIGNED_ENABLED = enabled(ALIGNED)
+ALIGNED_MEASURANDS = member_list(ALIGNED, "Measurands", EAIR, values_list=MEASURANDS)
+ALIGNED_INTERVAL = integer(ALIGNED, "Interval", 900, unit="s")
+ALIGNED_TX_ENDED_MEASURANDS = member_list(ALIGNED, "TxEndedMeasurands", "", values_list=MEASURANDS)
+ALIGNED_TX_ENDED_INTERVAL = integer(ALIGNED, "TxEndedInterval", 0, unit="s")
+VARIABLES = (SAMPLED_ENABLED, SAMPLED_TX_ENDED_MEASURANDS, SAMPLED_TX_ENDED_INTERVAL, TX_STARTED_MEASURANDS,
+             TX_UPDATED_MEASURANDS, TX_UPDATED_INTERVAL, ALIGNED_ENABLED, ALIGNED_MEASURANDS, ALIGNED_INTERVAL,
+             ALIGNED_TX_ENDED_MEASURANDS, ALIGNED_TX_ENDED_INTERVAL)
 
 
-def meter_value(sample: E.MeterSample | None, measurands: list[str], context: str) -> dict | None:
+def meter_value(sample: E.MeterSample | None, measurands: Sequence[str], context: str) -> dict | None:
     """A 2.0.1 MeterValueType of ``sample`` for ``measurands``; None when nothing is left."""
     if sample is None:
         return None
@@ -56,36 +74,16 @@ class MeterValuesBlock:
         self.core.events.subscribe(TxStarted, lambda event: self._arm_sampled(event.evse))
         self.core.events.subscribe(TxEnded, lambda event: self._disarm_sampled(event.evse))
         self.core.events.subscribe(ConnectionChanged, self._on_connected)
-        cp.model.add_listener(self._on_variable)
+        for var in (SAMPLED_ENABLED, TX_UPDATED_INTERVAL, SAMPLED_TX_ENDED_INTERVAL):
+            cp.model.on_change(var, self._rearm_sampled)
+        for var in (ALIGNED_ENABLED, ALIGNED_INTERVAL, ALIGNED_TX_ENDED_INTERVAL):
+            cp.model.on_change(var, self._arm_aligned)
         self._arm_aligned()
 
     # ------------------------------------------------------------------ configuration
-    def _int(self, component: str, variable: str) -> int:
-        try:
-            return max(0, self.cp.model.int_value(component, variable))
-        except (KeyError, ValueError):
-            return 0
-
-    def _enabled(self, component: str) -> bool:
-        try:
-            return self.cp.model.bool_value(component, "Enabled")
-        except (KeyError, ValueError):
-            return True
-
-    def measurands(self, component: str, variable: str) -> list[str]:
-        try:
-            return measurand_list(self.cp.model.value(component, variable))
-        except KeyError:
-            return []
-
-    def _on_variable(self, key, attribute: str, value: str) -> None:
-        if attribute != "Actual" or key.component not in (SAMPLED, ALIGNED):
-            return
-        if key.component == ALIGNED:
-            self._arm_aligned()
-        else:
-            for evse in sorted(self.cp.transactions.active_evses()):
-                self._arm_sampled(evse)
+    def _rearm_sampled(self) -> None:
+        for evse in sorted(self.cp.transactions.active_evses()):
+            self._arm_sampled(evse)
 
     def _on_connected(self, event: ConnectionChanged) -> None:
         """The clock is known by now: (re)arm the aligned series, and the sampled ones of
@@ -108,50 +106,50 @@ class MeterValuesBlock:
             old = self._latest[event.evse]
             self._latest[event.evse] = E.MeterSample(**{**old.__dict__, "soc_percent": event.soc_percent})
 
-    def _reading(self, evse: int, component: str, variable: str, context: str) -> dict | None:
-        return meter_value(self._latest.get(evse), self.measurands(component, variable), context)
+    def _reading(self, evse: int, measurands: Var[tuple[str, ...]], context: str) -> dict | None:
+        return meter_value(self._latest.get(evse), self.cp.model.read(measurands), context)
 
     # ------------------------------------------------------------------ sampled (per transaction)
     def _arm_sampled(self, evse: int) -> None:
-        for variable, fn in (("TxUpdatedInterval", self._periodic), ("TxEndedInterval", self._ended_sample)):
-            name = f"sampled-{variable}-{evse}"
-            interval = self._int(SAMPLED, variable)
-            if interval > 0 and self._enabled(SAMPLED):
+        for var, fn in ((TX_UPDATED_INTERVAL, self._periodic), (SAMPLED_TX_ENDED_INTERVAL, self._ended_sample)):
+            name = f"sampled-{var.name}-{evse}"
+            interval = self.cp.model.read(var)
+            if interval > 0 and self.cp.model.read(SAMPLED_ENABLED):
                 self.core.timers.set(name, self.core.now + interval, lambda e=evse, f=fn: f(e))
             else:
                 self.core.timers.cancel(name)
 
     def _disarm_sampled(self, evse: int) -> None:
-        for variable in ("TxUpdatedInterval", "TxEndedInterval"):
-            self.core.timers.cancel(f"sampled-{variable}-{evse}")
+        for var in (TX_UPDATED_INTERVAL, SAMPLED_TX_ENDED_INTERVAL):
+            self.core.timers.cancel(f"sampled-{var.name}-{evse}")
 
-    def _again(self, evse: int, variable: str, fn) -> None:
-        interval = self._int(SAMPLED, variable)
+    def _again(self, evse: int, var: Var[int], fn: Callable[[int], None]) -> None:
+        interval = self.cp.model.read(var)
         if interval > 0 and evse in self.cp.transactions.active_evses():
-            self.core.timers.set(f"sampled-{variable}-{evse}", self.core.now + interval, lambda: fn(evse))
+            self.core.timers.set(f"sampled-{var.name}-{evse}", self.core.now + interval, lambda: fn(evse))
 
     def _periodic(self, evse: int) -> None:
-        mv = self._reading(evse, SAMPLED, "TxUpdatedMeasurands", "Sample.Periodic")
+        mv = self._reading(evse, TX_UPDATED_MEASURANDS, "Sample.Periodic")
         if mv is not None:
             self.cp.transactions.send_meter_update(evse, "MeterValuePeriodic", [mv])
-        self._again(evse, "TxUpdatedInterval", self._periodic)
+        self._again(evse, TX_UPDATED_INTERVAL, self._periodic)
 
     def _ended_sample(self, evse: int) -> None:
-        mv = self._reading(evse, SAMPLED, "TxEndedMeasurands", "Sample.Periodic")
+        mv = self._reading(evse, SAMPLED_TX_ENDED_MEASURANDS, "Sample.Periodic")
         if mv is not None:
             self.cp.transactions.add_ended_value(evse, mv)
-        self._again(evse, "TxEndedInterval", self._ended_sample)
+        self._again(evse, SAMPLED_TX_ENDED_INTERVAL, self._ended_sample)
 
     # ------------------------------------------------------------------ clock-aligned
     def _arm_aligned(self) -> None:
-        for variable, fn in (("Interval", self._aligned), ("TxEndedInterval", self._aligned_ended)):
-            self._rearm(variable, fn)
+        for var, fn in ((ALIGNED_INTERVAL, self._aligned), (ALIGNED_TX_ENDED_INTERVAL, self._aligned_ended)):
+            self._rearm(var, fn)
 
-    def _rearm(self, variable: str, fn) -> None:
+    def _rearm(self, var: Var[int], fn: Callable[[], None]) -> None:
         """Set the next tick of an aligned series. A tick that comes a whole interval late (the
         clock jumped, or it was set before the engine's first time) only sets the next one."""
-        name, interval = f"aligned-{variable}", self._int(ALIGNED, variable)
-        if interval <= 0 or not self._enabled(ALIGNED):
+        name, interval = f"aligned-{var.name}", self.cp.model.read(var)
+        if interval <= 0 or not self.cp.model.read(ALIGNED_ENABLED):
             self.core.timers.cancel(name)
             return
         due = next_aligned(self.core.now, interval)
@@ -160,34 +158,34 @@ class MeterValuesBlock:
             if self.core.now < due + interval:
                 fn()
             else:
-                self._rearm(variable, fn)
+                self._rearm(var, fn)
         self.core.timers.set(name, due, tick)
 
     def _aligned(self) -> None:
         active = self.cp.transactions.active_evses()
         for evse in self.cp.status.evse_ids():
-            mv = self._reading(evse, ALIGNED, "Measurands", "Sample.Clock")
+            mv = self._reading(evse, ALIGNED_MEASURANDS, "Sample.Clock")
             if mv is None:
                 continue
             if evse in active:
                 self.cp.transactions.send_meter_update(evse, "MeterValueClock", [mv])
             elif self.core.connected:
                 self.core.call("MeterValues", {"evseId": evse, "meterValue": [mv]})
-        self._rearm("Interval", self._aligned)
+        self._rearm(ALIGNED_INTERVAL, self._aligned)
 
     def _aligned_ended(self) -> None:
         for evse in sorted(self.cp.transactions.active_evses()):
-            mv = self._reading(evse, ALIGNED, "TxEndedMeasurands", "Sample.Clock")
+            mv = self._reading(evse, ALIGNED_TX_ENDED_MEASURANDS, "Sample.Clock")
             if mv is not None:
                 self.cp.transactions.add_ended_value(evse, mv)
-        self._rearm("TxEndedInterval", self._aligned_ended)
+        self._rearm(ALIGNED_TX_ENDED_INTERVAL, self._aligned_ended)
 
     # ------------------------------------------------------------------ TriggerMessage
     def trigger(self, evse: int | None) -> bool:
         """Send MeterValues (AlignedDataCtrlr.Measurands, context Trigger) for ``evse`` or every
         EVSE with a reading; False when there is nothing to send."""
         evses = self.cp.status.evse_ids() if evse is None else [evse]
-        readings = [(e, self._reading(e, ALIGNED, "Measurands", "Trigger")) for e in evses]
+        readings = [(e, self._reading(e, ALIGNED_MEASURANDS, "Trigger")) for e in evses]
         readings = [(e, mv) for e, mv in readings if mv is not None]
         for e, mv in readings:
             self.core.call("MeterValues", {"evseId": e, "meterValue": [mv]})

@@ -26,11 +26,23 @@ from ocpp_bridge.ocpp.timefmt import iso
 from ocpp_bridge.ocpp.v201.device_model import DeviceModel, VariableKey
 
 from ocpp_bridge.ocpp.events import ConfigurationChanged, PasswordChanged
+from ocpp_bridge.ocpp.v201.dm_definitions import WO
+from ocpp_bridge.ocpp.v201.variables import fixed, integer, string
 
 log = logging.getLogger("ocpp_bridge.ocpp.v201")
 
-COMM = "OCPPCommCtrlr"
-PASSWORD = VariableKey("SecurityCtrlr", "BasicAuthPassword")
+COMM, DEVICE_DATA = "OCPPCommCtrlr", "DeviceDataCtrlr"
+HEARTBEAT_INTERVAL = integer(COMM, "HeartbeatInterval", 300, unit="s")
+BASIC_AUTH_PASSWORD = string("SecurityCtrlr", "BasicAuthPassword", None, mutability=WO, max_limit=40,
+                             pattern=r"[\x21-\x7e]{16,40}")
+ITEMS_PER_MESSAGE_GET_REPORT = fixed(DEVICE_DATA, "ItemsPerMessage", 100, instance="GetReport", min_limit=1)
+ITEMS_PER_MESSAGE_GET_VARIABLES = fixed(DEVICE_DATA, "ItemsPerMessage", 100, instance="GetVariables", min_limit=1)
+ITEMS_PER_MESSAGE_SET_VARIABLES = fixed(DEVICE_DATA, "ItemsPerMessage", 100, instance="SetVariables", min_limit=1)
+VARIABLES = (HEARTBEAT_INTERVAL, BASIC_AUTH_PASSWORD, ITEMS_PER_MESSAGE_GET_REPORT, ITEMS_PER_MESSAGE_GET_VARIABLES,
+             ITEMS_PER_MESSAGE_SET_VARIABLES,
+             *(fixed(DEVICE_DATA, "BytesPerMessage", 65536, instance=i, min_limit=1)
+               for i in ("GetReport", "GetVariables", "SetVariables")))
+
 PASSWORD_TIMER = "basic-auth-password-changed"
 
 
@@ -57,19 +69,14 @@ class Provisioning201:
         self.registration = Registration(
             core,
             self._boot_payload,
-            lambda: self._int(COMM, "HeartbeatInterval", 0),
-            lambda interval: model.set_internal(VariableKey(COMM, "HeartbeatInterval"), str(interval)),
+            lambda: model.read(HEARTBEAT_INTERVAL),
+            lambda interval: model.set_internal(VariableKey(COMM, HEARTBEAT_INTERVAL.name), str(interval)),
         )
         core.handle("GetVariables", self._get_variables)
         core.handle("SetVariables", self._set_variables)
         core.handle("GetBaseReport", self._get_base_report)
-        model.add_listener(self._on_variable_changed)
-
-    def _int(self, component: str, variable: str, default: int, **kw) -> int:
-        try:
-            return int(self.model.value(component, variable, **kw))
-        except (TypeError, ValueError):
-            return default
+        model.on_change(HEARTBEAT_INTERVAL, self.registration.schedule_heartbeat)
+        model.on_change(BASIC_AUTH_PASSWORD, self._password_changed)
 
     # ------------------------------------------------------------------ boot
     def _boot_payload(self) -> dict:
@@ -81,33 +88,22 @@ class Provisioning201:
             station["firmwareVersion"] = s["firmware_version"][:50]
         return {"reason": self.boot_reason, "chargingStation": station}
 
-    def _on_variable_changed(self, key: VariableKey, attribute: str, value: str) -> None:
-        if key.component == COMM and key.variable == "HeartbeatInterval" and attribute == "Actual":
-            self.registration.schedule_heartbeat()
-        elif secrets.is_secret_variable(key.component, key.variable) and attribute == "Actual":
-            self._password_changed()
-
     # ------------------------------------------------------------------ Basic-auth password
     def basic_auth_password(self) -> str | None:
         """SecurityCtrlr.BasicAuthPassword as set by the CSMS (or an override), None when unset."""
-        try:
-            return self.model.value(PASSWORD.component, PASSWORD.variable) or None
-        except KeyError:
-            return None
+        return self.model.read(BASIC_AUTH_PASSWORD) or None
 
     def _password_changed(self) -> None:
         # a timer due now runs after the SetVariablesResponse was written
         self.core.timers.set(PASSWORD_TIMER, self.core.now, lambda: self.core.events.publish(PasswordChanged()))
 
     # ------------------------------------------------------------------ Get/SetVariables
-    def _items_limit(self, instance: str) -> int:
-        return self._int("DeviceDataCtrlr", "ItemsPerMessage", 0, variable_instance=instance)
 
     def _get_variables(self, payload: dict) -> dict:
         """Over ItemsPerMessageGetVariables: the first that many are answered, the rest Rejected
         (TC_B_08 accepts this or all Rejected; B06.FR.16 would allow a CALLERROR too)."""
         data = payload["getVariableData"]
-        limit = self._items_limit("GetVariables")
+        limit = self.model.read(ITEMS_PER_MESSAGE_GET_VARIABLES)
         if limit and len(data) > limit:
             log.warning("GetVariables: %d items exceed ItemsPerMessageGetVariables=%d; the rest are Rejected",
                         len(data), limit)
@@ -128,7 +124,7 @@ class Provisioning201:
 
     def _set_variables(self, payload: dict) -> dict:
         data = payload["setVariableData"]
-        limit = self._items_limit("SetVariables")
+        limit = self.model.read(ITEMS_PER_MESSAGE_SET_VARIABLES)
         if limit and len(data) > limit:
             raise OccurrenceConstraintViolation(f"{len(data)} items exceed ItemsPerMessageSetVariables={limit}")
         results = []
@@ -162,7 +158,7 @@ class Provisioning201:
         return {"status": "Accepted"}
 
     def _send_report(self, request_id: int, report: list[dict]) -> None:
-        per_message = self._int("DeviceDataCtrlr", "ItemsPerMessage", 100, variable_instance="GetReport") or 100
+        per_message = self.model.read(ITEMS_PER_MESSAGE_GET_REPORT)
         chunks = [report[i:i + per_message] for i in range(0, len(report), per_message)] or [[]]
         for seq_no, chunk in enumerate(chunks):
             msg = {"requestId": request_id, "generatedAt": iso(self.core.now), "seqNo": seq_no,

@@ -47,8 +47,13 @@ from ocpp_bridge.ocpp.evse_events import IdToken
 from ocpp_bridge.ocpp.outcome import Failure, undelivered
 
 from ocpp_bridge.ocpp.events import TxEnded
+from ocpp_bridge.ocpp.v201.authorization import AUTHORIZE_REMOTE_START
+from ocpp_bridge.ocpp.v201.variables import integer
 
 log = logging.getLogger("ocpp_bridge.ocpp.v201.remote_control")
+
+RESET_RETRIES = integer("OCPPCommCtrlr", "ResetRetries", 3)
+VARIABLES = (RESET_RETRIES,)
 
 RESET_STOP_WAIT_S = 30.0   # how long the EVSEs may take to end their transactions
 RESET_FLUSH_WAIT_S = 10.0  # how long queued transaction messages may take to reach the CSMS
@@ -118,7 +123,7 @@ class RemoteControlBlock:
             log.info("RequestStartTransaction on EVSE %d: Rejected (the master pass group starts nothing)", evse)
             return {"status": "Rejected"}
         transactions.expect_remote_start(evse, token["idToken"], payload["remoteStartId"])
-        prevalidated = not self._flag("AuthCtrlr", "AuthorizeRemoteStart")
+        prevalidated = not self.cp.model.read(AUTHORIZE_REMOTE_START)
         self.cp.evse_port.provide_token(IdToken(token["idToken"], token["type"]), [evse], prevalidated,
                                         payload["remoteStartId"])
         response = {"status": "Accepted"}
@@ -142,12 +147,6 @@ class RemoteControlBlock:
         if tid is not None:
             response["ongoingIndicator"] = self.cp.transactions.by_transaction_id(tid) is not None
         return response
-
-    def _flag(self, component: str, variable: str) -> bool:
-        try:
-            return self.cp.model.bool_value(component, variable)
-        except (KeyError, ValueError):
-            return False
 
     # ------------------------------------------------------------------ unlock
     def _on_unlock(self, payload: dict):

@@ -44,8 +44,14 @@ from ocpp_bridge.ocpp.events import ConnectorStatusChanged
 from ocpp_bridge.ocpp.auth_store import epoch
 from ocpp_bridge.ocpp.v201.remote_control import now_or_later
 from ocpp_bridge.store.database import open_database, transaction
+from ocpp_bridge.ocpp.v201.dm_definitions import RO
+from ocpp_bridge.ocpp.v201.variables import boolean, enabled
 
 log = logging.getLogger("ocpp_bridge.ocpp.v201.reservation")
+
+RESERVATION_ENABLED = enabled("ReservationCtrlr")
+NON_EVSE_SPECIFIC = boolean("ReservationCtrlr", "NonEvseSpecific", True, mutability=RO)  # H01 without evseId
+VARIABLES = (RESERVATION_ENABLED, NON_EVSE_SPECIFIC)
 
 DATABASE_NAME = "reservation201"
 STATION_WIDE = 0  # the ``evse`` column of a reservation without evseId
@@ -107,12 +113,6 @@ class ReservationBlock:
         return not (group and group_id_token and group.get("idToken") == group_id_token.get("idToken"))
 
     # ------------------------------------------------------------------ capacity
-    def _flag(self, variable: str, default: bool) -> bool:
-        try:
-            return self.cp.model.bool_value("ReservationCtrlr", variable)
-        except (KeyError, ValueError):
-            return default
-
     def _unusable(self, evse: int) -> bool:
         statuses = [self.cp.status.status(evse, c) for c in self.cp.status.connector_ids(evse)]
         return bool(statuses) and all(s in UNUSABLE for s in statuses)
@@ -191,11 +191,11 @@ class ReservationBlock:
         rid, evse, connector_type = payload["id"], payload.get("evseId"), payload.get("connectorType")
         expiry = epoch(payload["expiryDateTime"]) or self.core.now
         if evse is None:
-            known = (self._flag("NonEvseSpecific", False)
+            known = (self.cp.model.read(NON_EVSE_SPECIFIC)
                      and any(self._connector_type_ok(e, connector_type) for e in self.cp.status.evse_ids()))
         else:
             known = self.cp.status.has(evse) and self._connector_type_ok(evse, connector_type)
-        if not self._flag("Enabled", True) or not known or expiry <= self.core.now:
+        if not self.cp.model.read(RESERVATION_ENABLED) or not known or expiry <= self.core.now:
             log.info("ReserveNow %s on EVSE %s: Rejected", rid, evse)
             return {"status": "Rejected"}
         forced = self._evse_status(evse, rid) if evse is not None else self._station_wide_status(rid, connector_type)

@@ -39,12 +39,15 @@ from ocpp_bridge.ocpp.events import ConnectionChanged, ConnectorStatusChanged, R
 from ocpp_bridge.ocpp.outcome import Failure
 from ocpp_bridge.ocpp.timefmt import iso
 from ocpp_bridge.ocpp.v201.device_model import VariableKey
+from ocpp_bridge.ocpp.v201.variables import integer
 
 log = logging.getLogger("ocpp_bridge.ocpp.v201.status")
 
+OFFLINE_THRESHOLD = integer("OCPPCommCtrlr", "OfflineThreshold", 60, unit="s")
+VARIABLES = (OFFLINE_THRESHOLD,)
+
 # EVSE / station AvailabilityState from their connectors': the first present wins.
 _AGGREGATE = ("Occupied", "Faulted", "Reserved", "Available", "Unavailable")
-DEFAULT_OFFLINE_THRESHOLD_S = 60
 _NOT_SENT = frozenset({"Dropped", "Disconnected", "Timeout"})  # the session's own codes: no CALLERROR came
 
 
@@ -156,16 +159,10 @@ class StatusBlock:
             return
         since, self._offline_since = self._offline_since, None
         outage = self.core.now - since if since is not None else 0.0
-        long_outage = outage > self._offline_threshold()
+        long_outage = outage > self.model.read(OFFLINE_THRESHOLD)
         if long_outage and self._may_send():
             log.info("offline for %.0fs (more than OfflineThreshold): sending every connector's status", outage)
         self.refresh(force=long_outage)
-
-    def _offline_threshold(self) -> int:
-        try:
-            return self.model.int_value("OCPPCommCtrlr", "OfflineThreshold")
-        except (KeyError, ValueError):
-            return DEFAULT_OFFLINE_THRESHOLD_S
 
     # ------------------------------------------------------------------ status
     def status(self, evse: int, connector: int) -> str:

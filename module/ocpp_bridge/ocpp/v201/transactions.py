@@ -64,14 +64,26 @@ from ocpp_bridge.ocpp.events import TxAnswered, TxEnded, TxStarted, TxUpdated
 from ocpp_bridge.ocpp.auth_store import epoch
 from ocpp_bridge.ocpp.state_change import StateChanges
 from ocpp_bridge.ocpp.timefmt import iso
-from ocpp_bridge.ocpp.v201.meter_values import meter_value
+from ocpp_bridge.ocpp.v201.meter_values import (SAMPLED_TX_ENDED_MEASURANDS, TX_STARTED_MEASURANDS,
+                                                TX_UPDATED_MEASURANDS, meter_value)
 from ocpp_bridge.ocpp.v201.tx_records import (EFFECT_OF_REASON, MIGRATIONS, STORE_NAME, TRIGGER_OF_REASON, Tx,
                                               TxStore, reason_201)
+from ocpp_bridge.ocpp.v201.dm_definitions import TX_POINTS
+from ocpp_bridge.ocpp.v201.variables import Var, boolean, integer, member_list
 
 log = logging.getLogger("ocpp_bridge.ocpp.v201.transactions")
 
-ACTION = "TransactionEvent"
 TX = "TxCtrlr"
+EV_CONNECTION_TIME_OUT = integer(TX, "EVConnectionTimeOut", 60, unit="s")
+MAX_ENERGY_ON_INVALID_ID = integer(TX, "MaxEnergyOnInvalidId", 0, unit="Wh")
+STOP_TX_ON_INVALID_ID = boolean(TX, "StopTxOnInvalidId", True)
+TX_START_POINT = member_list(TX, "TxStartPoint", "PowerPathClosed", values_list=TX_POINTS, allow_empty=False)
+TX_STOP_POINT = member_list(TX, "TxStopPoint", "EVConnected,Authorized", values_list=TX_POINTS, allow_empty=False)
+VARIABLES = (EV_CONNECTION_TIME_OUT, boolean(TX, "StopTxOnEVSideDisconnect", True), TX_START_POINT, TX_STOP_POINT,
+             STOP_TX_ON_INVALID_ID, MAX_ENERGY_ON_INVALID_ID,
+             boolean("OCPPCommCtrlr", "UnlockOnEVSideDisconnect", True))
+
+ACTION = "TransactionEvent"
 
 
 def id_token_201(token: E.IdToken | None) -> dict | None:
@@ -157,29 +169,12 @@ class TransactionBlock:
         return next((tx for tx in self._by_evse.values() if tx.started and tx.transaction_id == transaction_id),
                     None)
 
-    def _points(self, name: str) -> set[str]:
-        try:
-            raw = self.cp.model.value(TX, name) or ""
-        except KeyError:
-            raw = ""
-        points = {p.strip() for p in raw.split(",") if p.strip()}
-        return points or ({"PowerPathClosed"} if name == "TxStartPoint" else {"EVConnected", "Authorized"})
-
-    def _bool(self, component: str, variable: str, default: bool) -> bool:
-        try:
-            return self.cp.model.bool_value(component, variable)
-        except (KeyError, ValueError):
-            return default
-
     # ------------------------------------------------------------------ remote start
     def expect_remote_start(self, evse: int, token_value: str, remote_start_id: int) -> None:
         """RequestStartTransaction was accepted for ``evse``: its authorization is a RemoteStart
         (if it comes within TxCtrlr.EVConnectionTimeOut; the EVSEs' auth gives up then too)."""
         self._remote[evse] = (token_value, remote_start_id)
-        try:
-            timeout = self.cp.model.int_value(TX, "EVConnectionTimeOut")
-        except (KeyError, ValueError):
-            timeout = 0
+        timeout = self.cp.model.read(EV_CONNECTION_TIME_OUT)
         if timeout > 0:
             self.core.timers.set(f"remote-start-{evse}", self.core.now + timeout, lambda: self._remote.pop(evse, None))
 
@@ -337,12 +332,12 @@ class TransactionBlock:
     def _evaluate(self, tx: Tx, timestamp: str | None, meter: E.MeterSample | None) -> None:
         ts = timestamp_of(timestamp, self.core.now)
         if not tx.started:
-            if any(self._holds(tx, p) for p in self._points("TxStartPoint")):
+            if any(self._holds(tx, p) for p in self.cp.model.read(TX_START_POINT)):
                 self._start(tx, ts, meter)
             else:
                 self.store.save(tx)
             return
-        failed = [p for p in self._points("TxStopPoint") if not self._holds(tx, p)]
+        failed = [p for p in self.cp.model.read(TX_STOP_POINT) if not self._holds(tx, p)]
         if failed:
             if not tx.ev_connected and {"EVConnected", "PowerPathClosed"} & set(failed):
                 self._end(tx, "EVDisconnected", ts, meter, trigger="EVCommunicationLost")
@@ -394,18 +389,18 @@ class TransactionBlock:
         log.info("TransactionEvent %s %s seqNo %d (%s)", event_type, tx.transaction_id, payload["seqNo"], trigger)
         self.changes.publish(_TX_EVENTS[event_type](tx.evse, tx.connector, tx.session_id, tx.transaction_id))
 
-    def _meter(self, evse: int, sample: E.MeterSample | None, variable: str, context: str,
+    def _meter(self, evse: int, sample: E.MeterSample | None, measurands: Var[tuple[str, ...]], context: str,
                tx: Tx | None = None) -> list[dict]:
         meters = self.cp.meter_values
         sample = sample or meters.latest(evse)
         if sample is None and tx is not None and tx.last_meter:  # after a restart: the last reading kept
             sample = E.MeterSample(**tx.last_meter)
-        mv = meter_value(sample, meters.measurands("SampledDataCtrlr", variable), context)
+        mv = meter_value(sample, self.cp.model.read(measurands), context)
         return [mv] if mv else []
 
     def _start(self, tx: Tx, timestamp: str, meter: E.MeterSample | None) -> None:
         tx.started = True
-        meter_values = self._meter(tx.evse, meter, "TxStartedMeasurands", "Transaction.Begin")
+        meter_values = self._meter(tx.evse, meter, TX_STARTED_MEASURANDS, "Transaction.Begin")
         self._event(tx, "Started", tx.trigger, timestamp, self._info(tx, force_state=True), meter_values)
 
     def _end(self, tx: Tx, reason: str, timestamp: str, meter: E.MeterSample | None, *,
@@ -419,7 +414,7 @@ class TransactionBlock:
         info = self._info(tx, force_state=True)
         info["stoppedReason"] = reason
         meter_values = self.store.ended_values(tx.transaction_id)
-        meter_values += self._meter(tx.evse, meter, "TxEndedMeasurands", "Transaction.End", tx)
+        meter_values += self._meter(tx.evse, meter, SAMPLED_TX_ENDED_MEASURANDS, "Transaction.End", tx)
         stop_token = tx.stop_id_token if trigger == "StopAuthorized" else None
         tx.started = False  # from here on it is not ongoing
         self._event(tx, "Ended", trigger, timestamp, info, meter_values, id_token=stop_token)
@@ -491,7 +486,7 @@ class TransactionBlock:
             authorization.update_cache(token, info)
         if info.get("status") == "Accepted" or tx is None or not tx.started:
             return
-        if self._bool(TX, "StopTxOnInvalidId", True):
+        if self.cp.model.read(STOP_TX_ON_INVALID_ID):
             log.info("transaction %s: idToken %s is %s: stopping", tx.transaction_id, token.get("idToken"),
                      info.get("status"))
             self.cp.evse_port.stop_transaction(tx.evse, "DeAuthorized", None)
@@ -504,10 +499,7 @@ class TransactionBlock:
     def _check_energy_on_invalid(self, tx: Tx, energy: float | None) -> None:
         if not tx.invalid or tx.session_id in self._paused:
             return
-        try:
-            allowed = self.cp.model.int_value(TX, "MaxEnergyOnInvalidId")
-        except (KeyError, ValueError):
-            allowed = 0
+        allowed = self.cp.model.read(MAX_ENERGY_ON_INVALID_ID)
         start = tx.start_energy
         delivered = energy - start if energy is not None and start is not None else 0.0
         if delivered >= allowed:
@@ -523,7 +515,7 @@ class TransactionBlock:
             tx = self._by_evse[e]
             with self.changes.change():
                 self._event(tx, "Updated", "Trigger", iso(self.core.now), self._info(tx),
-                            self._meter(e, None, "TxUpdatedMeasurands", "Trigger"))
+                            self._meter(e, None, TX_UPDATED_MEASURANDS, "Trigger"))
         return bool(evses)
 
     def close(self) -> None:
