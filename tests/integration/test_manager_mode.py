@@ -197,5 +197,5 @@ def test_evse_manager_errors_are_kept_per_evse(station, peer, generation):
 def test_a_broken_error_message_is_only_logged(station):
     st = station()
     st.peer.publish_raw(f"{st.peer.prefix}modules/evse_manager_1/impl/evse/error/evse_manager/Internal", b"{oops")
-    st.bridge.wait_log(r"bad error message: error on .*evse_manager/Internal is not JSON")
+    st.bridge.wait_log(r"bad error message: error on .*evse_manager/Internal is not usable JSON")
     assert st.call("ocpp_generic", "get_variables", {"requests": []}) == []  # still serving
