@@ -15,14 +15,14 @@ stores.
 import json
 import logging
 import sqlite3
-from types import SimpleNamespace
 
 import pytest
 
 from ocpp_bridge.ocpp.outbox import Outbox
 from ocpp_bridge.ocpp.registration import Registration
 from ocpp_bridge.ocpp.security_events import send_security_event
-from ocpp_bridge.ocpp.station import InvalidOutgoing, StationCore, StationLifecycle
+from ocpp_bridge.ocpp.charge_point import ChargePoint
+from ocpp_bridge.ocpp.station import InvalidOutgoing, StationCore
 from ocpp_bridge.ocpp.v201.device_model import VariableKey
 from ocpp_bridge.store.database import SchemaVersionError
 from test_station_core import Wire, answer, boot_answer, make
@@ -32,9 +32,10 @@ BOOT = {"1.6": {"chargePointVendor": "ACME", "chargePointModel": "Box"},
         "2.0.1": {"chargingStation": {"vendorName": "ACME", "model": "Box"}, "reason": "PowerUp"}}
 
 
-class Bare(StationLifecycle):
-    """A station with nothing but the core, BootNotification and the outbox in ``directory``.
-    ``attempts``/``interval`` and ``queue_all_messages`` are read by the core at each use."""
+class Bare(ChargePoint):
+    """A station with nothing but the core, BootNotification and the outbox in ``directory``
+    (the charge point's lifecycle, no blocks). ``attempts``/``interval`` and
+    ``queue_all_messages`` are read by the core at each use."""
 
     def __init__(self, version, directory, wire, attempts=3, interval=60.0):
         self.version = version
@@ -42,8 +43,19 @@ class Bare(StationLifecycle):
         self.core = StationCore(version, wire.send, timeout_s=30, outbox=Outbox.open(str(directory), version),
                                 retry_policy=lambda action: (self.attempts, self.interval),
                                 queue_all=lambda: self.queue_all_messages)
-        registration = Registration(self.core, lambda: BOOT[version], lambda: 0, lambda interval: None)
-        self.provisioning = SimpleNamespace(registration=registration)
+        self._registration = Registration(self.core, lambda: BOOT[version], lambda: 0, lambda interval: None)
+
+    @property
+    def registration(self):
+        return self._registration
+
+    def validate_token(self, token):
+        raise AssertionError("no blocks")
+
+    data_transfer_to_csms = change_availability = validate_token
+
+    def _close_blocks(self):
+        return None
 
     def close(self):
         self.core.close()

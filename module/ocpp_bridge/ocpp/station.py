@@ -543,24 +543,3 @@ class StationCore:
             log.error("our answer to %s cannot be sent as UTF-8 JSON: %s — %.300r", call.action, exc, response)
             return error("internal", "response cannot be encoded")
         self._write(text)
-
-
-class StationLifecycle:
-    """``stop`` / ``start`` / ``close`` shared by the 1.6 and 2.0.1 charge points.
-
-    Expects ``core``, ``provisioning`` (with ``registration``) and ``db`` on the instance.
-    """
-
-    def stop(self) -> None:
-        """Stop talking OCPP: forget the ordinary queue and the registration. The outbox stays
-        (it is durable and is sent after ``start``); new messages are dropped while stopped."""
-        self.core.running = False
-        self.core.session.drop_queued(why="OCPP is stopped")
-        self.provisioning.registration.reset()
-
-    def start(self) -> None:
-        self.core.running = True
-
-    def close(self) -> None:
-        self.core.close()
-        self.db.close()

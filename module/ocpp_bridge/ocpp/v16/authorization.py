@@ -38,6 +38,9 @@ from ocpp_bridge.ocpp.auth_store import AuthStore, epoch
 from ocpp_bridge.ocpp.evse_events import IdToken
 from ocpp_bridge.ocpp.v16.core_keys import SUPPORTED_FEATURE_PROFILES
 from ocpp_bridge.ocpp.v16.keys import flag, limit
+from ocpp_bridge.ocpp.context import BlockContext
+from ocpp_bridge.ocpp.v16.configuration import ConfigurationKeys
+from ocpp_bridge.ocpp.v16.status import Status16
 
 log = logging.getLogger("ocpp_bridge.ocpp.v16.authorization")
 
@@ -55,11 +58,11 @@ PARENTS_REMEMBERED = 256  # the latest CSMS answers whose parentIdTag is kept in
 
 
 class Authorization16:
-    def __init__(self, cp, status):
-        self.core = cp.core
-        self.keys = cp.keys
+    def __init__(self, ctx: BlockContext[ConfigurationKeys], status: Status16, store: AuthStore):
+        self.core = ctx.core
+        self.keys = ctx.config
         self.status = status
-        self.store = AuthStore.open(cp.db_dir)
+        self.store = store
         self._parents: dict[str, str | None] = {}  # idTag (lower case) -> parentIdTag the CSMS gave
         self.core.handle("SendLocalList", self._send_local_list)
         self.core.handle("GetLocalListVersion", self._get_local_list_version)

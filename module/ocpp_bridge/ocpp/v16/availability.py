@@ -24,7 +24,12 @@ import logging
 
 from ocpp_bridge.ocpp import evse_events as E
 from ocpp_bridge.ocpp.events import TxEnded
-from ocpp_bridge.store.database import open_database, transaction
+from ocpp_bridge.store.database import transaction
+from ocpp_bridge.ocpp.context import BlockContext
+from ocpp_bridge.ocpp.v16.configuration import ConfigurationKeys
+import sqlite3
+from ocpp_bridge.ocpp.v16.status import Status16
+from ocpp_bridge.ocpp.v16.transactions import Transactions16
 
 log = logging.getLogger("ocpp_bridge.ocpp.v16.availability")
 
@@ -40,13 +45,15 @@ MIGRATIONS = [
 
 
 class Availability16:
-    def __init__(self, cp, status, transactions):
-        self.cp = cp
-        self.core = cp.core
-        self.count = cp.evse_count
+    def __init__(self, ctx: BlockContext[ConfigurationKeys], status: Status16, transactions: Transactions16,
+                 db: sqlite3.Connection):
+        """``db``: this block's file (``DATABASE_NAME``, ``MIGRATIONS``)."""
+        self.core = ctx.core
+        self.evse = ctx.evse
+        self.count = ctx.evse_count
         self.status = status
         self.tx = transactions
-        self.db = open_database(cp.db_dir, DATABASE_NAME, MIGRATIONS)
+        self.db = db
         self._wanted = {c: True for c in range(self.count + 1)}
         for connector, operative in self.db.execute("SELECT connector, operative FROM availability16"):
             if connector in self._wanted:
@@ -107,7 +114,7 @@ class Availability16:
             def done(ok: bool, c=connector) -> None:
                 if not ok:
                     log.warning("EVSE %d did not accept enable=%s", c, operative)
-            self.cp.evse_port.enable_disable(connector, 1, operative, done)
+            self.evse.enable_disable(connector, 1, operative, done)
 
     # ------------------------------------------------------------------ events
     def _on_evse_ready(self, ev: E.EvseReady) -> None:

@@ -1,15 +1,13 @@
-"""The OCPP 1.6 charging-session blocks of one charge point, built and wired. PURE.
+"""The OCPP 1.6 charging-session blocks of one charge point: the one ordered list that builds
+them. PURE.
 
 Owns the construction order (it is also the order in which the blocks hear each EVSE
 event: status first, so StatusNotification Finishing precedes StopTransaction, as in
-libocpp) and the entry points the bus side calls on the charge point:
-``on_evse_event(event)``, ``validate_token(token) -> Deferred``,
-``data_transfer_to_csms(vendor_id, message_id, data) -> Deferred`` and
-``change_availability(evse, connector, operative) -> str``. The blocks are reachable as
-``charge_point.blocks`` (``status``, ``authorization``, ``transactions``, ``meter_values``,
-``availability``, ``reservation``, ``remote_control``); their SQLite files are closed with
-the charge point. ``validate_token`` is the authorization block's answer passed through the
-reservation block (a token is not valid on a connector reserved for another one).
+libocpp), which peers each block gets, and which store it is handed (the files are opened
+here, from the context's ``databases``). A peer built after the block that needs it comes in
+through ``Later``, bound right where it is built. ``validate_with_reservations`` is the
+authorization block's answer passed through the reservation block (a token is not valid on
+a connector reserved for another one).
 
 Must never: hold protocol logic of its own.
 """
@@ -19,8 +17,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ocpp_bridge.deferred import Deferred
+from ocpp_bridge.ocpp import auth_store
+from ocpp_bridge.ocpp.auth_store import AuthStore
+from ocpp_bridge.ocpp.context import BlockContext, Later
 from ocpp_bridge.ocpp.evse_events import IdToken
-
+from ocpp_bridge.ocpp.registration import Registration
+from ocpp_bridge.ocpp.v16 import availability as availability_db
+from ocpp_bridge.ocpp.v16 import reservation as reservation_db
+from ocpp_bridge.ocpp.v16.configuration import ConfigurationKeys
 from ocpp_bridge.ocpp.v16.authorization import Authorization16
 from ocpp_bridge.ocpp.v16.availability import Availability16
 from ocpp_bridge.ocpp.v16.meter_values import MeterValues16
@@ -56,27 +60,19 @@ def validate_with_reservations(authorization: Authorization16, reservation: Rese
     return answer
 
 
-def build_blocks(cp) -> Blocks16:
-    """Build the blocks on ``cp`` (needs ``core``, ``keys``, ``evse_count``, ``db_dir``,
-    ``provisioning``; ``evse_port`` is read at every use) and attach the entry points."""
-    status = Status16(cp)
-    authorization = Authorization16(cp, status)
-    transactions = Transactions16(cp, authorization.remember)
-    meter_values = MeterValues16(cp, transactions)
-    availability = Availability16(cp, status, transactions)
-    reservation = Reservation16(cp, status, transactions, authorization.known_parent)
-    remote_control = RemoteControl16(cp, status, transactions, meter_values, reservation)
-    blocks = Blocks16(status, authorization, transactions, meter_values, availability, reservation, remote_control)
-    cp.blocks = blocks
-    cp.on_evse_event = cp.core.events.publish
-    cp.validate_token = lambda token: validate_with_reservations(authorization, reservation, token)
-    cp.data_transfer_to_csms = remote_control.data_transfer_to_csms
-    cp.change_availability = availability.change_availability
-    close_station = cp.close
-
-    def close() -> None:
-        close_station()
-        blocks.close()
-
-    cp.close = close
-    return blocks
+def build_blocks(ctx: BlockContext[ConfigurationKeys], registration: Registration) -> Blocks16:
+    """The blocks of a 1.6 charge point, in the order they hear each event."""
+    transactions_later: Later[Transactions16] = Later("the 1.6 transactions block")
+    status = Status16(ctx, open_session=lambda evse: transactions_later.get().open_session(evse))
+    authorization = Authorization16(ctx, status, AuthStore(ctx.databases.open(auth_store.DATABASE_NAME,
+                                                                              auth_store.MIGRATIONS)))
+    reservation = Reservation16(ctx, status, ctx.databases.open(reservation_db.DATABASE_NAME,
+                                                                reservation_db.MIGRATIONS),
+                                parent_of=authorization.known_parent)
+    transactions = transactions_later.bind(Transactions16(ctx, remember_id_tag=authorization.remember,
+                                                          reservation_for=reservation.consume))
+    meter_values = MeterValues16(ctx, transactions)
+    availability = Availability16(ctx, status, transactions, ctx.databases.open(availability_db.DATABASE_NAME,
+                                                                                availability_db.MIGRATIONS))
+    remote_control = RemoteControl16(ctx, registration, status, transactions, meter_values, reservation)
+    return Blocks16(status, authorization, transactions, meter_values, availability, reservation, remote_control)

@@ -32,6 +32,9 @@ from ocpp_bridge.ocpp.timefmt import iso
 
 from ocpp_bridge.ocpp.events import TxEnded, TxStarted
 from ocpp_bridge.ocpp.v16.keys import ENERGY_IMPORT_REGISTER, integer, limit, measurands
+from ocpp_bridge.ocpp.context import BlockContext
+from ocpp_bridge.ocpp.v16.configuration import ConfigurationKeys
+from ocpp_bridge.ocpp.v16.transactions import STOP_TXN_ALIGNED_DATA, STOP_TXN_SAMPLED_DATA, Transactions16
 
 log = logging.getLogger("ocpp_bridge.ocpp.v16.meter_values")
 
@@ -41,23 +44,19 @@ METER_VALUES_ALIGNED_DATA = measurands("MeterValuesAlignedData", ENERGY_IMPORT_R
                                        max_length_key="MeterValuesAlignedDataMaxLength")
 METER_VALUES_SAMPLED_DATA = measurands("MeterValuesSampledData", ENERGY_IMPORT_REGISTER,
                                        max_length_key="MeterValuesSampledDataMaxLength")
-STOP_TXN_ALIGNED_DATA = measurands("StopTxnAlignedData", "", max_length_key="StopTxnAlignedDataMaxLength")
-STOP_TXN_SAMPLED_DATA = measurands("StopTxnSampledData", ENERGY_IMPORT_REGISTER,
-                                   max_length_key="StopTxnSampledDataMaxLength")
 KEYS = (CLOCK_ALIGNED_DATA_INTERVAL, METER_VALUE_SAMPLE_INTERVAL, METER_VALUES_ALIGNED_DATA,
         limit("MeterValuesAlignedDataMaxLength", 10), METER_VALUES_SAMPLED_DATA,
-        limit("MeterValuesSampledDataMaxLength", 10), STOP_TXN_ALIGNED_DATA, limit("StopTxnAlignedDataMaxLength", 10),
-        STOP_TXN_SAMPLED_DATA, limit("StopTxnSampledDataMaxLength", 10))
+        limit("MeterValuesSampledDataMaxLength", 10))
 
 SAMPLE_TIMER = "mv16-sample-{}"
 ALIGNED_TIMER = "mv16-aligned"
 
 
 class MeterValues16:
-    def __init__(self, cp, transactions):
-        self.core = cp.core
-        self.keys = cp.keys
-        self.count = cp.evse_count
+    def __init__(self, ctx: BlockContext[ConfigurationKeys], transactions: Transactions16):
+        self.core = ctx.core
+        self.keys = ctx.config
+        self.count = ctx.evse_count
         self.tx = transactions
         self.core.events.subscribe(TxStarted, lambda event: self._schedule_sample(event.session_id))
         self.core.events.subscribe(TxEnded, lambda event: self.core.timers.cancel(SAMPLE_TIMER.format(event.session_id)))

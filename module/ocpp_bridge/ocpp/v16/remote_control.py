@@ -48,6 +48,15 @@ from ocpp_bridge.ocpp.v16.reservation import FOR_OTHER, FOR_OTHER_WITH_PARENT
 
 from ocpp_bridge.ocpp.events import RemoteStartProfile, TxEnded
 from ocpp_bridge.ocpp.v16.keys import flag, integer
+from typing import Callable
+
+from ocpp_bridge.ocpp.context import BlockContext
+from ocpp_bridge.ocpp.registration import Registration
+from ocpp_bridge.ocpp.v16.configuration import ConfigurationKeys
+from ocpp_bridge.ocpp.v16.meter_values import MeterValues16
+from ocpp_bridge.ocpp.v16.reservation import Reservation16
+from ocpp_bridge.ocpp.v16.status import Status16
+from ocpp_bridge.ocpp.v16.transactions import Transactions16
 
 log = logging.getLogger("ocpp_bridge.ocpp.v16.remote_control")
 
@@ -62,16 +71,27 @@ RESET_RETRY_S = 5.0
 
 
 class RemoteControl16:
-    def __init__(self, cp, status, transactions, meter_values, reservation):
-        self.cp = cp
+    def __init__(self, ctx: BlockContext[ConfigurationKeys], registration: Registration, status: Status16,
+                 transactions: Transactions16, meter_values: MeterValues16, reservation: Reservation16):
+        self.registration = registration
         self.reservation = reservation
-        self.core = cp.core
-        self.keys = cp.keys
-        self.count = cp.evse_count
+        self.core = ctx.core
+        self.evse = ctx.evse
+        self.keys = ctx.config
+        self.count = ctx.evse_count
         self.status = status
         self.tx = transactions
         self.meter_values = meter_values
         self._reset: dict | None = None  # {"kind", "deadline", "tries"}
+        # requestedMessage -> what sends it for a connector (None: all) -> False when it cannot
+        self._triggers: dict[str, Callable[[int | None], bool]] = {
+            "BootNotification": lambda connector: self._sent(registration.send_boot),
+            "Heartbeat": lambda connector: self._sent(registration.send_heartbeat),
+            "StatusNotification": lambda connector: self._sent(lambda: status.trigger(connector)),
+            "MeterValues": lambda connector: self._sent(lambda: meter_values.trigger(connector)),
+            "DiagnosticsStatusNotification": lambda connector: self._idle("DiagnosticsStatusNotification"),
+            "FirmwareStatusNotification": lambda connector: self._idle("FirmwareStatusNotification"),
+        }
         for action, fn in (("RemoteStartTransaction", self._remote_start), ("RemoteStopTransaction", self._remote_stop),
                            ("UnlockConnector", self._unlock), ("Reset", self._reset_request),
                            ("TriggerMessage", self._trigger), ("DataTransfer", self._data_transfer)):
@@ -108,7 +128,7 @@ class RemoteControl16:
         parent_unknown = any(checks[e] == FOR_OTHER_WITH_PARENT for e in evses)
         prevalidated = not self.keys.read(AUTHORIZE_REMOTE_TX_REQUESTS) and not parent_unknown
         log.info("RemoteStartTransaction %s on %s (prevalidated %s)", id_tag, evses, prevalidated)
-        self.cp.evse_port.provide_token(IdToken(id_tag, "Central"), evses, prevalidated)
+        self.evse.provide_token(IdToken(id_tag, "Central"), evses, prevalidated)
         if profile is not None:
             self.core.events.publish(RemoteStartProfile(connector, profile))
         return {"status": "Accepted"}
@@ -119,7 +139,7 @@ class RemoteControl16:
         rec = self.tx.by_transaction_id(payload["transactionId"])
         if rec is None:
             return {"status": "Rejected"}
-        self.cp.evse_port.stop_transaction(rec.evse, "Remote")
+        self.evse.stop_transaction(rec.evse, "Remote")
         return {"status": "Accepted"}
 
     def _unlock(self, payload: dict):
@@ -127,7 +147,7 @@ class RemoteControl16:
         if not 1 <= connector <= self.count:
             return {"status": "NotSupported"}
         answer = Deferred()
-        port = self.cp.evse_port
+        port = self.evse
 
         def unlock(_stopped: bool = True) -> None:
             port.force_unlock(connector, 1, lambda ok: answer.resolve({"status": "Unlocked" if ok else "UnlockFailed"}))
@@ -144,7 +164,7 @@ class RemoteControl16:
         reason = "SoftReset" if kind == "Soft" else "HardReset"
         for rec in self.tx.records():
             log.info("%s reset: stopping the transaction on EVSE %d", kind, rec.evse)
-            self.cp.evse_port.stop_transaction(rec.evse, reason)
+            self.evse.stop_transaction(rec.evse, reason)
         self._reset = {"kind": kind, "deadline": self.core.now + RESET_WAIT_S, "tries": 0}
         self.core.timers.set(RESET_TIMER, self.core.now, self._reset_when_ready)  # after our CALLRESULT
         return {"status": "Accepted"}
@@ -163,7 +183,7 @@ class RemoteControl16:
             return
         r["tries"] += 1
         log.info("%s reset now (try %d)", r["kind"], r["tries"])
-        self.cp.evse_port.reset(r["kind"], self._reset_done)
+        self.evse.reset(r["kind"], self._reset_done)
 
     def _reset_done(self, ok: bool) -> None:
         r = self._reset
@@ -190,31 +210,31 @@ class RemoteControl16:
         with self.core.triggered():
             return self._send_triggered(what, connector)
 
-    def _send_triggered(self, what: str, connector: int | None) -> dict:
-        if what == "BootNotification":
-            self.cp.provisioning.registration.send_boot()
-        elif what == "Heartbeat":
-            self.cp.provisioning.registration.send_heartbeat()
-        elif what == "StatusNotification":
-            self.status.trigger(connector)
-        elif what == "MeterValues":
-            self.meter_values.trigger(connector)
-        elif what == "DiagnosticsStatusNotification":
-            self.core.call(what, {"status": self._hook("diagnostics_status")})
-        elif what == "FirmwareStatusNotification":
-            self.core.call(what, {"status": self._hook("firmware_status")})
-        else:
-            return {"status": "NotImplemented"}
-        return {"status": "Accepted"}
+    def add_trigger(self, requested_message: str, send: Callable[[int | None], bool]) -> None:
+        """Let another block send a TriggerMessage kind (e.g. FirmwareStatusNotification with the
+        current status); ``send(connector)`` returns False when there is nothing it can send."""
+        self._triggers[requested_message] = send
 
-    def _hook(self, name: str) -> str:
-        fn = getattr(self.cp, name, None)
-        return fn() if callable(fn) else "Idle"
+    def _send_triggered(self, what: str, connector: int | None) -> dict:
+        send = self._triggers.get(what)
+        if send is None:
+            return {"status": "NotImplemented"}
+        return {"status": "Accepted" if send(connector) else "Rejected"}
+
+    @staticmethod
+    def _sent(fn: Callable[[], None]) -> bool:
+        fn()
+        return True
+
+    def _idle(self, action: str) -> bool:
+        """No firmware update or diagnostics upload is running: the status is Idle."""
+        self.core.call(action, {"status": "Idle"})
+        return True
 
     # ------------------------------------------------------------------ data transfer
     def _data_transfer(self, payload: dict):
         answer = Deferred()
-        self.cp.evse_port.data_transfer(
+        self.evse.data_transfer(
             payload, lambda response: answer.resolve(response if response else {"status": "UnknownVendorId"}))
         return answer
 

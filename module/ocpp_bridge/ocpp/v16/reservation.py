@@ -35,8 +35,12 @@ from typing import Callable
 from ocpp_bridge.deferred import Deferred
 from ocpp_bridge.ocpp import evse_events as E
 from ocpp_bridge.ocpp.auth_store import epoch
-from ocpp_bridge.store.database import open_database, transaction
+from ocpp_bridge.store.database import transaction
 from ocpp_bridge.ocpp.v16.keys import R, flag
+from ocpp_bridge.ocpp.context import BlockContext
+from ocpp_bridge.ocpp.v16.configuration import ConfigurationKeys
+import sqlite3
+from ocpp_bridge.ocpp.v16.status import Status16
 
 log = logging.getLogger("ocpp_bridge.ocpp.v16.reservation")
 
@@ -75,19 +79,21 @@ class Reservation:
 
 
 class Reservation16:
-    def __init__(self, cp, status, transactions, parent_of: ParentLookup = lambda id_tag: (False, None)):
-        self.cp = cp
+    def __init__(self, ctx: BlockContext[ConfigurationKeys], status: Status16, db: sqlite3.Connection, *,
+                 parent_of: ParentLookup = lambda id_tag: (False, None)):
+        """``db``: this block's file (``DATABASE_NAME``, ``MIGRATIONS``); ``parent_of(id_tag)``:
+        what the authorization block knows of the tag's parent."""
         self.parent_of = parent_of
-        self.core = cp.core
-        self.keys = cp.keys
-        self.count = cp.evse_count
+        self.core = ctx.core
+        self.evse = ctx.evse
+        self.keys = ctx.config
+        self.count = ctx.evse_count
         self.status = status
-        self.db = open_database(cp.db_dir, DATABASE_NAME, MIGRATIONS)
+        self.db = db
         self._by_id: dict[int, Reservation] = {}
         for row in self.db.execute("SELECT reservation_id, connector, evse, id_tag, parent_id_tag, expires_at "
                                    "FROM reservation16"):
             self._hold(Reservation(*row))
-        transactions.reservation_for = self.consume
         self.core.handle("ReserveNow", self._reserve_now)
         self.core.handle("CancelReservation", self._cancel_reservation)
         self.core.events.subscribe_many(E.EVSE_EVENTS, self._on_evse)
@@ -151,7 +157,7 @@ class Reservation16:
         def done(ok: bool) -> None:
             if answer.done:  # the CSMS already got Rejected (CsmsAnswerTimeoutS): undo a late yes
                 if ok:
-                    self.cp.evse_port.cancel_reservation(evse, None, reservation_id=rid)
+                    self.evse.cancel_reservation(evse, None, reservation_id=rid)
                 return
             if not ok:
                 log.info("ReserveNow %d: EVSE %d refused", rid, evse)
@@ -164,7 +170,7 @@ class Reservation16:
                      res.id_tag, payload["expiryDate"])
             answer.resolve({"status": "Accepted"})
 
-        self.cp.evse_port.reserve(evse, rid, done, id_token=res.id_tag, expiry_time=payload["expiryDate"],
+        self.evse.reserve(evse, rid, done, id_token=res.id_tag, expiry_time=payload["expiryDate"],
                                   parent_id_token=res.parent_id_tag)
         return answer
 
@@ -196,7 +202,7 @@ class Reservation16:
                 self._end(res, tell_evse=False)
             answer.resolve({"status": "Accepted" if ok else "Rejected"})
 
-        self.cp.evse_port.cancel_reservation(res.evse, done, reservation_id=res.reservation_id)
+        self.evse.cancel_reservation(res.evse, done, reservation_id=res.reservation_id)
         return answer
 
     # ------------------------------------------------------------------ ending
@@ -232,7 +238,7 @@ class Reservation16:
         self.core.timers.cancel(TIMER.format(res.reservation_id))
         self.status.set_reserved(res.evse, False)
         if tell_evse:
-            self.cp.evse_port.cancel_reservation(res.evse, reservation_id=res.reservation_id)
+            self.evse.cancel_reservation(res.evse, reservation_id=res.reservation_id)
 
     # ------------------------------------------------------------------ helpers
     def _store(self, res: Reservation) -> None:

@@ -35,6 +35,9 @@ from ocpp_bridge.ocpp import evse_events as E
 from ocpp_bridge.ocpp.events import ConnectionChanged, Registered, TxStarted
 from ocpp_bridge.ocpp.timefmt import iso
 from ocpp_bridge.ocpp.v16.keys import integer
+from ocpp_bridge.ocpp.context import BlockContext
+from ocpp_bridge.ocpp.v16.configuration import ConfigurationKeys
+from typing import Callable
 
 log = logging.getLogger("ocpp_bridge.ocpp.v16.status")
 
@@ -112,11 +115,13 @@ class _Connector:
 
 
 class Status16:
-    def __init__(self, cp):
-        self.cp = cp
-        self.core = cp.core
-        self.keys = cp.keys
-        self.count = cp.evse_count
+    def __init__(self, ctx: BlockContext[ConfigurationKeys], *, open_session: Callable[[int], str | None]):
+        """``open_session(evse)``: the session id of the transaction open on ``evse`` (the
+        transactions block's answer; asked only when a session is resumed after a restart)."""
+        self.core = ctx.core
+        self.keys = ctx.config
+        self.count = ctx.evse_count
+        self._open_session = open_session
         self._c = {c: _Connector() for c in range(self.count + 1)}
         self._sent: dict[int, tuple | None] = {}
         self._since: dict[int, float] = {}
@@ -192,11 +197,9 @@ class Status16:
                 faults[ev.code] = fault_of(ev.code, ev.description)
             self._update(evse, faults=faults)
 
-    def _resumes_transaction(self, ev) -> bool:
+    def _resumes_transaction(self, ev: E.SessionResumed) -> bool:
         """After a restart: does the resumed session carry a transaction we still hold open?"""
-        blocks = getattr(self.cp, "blocks", None)
-        record = blocks.transactions.active(ev.evse) if blocks is not None else None
-        return record is not None and record.session_id == ev.session_id
+        return self._open_session(ev.evse) == ev.session_id
 
     # ------------------------------------------------------------------ sending
     def _report(self, connector: int) -> tuple:

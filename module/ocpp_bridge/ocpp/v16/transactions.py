@@ -54,8 +54,9 @@ from ocpp_bridge.ocpp.sampled_values import sampled_values
 from ocpp_bridge.ocpp.state_change import StateChanges
 from ocpp_bridge.ocpp.timefmt import iso
 from ocpp_bridge.store.database import transaction
-from ocpp_bridge.ocpp.v16.keys import flag, integer
-from ocpp_bridge.ocpp.v16.meter_values import STOP_TXN_SAMPLED_DATA
+from ocpp_bridge.ocpp.v16.keys import ENERGY_IMPORT_REGISTER, flag, integer, limit, measurands
+from ocpp_bridge.ocpp.context import BlockContext
+from ocpp_bridge.ocpp.v16.configuration import ConfigurationKeys
 
 log = logging.getLogger("ocpp_bridge.ocpp.v16.transactions")
 
@@ -63,8 +64,13 @@ MAX_ENERGY_ON_INVALID_ID = integer("MaxEnergyOnInvalidId", 0)
 STOP_TRANSACTION_ON_EV_SIDE_DISCONNECT = flag("StopTransactionOnEVSideDisconnect", True)
 STOP_TRANSACTION_ON_INVALID_ID = flag("StopTransactionOnInvalidId", True)
 UNLOCK_CONNECTOR_ON_EV_SIDE_DISCONNECT = flag("UnlockConnectorOnEVSideDisconnect", True)
+# what StopTransaction.transactionData holds (the meter values block samples them)
+STOP_TXN_ALIGNED_DATA = measurands("StopTxnAlignedData", "", max_length_key="StopTxnAlignedDataMaxLength")
+STOP_TXN_SAMPLED_DATA = measurands("StopTxnSampledData", ENERGY_IMPORT_REGISTER,
+                                   max_length_key="StopTxnSampledDataMaxLength")
 KEYS = (MAX_ENERGY_ON_INVALID_ID, STOP_TRANSACTION_ON_EV_SIDE_DISCONNECT, STOP_TRANSACTION_ON_INVALID_ID,
-        UNLOCK_CONNECTOR_ON_EV_SIDE_DISCONNECT)
+        UNLOCK_CONNECTOR_ON_EV_SIDE_DISCONNECT, STOP_TXN_ALIGNED_DATA, limit("StopTxnAlignedDataMaxLength", 10),
+        STOP_TXN_SAMPLED_DATA, limit("StopTxnSampledDataMaxLength", 10))
 
 STORE_NAME = "tx16"  # its tables, hosted in the outbox's file
 MIGRATIONS = [
@@ -118,13 +124,16 @@ class TxRecord:
 
 
 class Transactions16:
-    def __init__(self, cp, remember_id_tag: Callable[[str, dict], None] = lambda tag, info: None):
-        self.cp = cp
-        self.core = cp.core
-        self.keys = cp.keys
+    def __init__(self, ctx: BlockContext[ConfigurationKeys], *,
+                 remember_id_tag: Callable[[str, dict], None] = lambda tag, info: None,
+                 reservation_for: Callable[[int, str], int | None] = lambda evse, id_tag: None):
+        """``remember_id_tag(id_tag, idTagInfo)``: the authorization cache; ``reservation_for(evse,
+        id_tag)``: the reservationId a start by ``id_tag`` uses up (the reservation block)."""
+        self.core = ctx.core
+        self.keys = ctx.config
+        self.evse = ctx.evse
         self.remember_id_tag = remember_id_tag
-        # (evse, id_tag) -> reservationId consumed by this start (set by the reservation block)
-        self.reservation_for: Callable[[int, str], int | None] = lambda evse, id_tag: None
+        self.reservation_for = reservation_for
         self.db = self.core.outbox.host(STORE_NAME, MIGRATIONS)
         self._tx: dict[str, TxRecord] = {}
         self._last: dict[int, E.MeterSample] = {}
@@ -149,6 +158,11 @@ class Transactions16:
     # ------------------------------------------------------------------ questions
     def active(self, evse: int) -> TxRecord | None:
         return next((r for r in self._tx.values() if r.evse == evse), None)
+
+    def open_session(self, evse: int) -> str | None:
+        """The session id of the transaction open on ``evse``, if any."""
+        rec = self.active(evse)
+        return rec.session_id if rec is not None else None
 
     def by_transaction_id(self, transaction_id: int) -> TxRecord | None:
         return next((r for r in self._tx.values() if r.transaction_id == transaction_id), None)
@@ -195,14 +209,14 @@ class Transactions16:
                 return
             self._stop(rec, ev.reason, ev.meter, ocpp_time(ev.timestamp, self.core.now), ev.id_token)
             if ev.reason == "EVDisconnected" and self.keys.read(UNLOCK_CONNECTOR_ON_EV_SIDE_DISCONNECT):
-                self.cp.evse_port.force_unlock(ev.evse, ev.connector)  # 1.6: free the cable for the user
+                self.evse.force_unlock(ev.evse, ev.connector)  # 1.6: free the cable for the user
         elif isinstance(ev, E.SessionStarted):
             self._close_orphans(ev.evse, ev.session_id)
         elif isinstance(ev, E.SessionFinished):
             rec = self._tx.get(ev.session_id)
             if rec is not None and self.keys.read(STOP_TRANSACTION_ON_EV_SIDE_DISCONNECT):
                 log.info("EVSE %d: EV gone with transaction %s open: stopping it", ev.evse, ev.session_id)
-                self.cp.evse_port.stop_transaction(
+                self.evse.stop_transaction(
                     ev.evse, "EVDisconnected", lambda ok, sid=ev.session_id: self._ev_gone(sid, ok))
         elif isinstance(ev, E.MeterReading):
             self._last[ev.evse] = ev.sample
@@ -304,7 +318,7 @@ class Transactions16:
             log.warning("EVSE %d: transaction %s (%s) was not resumed after the restart: stopping it as PowerLoss "
                         "at %.0f Wh", evse, rec.session_id, rec.transaction_id, rec.last_meter or rec.meter_start)
             self._stop(rec, "PowerLoss", None, iso(self.core.now), None)
-            self.cp.evse_port.stop_transaction(evse, "PowerLoss")
+            self.evse.stop_transaction(evse, "PowerLoss")
 
     def _forget(self, session_id: str) -> None:
         with transaction(self.db):
@@ -345,7 +359,7 @@ class Transactions16:
             return
         if self.keys.read(STOP_TRANSACTION_ON_INVALID_ID):
             log.info("EVSE %d: idTag %s is %s: stopping transaction %d", rec.evse, rec.id_tag, status, transaction_id)
-            self.cp.evse_port.stop_transaction(rec.evse, "DeAuthorized")
+            self.evse.stop_transaction(rec.evse, "DeAuthorized")
             return
         rec.invalid = True
         with transaction(self.db):
@@ -367,7 +381,7 @@ class Transactions16:
             log.info("EVSE %d: %.0f Wh delivered on an invalid idTag (MaxEnergyOnInvalidId %d): pausing",
                      evse, delivered, allowed)
             self._paused.add(rec.session_id)
-            self.cp.evse_port.pause_charging(evse)
+            self.evse.pause_charging(evse)
 
     def close(self) -> None:
         """Nothing of its own to close: its tables are in the outbox's file (closed by the core)."""

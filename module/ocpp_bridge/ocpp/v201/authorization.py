@@ -47,6 +47,8 @@ from ocpp_bridge.ocpp.outcome import Failure
 from ocpp_bridge.ocpp.v201.device_model import VariableKey
 from ocpp_bridge.ocpp.v201.dm_definitions import RO
 from ocpp_bridge.ocpp.v201.variables import boolean, enabled, fixed, integer, string
+from ocpp_bridge.ocpp.context import BlockContext
+from ocpp_bridge.ocpp.v201.device_model import DeviceModel
 
 log = logging.getLogger("ocpp_bridge.ocpp.v201.authorization")
 
@@ -88,10 +90,10 @@ def answer_of(info: dict) -> dict:
 
 
 class AuthorizationBlock:
-    def __init__(self, cp):
-        self.cp = cp
-        self.core = cp.core
-        self.store = AuthStore.open(cp.db_dir)
+    def __init__(self, ctx: BlockContext[DeviceModel], store: AuthStore):
+        self.core = ctx.core
+        self.model = ctx.config
+        self.store = store
         self.core.handle("ClearCache", self._on_clear_cache)
         self.core.handle("SendLocalList", self._on_send_local_list)
         self.core.handle("GetLocalListVersion", self._on_get_version)
@@ -103,12 +105,12 @@ class AuthorizationBlock:
     # ------------------------------------------------------------------ validate_token
     def validate_token(self, token: IdToken) -> Deferred:
         tok = {"idToken": token.value[:36], "type": token.type}
-        if token.type in ("Central", "NoAuthorization") or not self.cp.model.read(AUTH_ENABLED):
+        if token.type in ("Central", "NoAuthorization") or not self.model.read(AUTH_ENABLED):
             return Deferred.resolved({"status": "Accepted"})
         online = self._online()
-        local = self.cp.model.read(LOCAL_PRE_AUTHORIZE) if online else self.cp.model.read(LOCAL_AUTHORIZE_OFFLINE)
+        local = self.model.read(LOCAL_PRE_AUTHORIZE) if online else self.model.read(LOCAL_AUTHORIZE_OFFLINE)
         key = token_key(tok)
-        if local and self.cp.model.read(LOCAL_AUTH_LIST_ENABLED):
+        if local and self.model.read(LOCAL_AUTH_LIST_ENABLED):
             entry = self.store.list_get(key)
             if entry is not None:
                 if entry.get("status") == "Accepted" and not self._past(entry.get("cacheExpiryDateTime")):
@@ -117,7 +119,7 @@ class AuthorizationBlock:
                 if not online:
                     return Deferred.resolved({"status": "Unknown"})
                 return self._authorize(tok)
-        if local and self.cp.model.read(AUTH_CACHE_ENABLED):
+        if local and self.model.read(AUTH_CACHE_ENABLED):
             cached = self.store.cache_get(key)
             if cached is not None:
                 if cached.expired(self.core.now):
@@ -128,7 +130,7 @@ class AuthorizationBlock:
                     self._cache_put(key, cached.info)  # the lifetime counts from the last use
                     return Deferred.resolved(answer_of(cached.info))
         if not online:
-            accepted = self.cp.model.read(OFFLINE_TX_FOR_UNKNOWN_ID_ENABLED)
+            accepted = self.model.read(OFFLINE_TX_FOR_UNKNOWN_ID_ENABLED)
             return Deferred.resolved({"status": "Accepted" if accepted else "Unknown"})
         return self._authorize(tok)
 
@@ -154,7 +156,7 @@ class AuthorizationBlock:
 
     # ------------------------------------------------------------------ cache
     def _cache_put(self, key: str, info: dict) -> None:
-        lifetime = self.cp.model.read(AUTH_CACHE_LIFE_TIME)
+        lifetime = self.model.read(AUTH_CACHE_LIFE_TIME)
         expiries = [e for e in (epoch(info.get("cacheExpiryDateTime")),
                                 self.core.now + lifetime if lifetime else None) if e is not None]
         self.store.cache_put(key, info, self.core.now, min(expiries) if expiries else None)
@@ -162,7 +164,7 @@ class AuthorizationBlock:
     def update_cache(self, token: dict, info: dict) -> None:
         """Keep the CSMS's idTokenInfo (Authorize, TransactionEvent) when the cache is enabled;
         without a groupIdToken the cached one stays (see the module rules)."""
-        if not self.cp.model.read(AUTH_CACHE_ENABLED) or token.get("type") in ("Central", "NoAuthorization"):
+        if not self.model.read(AUTH_CACHE_ENABLED) or token.get("type") in ("Central", "NoAuthorization"):
             return
         key = token_key(token)
         if "groupIdToken" not in info:
@@ -174,7 +176,7 @@ class AuthorizationBlock:
 
     def master_pass_group(self) -> str | None:
         """AuthCtrlr.MasterPassGroupId, None when not set (empty)."""
-        return self.cp.model.read(MASTER_PASS_GROUP_ID) or None
+        return self.model.read(MASTER_PASS_GROUP_ID) or None
 
     def is_master_pass(self, group: dict | None) -> bool:
         """Is ``group`` (an IdTokenType) the Master Pass group (C16)?"""
@@ -182,7 +184,7 @@ class AuthorizationBlock:
         return bool(master and group and (group.get("idToken") or "").lower() == master.lower())
 
     def _on_clear_cache(self, payload: dict) -> dict:
-        if not self.cp.model.read(AUTH_CACHE_ENABLED):
+        if not self.model.read(AUTH_CACHE_ENABLED):
             return {"status": "Rejected"}
         self.store.cache_clear()
         log.info("authorization cache cleared")
@@ -190,7 +192,7 @@ class AuthorizationBlock:
 
     # ------------------------------------------------------------------ local list
     def _on_get_version(self, payload: dict) -> dict:
-        return {"versionNumber": self.store.list_version() if self.cp.model.read(LOCAL_AUTH_LIST_ENABLED) else 0}
+        return {"versionNumber": self.store.list_version() if self.model.read(LOCAL_AUTH_LIST_ENABLED) else 0}
 
     def _on_send_local_list(self, payload: dict) -> dict:
         status = self._apply_list(payload)
@@ -203,7 +205,7 @@ class AuthorizationBlock:
     def _apply_list(self, payload: dict) -> str:
         version = payload["versionNumber"]
         items = payload.get("localAuthorizationList") or []
-        if not self.cp.model.read(LOCAL_AUTH_LIST_ENABLED) or version <= 0:
+        if not self.model.read(LOCAL_AUTH_LIST_ENABLED) or version <= 0:
             return "Failed"
         keys = [token_key(item["idToken"]).lower() for item in items]
         duplicate = len(set(keys)) != len(keys)
@@ -222,7 +224,7 @@ class AuthorizationBlock:
 
     def _publish_entries(self) -> None:
         try:
-            self.cp.model.set_internal(VariableKey(LIST, "Entries"), str(self.store.list_size()))
+            self.model.set_internal(VariableKey(LIST, "Entries"), str(self.store.list_size()))
         except (KeyError, ValueError) as exc:
             log.warning("cannot record LocalAuthListCtrlr.Entries: %s", exc)
 

@@ -30,7 +30,12 @@ import logging
 from ocpp_bridge.ocpp import evse_events as E
 from ocpp_bridge.ocpp.events import TxEnded
 from ocpp_bridge.ocpp.v201.device_model import VariableKey
-from ocpp_bridge.store.database import open_database, transaction
+from ocpp_bridge.store.database import transaction
+from ocpp_bridge.ocpp.context import BlockContext, Later
+from ocpp_bridge.ocpp.v201.device_model import DeviceModel
+import sqlite3
+from typing import Protocol
+from ocpp_bridge.ocpp.v201.status import StatusBlock
 
 log = logging.getLogger("ocpp_bridge.ocpp.v201.availability")
 
@@ -61,16 +66,28 @@ def _parse(scope: str) -> tuple[int | None, int | None]:
     return int(evse), int(connector)
 
 
+class TransactionsQuery(Protocol):
+    """What the availability and reservation blocks ask the transaction block."""
+
+    def active_evses(self) -> set[int]: ...
+
+
 class AvailabilityBlock:
-    def __init__(self, cp):
-        self.cp = cp
-        self.core = cp.core
-        self.db = open_database(cp.db_dir, DATABASE_NAME, MIGRATIONS)
+    def __init__(self, ctx: BlockContext[DeviceModel], status: StatusBlock, transactions: Later[TransactionsQuery],
+                 db: sqlite3.Connection):
+        """``transactions``: the transaction block (built after this one); ``db``: this block's
+        file (``DATABASE_NAME``, ``MIGRATIONS``)."""
+        self.core = ctx.core
+        self.model = ctx.config
+        self.evse = ctx.evse
+        self.status = status
+        self._transactions = transactions
+        self.db = db
         self._operative = {s: bool(v) for s, v in self.db.execute("SELECT scope, operative FROM operative")}
         self._scheduled = {s: bool(v) for s, v in self.db.execute("SELECT scope, operative FROM scheduled")}
         self._told: dict[tuple[int, int], bool] = {}  # what each connector's EVSE was last told
-        for evse in cp.status.evse_ids():  # the EVSEs hear their state on EvseReady
-            for c in cp.status.connector_ids(evse):
+        for evse in status.evse_ids():  # the EVSEs hear their state on EvseReady
+            for c in status.connector_ids(evse):
                 self._told[(evse, c)] = self.connector_operative(evse, c)
         self.core.handle("ChangeAvailability", self._on_request)
         self.core.events.subscribe(E.EvseReady, self._on_evse_ready)
@@ -82,12 +99,12 @@ class AvailabilityBlock:
         return self._operative.get(scope, True)
 
     def _tx_evses(self) -> set[int]:
-        transactions = getattr(self.cp, "transactions", None)
+        transactions = self._transactions.peek()  # None while the blocks are being built
         return transactions.active_evses() if transactions is not None else set()
 
     def _scope_evses(self, scope: str) -> list[int]:
         evse, _ = _parse(scope)
-        return self.cp.status.evse_ids() if evse is None else [evse]
+        return self.status.evse_ids() if evse is None else [evse]
 
     def _blocked(self, evse: int) -> bool:
         """A scheduled Inoperative covers this EVSE and it has no transaction to finish."""
@@ -125,7 +142,7 @@ class AvailabilityBlock:
         """ChangeAvailability from the CSMS or the bus: Accepted | Scheduled | Rejected.
 
         ``evse`` None addresses the whole station (then ``connector`` must be None too)."""
-        status_block = self.cp.status
+        status_block = self.status
         if (evse is None and connector is not None) or (evse is not None and not status_block.has(evse, connector)):
             log.warning("ChangeAvailability for unknown EVSE %s connector %s: Rejected", evse, connector)
             return "Rejected"
@@ -163,22 +180,22 @@ class AvailabilityBlock:
         self._apply_effects()
 
     def _on_evse_ready(self, event: E.EvseReady) -> None:
-        if self.cp.status.has(event.evse):
-            for c in self.cp.status.connector_ids(event.evse):
+        if self.status.has(event.evse):
+            for c in self.status.connector_ids(event.evse):
                 self._told.pop((event.evse, c), None)
             self._apply_effects()
 
     def _apply_effects(self) -> None:
         """Tell EVSEs whose connectors changed effective status; refresh statuses and variables."""
-        port = self.cp.evse_port
-        for evse in self.cp.status.evse_ids():
-            for c in self.cp.status.connector_ids(evse):
+        port = self.evse
+        for evse in self.status.evse_ids():
+            for c in self.status.connector_ids(evse):
                 effective = self.connector_operative(evse, c)
                 if self._told.get((evse, c)) != effective:
                     self._told[(evse, c)] = effective
                     port.enable_disable(evse, c, effective, self._enable_done(evse, c, effective))
         self._publish()
-        self.cp.status.refresh()
+        self.status.refresh()
 
     def _enable_done(self, evse: int, connector: int, enable: bool):
         def done(ok: bool) -> None:
@@ -188,11 +205,11 @@ class AvailabilityBlock:
         return done
 
     def _publish(self) -> None:
-        model = self.cp.model
+        model = self.model
         updates = [(VariableKey("ChargingStation", "Available"), self.station_operative())]
-        for evse in self.cp.status.evse_ids():
+        for evse in self.status.evse_ids():
             updates.append((VariableKey("EVSE", "Available", evse=evse), self.evse_operative(evse)))
-            for c in self.cp.status.connector_ids(evse):
+            for c in self.status.connector_ids(evse):
                 updates.append((VariableKey("Connector", "Available", evse=evse, connector=c),
                                 self.connector_operative(evse, c)))
         for key, value in updates:

@@ -1,53 +1,63 @@
-"""Wiring of the OCPP 2.0.1 session blocks onto a ``ChargePoint201``. PURE.
+"""The OCPP 2.0.1 functional blocks of one charging station: the one ordered list that builds
+them. PURE.
 
 Owns the order the blocks are built in (it is the order they hear each EVSE event: the
 connector status first, so StatusNotification(Occupied) precedes TransactionEvent(Started),
-as in the 2.0.1 use cases) and the entry points the bus side calls on the charge point:
-
-- ``on_evse_event(event)``: an ``evse_events`` event -> every block (core event "evse");
-- ``validate_token(IdToken) -> Deferred``: authorization;
-- ``data_transfer_to_csms(vendor_id, message_id, data) -> Deferred``: remote control;
-- ``change_availability(evse, connector, operative) -> str``: availability.
-
-Blocks reach each other through the charge point (``cp.status``, ``cp.transactions``, ...) at
-call time, and ``cp.evse_port`` is read at call time too (the engine replaces it).
+as in the 2.0.1 use cases), which peers each block gets, and which store it is handed (the
+files are opened here, from the context's ``databases``). A peer built after the block that
+needs it comes in through ``Later``, bound right where it is built.
 
 Must never: hold state of its own or contain protocol rules.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from ocpp_bridge.ocpp import auth_store
+from ocpp_bridge.ocpp.auth_store import AuthStore
+from ocpp_bridge.ocpp.context import BlockContext, Later
+from ocpp_bridge.ocpp.v201 import availability as availability_db
+from ocpp_bridge.ocpp.v201 import reservation as reservation_db
 from ocpp_bridge.ocpp.v201.authorization import AuthorizationBlock
 from ocpp_bridge.ocpp.v201.availability import AvailabilityBlock
+from ocpp_bridge.ocpp.v201.device_model import DeviceModel
 from ocpp_bridge.ocpp.v201.meter_values import MeterValuesBlock
+from ocpp_bridge.ocpp.v201.provisioning import Provisioning201
 from ocpp_bridge.ocpp.v201.remote_control import RemoteControlBlock
 from ocpp_bridge.ocpp.v201.reservation import ReservationBlock
 from ocpp_bridge.ocpp.v201.status import StatusBlock
 from ocpp_bridge.ocpp.v201.transactions import TransactionBlock
 
 
-def build_blocks(cp) -> None:
-    """Build the session blocks on ``cp`` (needs ``core``, ``model``, ``db_dir``, ``evse_count``,
-    ``evse_port``, ``provisioning``) and attach the entry points."""
-    cp.status = StatusBlock(cp)
-    cp.availability = AvailabilityBlock(cp)
-    cp.reservation = ReservationBlock(cp)
-    cp.authorization = AuthorizationBlock(cp)
-    cp.meter_values = MeterValuesBlock(cp)
-    cp.transactions = TransactionBlock(cp)
-    cp.remote_control = RemoteControlBlock(cp)
+@dataclass
+class Blocks201:
+    status: StatusBlock
+    availability: AvailabilityBlock
+    reservation: ReservationBlock
+    authorization: AuthorizationBlock
+    meter_values: MeterValuesBlock
+    transactions: TransactionBlock
+    remote_control: RemoteControlBlock
 
-    cp.on_evse_event = cp.core.events.publish
-    cp.validate_token = cp.authorization.validate_token
-    cp.data_transfer_to_csms = cp.remote_control.data_transfer_to_csms
-    cp.change_availability = cp.availability.change_availability
+    def close(self) -> None:
+        for store in (self.availability, self.reservation, self.authorization, self.transactions):
+            store.close()
 
-    stores = (cp.availability, cp.reservation, cp.authorization, cp.transactions)
-    close_station = cp.close
 
-    def close() -> None:
-        for block in stores:
-            block.close()
-        close_station()
-
-    cp.close = close
+def build_blocks(ctx: BlockContext[DeviceModel], provisioning: Provisioning201) -> Blocks201:
+    """The blocks of a 2.0.1 station, in the order they hear each event."""
+    availability_later: Later[AvailabilityBlock] = Later("the 2.0.1 availability block")
+    transactions_later: Later[TransactionBlock] = Later("the 2.0.1 transaction block")
+    status = StatusBlock(ctx, availability_later)
+    availability = availability_later.bind(AvailabilityBlock(
+        ctx, status, transactions_later, ctx.databases.open(availability_db.DATABASE_NAME, availability_db.MIGRATIONS)))
+    reservation = ReservationBlock(ctx, status, transactions_later,
+                                   ctx.databases.open(reservation_db.DATABASE_NAME, reservation_db.MIGRATIONS))
+    authorization = AuthorizationBlock(ctx, AuthStore(ctx.databases.open(auth_store.DATABASE_NAME,
+                                                                         auth_store.MIGRATIONS)))
+    meter_values = MeterValuesBlock(ctx, status, transactions_later)
+    transactions = transactions_later.bind(TransactionBlock(ctx, status, authorization, meter_values))
+    remote_control = RemoteControlBlock(ctx, provisioning, status, authorization, reservation, meter_values,
+                                        transactions)
+    return Blocks201(status, availability, reservation, authorization, meter_values, transactions, remote_control)

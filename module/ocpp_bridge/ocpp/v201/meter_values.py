@@ -33,6 +33,12 @@ from ocpp_bridge.ocpp.sampled_values import V201, sampled_values
 from ocpp_bridge.ocpp.timefmt import iso
 from ocpp_bridge.ocpp.v201.dm_definitions import MEASURANDS
 from ocpp_bridge.ocpp.v201.variables import Var, enabled, integer, member_list
+from ocpp_bridge.ocpp.context import BlockContext, Later
+from ocpp_bridge.ocpp.v201.device_model import DeviceModel
+from typing import TYPE_CHECKING
+from ocpp_bridge.ocpp.v201.status import StatusBlock
+if TYPE_CHECKING:
+    from ocpp_bridge.ocpp.v201.transactions import TransactionBlock
 
 log = logging.getLogger("ocpp_bridge.ocpp.v201.meter_values")
 
@@ -66,23 +72,27 @@ def meter_value(sample: E.MeterSample | None, measurands: Sequence[str], context
 
 
 class MeterValuesBlock:
-    def __init__(self, cp):
-        self.cp = cp
-        self.core = cp.core
+    def __init__(self, ctx: BlockContext[DeviceModel], status: StatusBlock, transactions: Later[TransactionBlock]):
+        """``transactions``: the transaction block (built after this one; used from the first
+        event on)."""
+        self.core = ctx.core
+        self.model = ctx.config
+        self.status = status
+        self._transactions = transactions
         self._latest: dict[int, E.MeterSample] = {}
         self.core.events.subscribe_many(E.EVSE_EVENTS, self._on_event)
         self.core.events.subscribe(TxStarted, lambda event: self._arm_sampled(event.evse))
         self.core.events.subscribe(TxEnded, lambda event: self._disarm_sampled(event.evse))
         self.core.events.subscribe(ConnectionChanged, self._on_connected)
         for var in (SAMPLED_ENABLED, TX_UPDATED_INTERVAL, SAMPLED_TX_ENDED_INTERVAL):
-            cp.model.on_change(var, self._rearm_sampled)
+            self.model.on_change(var, self._rearm_sampled)
         for var in (ALIGNED_ENABLED, ALIGNED_INTERVAL, ALIGNED_TX_ENDED_INTERVAL):
-            cp.model.on_change(var, self._arm_aligned)
+            self.model.on_change(var, self._arm_aligned)
         self._arm_aligned()
 
     # ------------------------------------------------------------------ configuration
     def _rearm_sampled(self) -> None:
-        for evse in sorted(self.cp.transactions.active_evses()):
+        for evse in sorted(self._transactions.get().active_evses()):
             self._arm_sampled(evse)
 
     def _on_connected(self, event: ConnectionChanged) -> None:
@@ -91,7 +101,7 @@ class MeterValuesBlock:
         if not event.up:
             return
         self._arm_aligned()
-        for evse in sorted(self.cp.transactions.active_evses()):
+        for evse in sorted(self._transactions.get().active_evses()):
             if not self.core.timers.is_set(f"sampled-TxUpdatedInterval-{evse}"):
                 self._arm_sampled(evse)
 
@@ -107,14 +117,14 @@ class MeterValuesBlock:
             self._latest[event.evse] = E.MeterSample(**{**old.__dict__, "soc_percent": event.soc_percent})
 
     def _reading(self, evse: int, measurands: Var[tuple[str, ...]], context: str) -> dict | None:
-        return meter_value(self._latest.get(evse), self.cp.model.read(measurands), context)
+        return meter_value(self._latest.get(evse), self.model.read(measurands), context)
 
     # ------------------------------------------------------------------ sampled (per transaction)
     def _arm_sampled(self, evse: int) -> None:
         for var, fn in ((TX_UPDATED_INTERVAL, self._periodic), (SAMPLED_TX_ENDED_INTERVAL, self._ended_sample)):
             name = f"sampled-{var.name}-{evse}"
-            interval = self.cp.model.read(var)
-            if interval > 0 and self.cp.model.read(SAMPLED_ENABLED):
+            interval = self.model.read(var)
+            if interval > 0 and self.model.read(SAMPLED_ENABLED):
                 self.core.timers.set(name, self.core.now + interval, lambda e=evse, f=fn: f(e))
             else:
                 self.core.timers.cancel(name)
@@ -124,20 +134,20 @@ class MeterValuesBlock:
             self.core.timers.cancel(f"sampled-{var.name}-{evse}")
 
     def _again(self, evse: int, var: Var[int], fn: Callable[[int], None]) -> None:
-        interval = self.cp.model.read(var)
-        if interval > 0 and evse in self.cp.transactions.active_evses():
+        interval = self.model.read(var)
+        if interval > 0 and evse in self._transactions.get().active_evses():
             self.core.timers.set(f"sampled-{var.name}-{evse}", self.core.now + interval, lambda: fn(evse))
 
     def _periodic(self, evse: int) -> None:
         mv = self._reading(evse, TX_UPDATED_MEASURANDS, "Sample.Periodic")
         if mv is not None:
-            self.cp.transactions.send_meter_update(evse, "MeterValuePeriodic", [mv])
+            self._transactions.get().send_meter_update(evse, "MeterValuePeriodic", [mv])
         self._again(evse, TX_UPDATED_INTERVAL, self._periodic)
 
     def _ended_sample(self, evse: int) -> None:
         mv = self._reading(evse, SAMPLED_TX_ENDED_MEASURANDS, "Sample.Periodic")
         if mv is not None:
-            self.cp.transactions.add_ended_value(evse, mv)
+            self._transactions.get().add_ended_value(evse, mv)
         self._again(evse, SAMPLED_TX_ENDED_INTERVAL, self._ended_sample)
 
     # ------------------------------------------------------------------ clock-aligned
@@ -148,8 +158,8 @@ class MeterValuesBlock:
     def _rearm(self, var: Var[int], fn: Callable[[], None]) -> None:
         """Set the next tick of an aligned series. A tick that comes a whole interval late (the
         clock jumped, or it was set before the engine's first time) only sets the next one."""
-        name, interval = f"aligned-{var.name}", self.cp.model.read(var)
-        if interval <= 0 or not self.cp.model.read(ALIGNED_ENABLED):
+        name, interval = f"aligned-{var.name}", self.model.read(var)
+        if interval <= 0 or not self.model.read(ALIGNED_ENABLED):
             self.core.timers.cancel(name)
             return
         due = next_aligned(self.core.now, interval)
@@ -162,29 +172,29 @@ class MeterValuesBlock:
         self.core.timers.set(name, due, tick)
 
     def _aligned(self) -> None:
-        active = self.cp.transactions.active_evses()
-        for evse in self.cp.status.evse_ids():
+        active = self._transactions.get().active_evses()
+        for evse in self.status.evse_ids():
             mv = self._reading(evse, ALIGNED_MEASURANDS, "Sample.Clock")
             if mv is None:
                 continue
             if evse in active:
-                self.cp.transactions.send_meter_update(evse, "MeterValueClock", [mv])
+                self._transactions.get().send_meter_update(evse, "MeterValueClock", [mv])
             elif self.core.connected:
                 self.core.call("MeterValues", {"evseId": evse, "meterValue": [mv]})
         self._rearm(ALIGNED_INTERVAL, self._aligned)
 
     def _aligned_ended(self) -> None:
-        for evse in sorted(self.cp.transactions.active_evses()):
+        for evse in sorted(self._transactions.get().active_evses()):
             mv = self._reading(evse, ALIGNED_TX_ENDED_MEASURANDS, "Sample.Clock")
             if mv is not None:
-                self.cp.transactions.add_ended_value(evse, mv)
+                self._transactions.get().add_ended_value(evse, mv)
         self._rearm(ALIGNED_TX_ENDED_INTERVAL, self._aligned_ended)
 
     # ------------------------------------------------------------------ TriggerMessage
     def trigger(self, evse: int | None) -> bool:
         """Send MeterValues (AlignedDataCtrlr.Measurands, context Trigger) for ``evse`` or every
         EVSE with a reading; False when there is nothing to send."""
-        evses = self.cp.status.evse_ids() if evse is None else [evse]
+        evses = self.status.evse_ids() if evse is None else [evse]
         readings = [(e, self._reading(e, ALIGNED_MEASURANDS, "Trigger")) for e in evses]
         readings = [(e, mv) for e, mv in readings if mv is not None]
         for e, mv in readings:

@@ -42,13 +42,21 @@ from __future__ import annotations
 import logging
 from typing import Callable
 
-from ocpp_bridge.deferred import Deferred
+from ocpp_bridge.deferred import Deferred, now_or_later
 from ocpp_bridge.ocpp.evse_events import IdToken
 from ocpp_bridge.ocpp.outcome import Failure, undelivered
 
 from ocpp_bridge.ocpp.events import TxEnded
 from ocpp_bridge.ocpp.v201.authorization import AUTHORIZE_REMOTE_START
 from ocpp_bridge.ocpp.v201.variables import integer
+from ocpp_bridge.ocpp.context import BlockContext
+from ocpp_bridge.ocpp.v201.authorization import AuthorizationBlock
+from ocpp_bridge.ocpp.v201.device_model import DeviceModel
+from ocpp_bridge.ocpp.v201.meter_values import MeterValuesBlock
+from ocpp_bridge.ocpp.v201.provisioning import Provisioning201
+from ocpp_bridge.ocpp.v201.reservation import ReservationBlock
+from ocpp_bridge.ocpp.v201.status import StatusBlock
+from ocpp_bridge.ocpp.v201.transactions import TransactionBlock
 
 log = logging.getLogger("ocpp_bridge.ocpp.v201.remote_control")
 
@@ -65,24 +73,27 @@ DATA_TRANSFER_STATUSES = ("Accepted", "Rejected", "UnknownMessageId", "UnknownVe
 Trigger = Callable[[dict | None], str]
 
 
-def now_or_later(answer: Deferred):
-    """A CALL handler's return: the answer itself when it is already in (the EVSE answered at
-    once), else the Deferred the core waits on."""
-    return answer.value if answer.done and answer.error is None else answer
-
-
 class RemoteControlBlock:
-    def __init__(self, cp):
-        self.cp = cp
-        self.core = cp.core
+    def __init__(self, ctx: BlockContext[DeviceModel], provisioning: Provisioning201, status: StatusBlock,
+                 authorization: AuthorizationBlock, reservation: ReservationBlock, meter_values: MeterValuesBlock,
+                 transactions: TransactionBlock):
+        self.core = ctx.core
+        self.model = ctx.config
+        self.evse = ctx.evse
+        self.provisioning = provisioning
+        self.status = status
+        self.authorization = authorization
+        self.reservation = reservation
+        self.meter_values = meter_values
+        self.transactions = transactions
         self._reset_pending: str | None = None  # "Immediate" | "OnIdle"
         self._flush_until = 0.0
         self._triggers: dict[str, Trigger] = {
             "BootNotification": self._trigger_boot,
             "Heartbeat": self._trigger_heartbeat,
             "StatusNotification": self._trigger_status,
-            "MeterValues": lambda evse: self._accepted(self.cp.meter_values.trigger(evse and evse["id"])),
-            "TransactionEvent": lambda evse: self._accepted(self.cp.transactions.trigger(evse and evse["id"])),
+            "MeterValues": lambda evse: self._accepted(self.meter_values.trigger(evse and evse["id"])),
+            "TransactionEvent": lambda evse: self._accepted(self.transactions.trigger(evse and evse["id"])),
             "LogStatusNotification": lambda evse: self._idle("LogStatusNotification"),
             "FirmwareStatusNotification": lambda evse: self._idle("FirmwareStatusNotification"),
         }
@@ -106,7 +117,7 @@ class RemoteControlBlock:
 
     def _on_start(self, payload: dict) -> dict:
         evse, token = payload.get("evseId"), payload["idToken"]
-        status_block, transactions = self.cp.status, self.cp.transactions
+        status_block, transactions = self.status, self.transactions
         if not self._registered("RequestStartTransaction"):
             return {"status": "Rejected"}
         if evse is None or not status_block.has(evse):
@@ -116,15 +127,15 @@ class RemoteControlBlock:
         usable = [c for c in status_block.connector_ids(evse)
                   if status_block.status(evse, c) not in ("Faulted", "Unavailable")]
         if (tx is not None and tx.authorized) or not usable or \
-                self.cp.reservation.reserved_for_other(evse, token, payload.get("groupIdToken")):
+                self.reservation.reserved_for_other(evse, token, payload.get("groupIdToken")):
             log.info("RequestStartTransaction on EVSE %d: Rejected (busy, unavailable or reserved)", evse)
             return {"status": "Rejected"}
-        if self.cp.authorization.is_master_pass(payload.get("groupIdToken")):
+        if self.authorization.is_master_pass(payload.get("groupIdToken")):
             log.info("RequestStartTransaction on EVSE %d: Rejected (the master pass group starts nothing)", evse)
             return {"status": "Rejected"}
         transactions.expect_remote_start(evse, token["idToken"], payload["remoteStartId"])
-        prevalidated = not self.cp.model.read(AUTHORIZE_REMOTE_START)
-        self.cp.evse_port.provide_token(IdToken(token["idToken"], token["type"]), [evse], prevalidated,
+        prevalidated = not self.model.read(AUTHORIZE_REMOTE_START)
+        self.evse.provide_token(IdToken(token["idToken"], token["type"]), [evse], prevalidated,
                                         payload["remoteStartId"])
         response = {"status": "Accepted"}
         if tx is not None:
@@ -135,36 +146,36 @@ class RemoteControlBlock:
     def _on_stop(self, payload: dict) -> dict:
         if not self._registered("RequestStopTransaction"):
             return {"status": "Rejected"}
-        tx = self.cp.transactions.by_transaction_id(payload["transactionId"])
+        tx = self.transactions.by_transaction_id(payload["transactionId"])
         if tx is None:
             return {"status": "Rejected"}
-        self.cp.transactions.stop(tx.evse, "Remote")
+        self.transactions.stop(tx.evse, "Remote")
         return {"status": "Accepted"}
 
     def _on_transaction_status(self, payload: dict) -> dict:
         tid = payload.get("transactionId")
         response = {"messagesInQueue": self.core.messages_in_queue(tid) > 0}
         if tid is not None:
-            response["ongoingIndicator"] = self.cp.transactions.by_transaction_id(tid) is not None
+            response["ongoingIndicator"] = self.transactions.by_transaction_id(tid) is not None
         return response
 
     # ------------------------------------------------------------------ unlock
     def _on_unlock(self, payload: dict):
         evse, connector = payload["evseId"], payload["connectorId"]
-        if not self.cp.status.has(evse, connector):
+        if not self.status.has(evse, connector):
             return {"status": "UnknownConnector"}
-        tx = self.cp.transactions.on_evse(evse)
+        tx = self.transactions.on_evse(evse)
         if tx is not None and tx.authorized:
             return {"status": "OngoingAuthorizedTransaction"}
         answer = Deferred()
-        self.cp.evse_port.force_unlock(
+        self.evse.force_unlock(
             evse, connector, lambda ok: answer.resolve({"status": "Unlocked" if ok else "UnlockFailed"}))
         return now_or_later(answer)
 
     # ------------------------------------------------------------------ TriggerMessage
     def _on_trigger(self, payload: dict) -> dict:
         kind, evse = payload["requestedMessage"], payload.get("evse")
-        if evse is not None and not self.cp.status.has(evse["id"]):
+        if evse is not None and not self.status.has(evse["id"]):
             return {"status": "Rejected"}
         fn = self._triggers.get(kind)
         if fn is None:
@@ -184,18 +195,18 @@ class RemoteControlBlock:
     def _trigger_boot(self, evse: dict | None) -> str:
         if self.core.registration == "Accepted":
             return "Rejected"
-        self.cp.provisioning.boot_reason = "Triggered"
-        self.cp.provisioning.registration.send_boot()
+        self.provisioning.boot_reason = "Triggered"
+        self.provisioning.registration.send_boot()
         return "Accepted"
 
     def _trigger_heartbeat(self, evse: dict | None) -> str:
-        self.cp.provisioning.registration.send_heartbeat()
+        self.provisioning.registration.send_heartbeat()
         return "Accepted"
 
     def _trigger_status(self, evse: dict | None) -> str:
         if evse is None or evse.get("connectorId") is None:
             return "Rejected"
-        return self._accepted(self.cp.status.send_one(evse["id"], evse["connectorId"]))
+        return self._accepted(self.status.send_one(evse["id"], evse["connectorId"]))
 
     def _idle(self, action: str) -> str:
         self.core.call(action, {"status": "Idle"})
@@ -207,7 +218,7 @@ class RemoteControlBlock:
         if payload.get("evseId") is not None:
             log.info("Reset of EVSE %s: Rejected (not supported)", payload["evseId"])
             return {"status": "Rejected"}
-        active = sorted(self.cp.transactions.active_evses())
+        active = sorted(self.transactions.active_evses())
         if not active:
             self._reset_pending = kind
             self._reset_soon()  # after the answer
@@ -219,14 +230,14 @@ class RemoteControlBlock:
             return {"status": "Scheduled"}
         self._reset_pending = "Immediate"
         for evse in active:
-            self.cp.transactions.stop(evse, "ImmediateReset")
+            self.transactions.stop(evse, "ImmediateReset")
         self.core.timers.set(RESET_DEADLINE, self.core.now + RESET_STOP_WAIT_S, self._reset_deadline)
-        if not self.cp.transactions.active_evses():
+        if not self.transactions.active_evses():
             self._reset_soon()
         return {"status": "Accepted"}
 
     def _on_tx_ended(self, event: TxEnded) -> None:
-        if self._reset_pending is not None and not self.cp.transactions.active_evses():
+        if self._reset_pending is not None and not self.transactions.active_evses():
             self._reset_soon()
 
     def _reset_soon(self) -> None:
@@ -243,9 +254,9 @@ class RemoteControlBlock:
         self._reset_now()
 
     def _reset_deadline(self) -> None:
-        for evse in sorted(self.cp.transactions.active_evses()):
+        for evse in sorted(self.transactions.active_evses()):
             log.warning("EVSE %d did not end its transaction for the reset: ending it here", evse)
-            self.cp.transactions.force_end(evse, "ImmediateReset")
+            self.transactions.force_end(evse, "ImmediateReset")
         self._reset_soon()
 
     def _reset_now(self) -> None:
@@ -256,7 +267,7 @@ class RemoteControlBlock:
         self.core.timers.cancel(RESET_TIMER)
         system_kind = "Hard" if kind == "Immediate" else "Soft"
         log.info("Reset %s: asking for a %s reset", kind, system_kind)
-        self.cp.evse_port.reset(system_kind, lambda ok: ok or log.warning("the %s reset was refused", system_kind))
+        self.evse.reset(system_kind, lambda ok: ok or log.warning("the %s reset was refused", system_kind))
 
     # ------------------------------------------------------------------ DataTransfer
     def _on_data_transfer(self, payload: dict):
@@ -272,7 +283,7 @@ class RemoteControlBlock:
                 result["data"] = response["data"]
             answer.resolve(result)
 
-        self.cp.evse_port.data_transfer(payload, done)
+        self.evse.data_transfer(payload, done)
         return now_or_later(answer)
 
     def data_transfer_to_csms(self, vendor_id: str, message_id: str | None, data) -> Deferred:

@@ -38,14 +38,18 @@ from __future__ import annotations
 import json
 import logging
 
-from ocpp_bridge.deferred import Deferred
+from ocpp_bridge.deferred import Deferred, now_or_later
 from ocpp_bridge.ocpp import evse_events as E
 from ocpp_bridge.ocpp.events import ConnectorStatusChanged
 from ocpp_bridge.ocpp.auth_store import epoch
-from ocpp_bridge.ocpp.v201.remote_control import now_or_later
-from ocpp_bridge.store.database import open_database, transaction
+from ocpp_bridge.store.database import transaction
 from ocpp_bridge.ocpp.v201.dm_definitions import RO
 from ocpp_bridge.ocpp.v201.variables import boolean, enabled
+from ocpp_bridge.ocpp.context import BlockContext, Later
+from ocpp_bridge.ocpp.v201.device_model import DeviceModel
+import sqlite3
+from ocpp_bridge.ocpp.v201.availability import TransactionsQuery
+from ocpp_bridge.ocpp.v201.status import StatusBlock
 
 log = logging.getLogger("ocpp_bridge.ocpp.v201.reservation")
 
@@ -75,15 +79,21 @@ def fits(pools: list[set[int]]) -> bool:
 
 
 class ReservationBlock:
-    def __init__(self, cp):
-        self.cp = cp
-        self.core = cp.core
-        self.db = open_database(cp.db_dir, DATABASE_NAME, MIGRATIONS)
+    def __init__(self, ctx: BlockContext[DeviceModel], status: StatusBlock, transactions: Later[TransactionsQuery],
+                 db: sqlite3.Connection):
+        """``transactions``: the transaction block (built after this one); ``db``: this block's
+        file (``DATABASE_NAME``, ``MIGRATIONS``)."""
+        self.core = ctx.core
+        self.model = ctx.config
+        self.evse = ctx.evse
+        self.status = status
+        self._transactions = transactions
+        self.db = db
         self._by_id: dict[int, dict] = {}
         self._marked: set[int] = set()  # EVSEs this block shows as Reserved
         for rid, evse, expiry, token, group, connector_type in self.db.execute(
                 "SELECT id, evse, expiry, id_token, group_id_token, connector_type FROM reservation ORDER BY rowid"):
-            if evse != STATION_WIDE and not cp.status.has(evse):
+            if evse != STATION_WIDE and not status.has(evse):
                 continue
             self._remember(rid, evse or None, expiry, json.loads(token), json.loads(group) if group else None,
                            connector_type)
@@ -114,17 +124,17 @@ class ReservationBlock:
 
     # ------------------------------------------------------------------ capacity
     def _unusable(self, evse: int) -> bool:
-        statuses = [self.cp.status.status(evse, c) for c in self.cp.status.connector_ids(evse)]
+        statuses = [self.status.status(evse, c) for c in self.status.connector_ids(evse)]
         return bool(statuses) and all(s in UNUSABLE for s in statuses)
 
     def _in_use(self, evse: int) -> bool:
-        transactions = getattr(self.cp, "transactions", None)
-        return self.cp.status.is_occupied(evse) or (transactions is not None and evse in transactions.active_evses())
+        transactions = self._transactions.peek()  # None while the blocks are being built
+        return self.status.is_occupied(evse) or (transactions is not None and evse in transactions.active_evses())
 
     def _free(self, ignore: int | None = None) -> set[int]:
         """EVSEs a station-wide reservation may count on (``ignore``: a reservation id left out)."""
         specific = {r["evse"] for r in self._by_id.values() if r["evse"] is not None and r["id"] != ignore}
-        return {e for e in self.cp.status.evse_ids()
+        return {e for e in self.status.evse_ids()
                 if e not in specific and not self._in_use(e) and not self._unusable(e)}
 
     def _fits(self, station_wide: list[dict], free: set[int]) -> bool:
@@ -142,13 +152,13 @@ class ReservationBlock:
         marked = {r["evse"] for r in self._by_id.values() if r["evse"] is not None} | self._held()
         changed, self._marked = marked ^ self._marked, marked
         for evse in sorted(changed):
-            if self.cp.status.has(evse):
-                self.cp.status.set_reserved(evse, evse in marked)
+            if self.status.has(evse):
+                self.status.set_reserved(evse, evse in marked)
 
     # ------------------------------------------------------------------ ReserveNow
     def _evse_status(self, evse: int, rid: int) -> str | None:
         """The non-Accepted answer this EVSE's state forces, or None."""
-        status_block = self.cp.status
+        status_block = self.status
         statuses = [status_block.status(evse, c) for c in status_block.connector_ids(evse)]
         if statuses and all(s == "Faulted" for s in statuses):
             return "Faulted"
@@ -169,9 +179,9 @@ class ReservationBlock:
         wide = [r for r in self.station_wide() if r["id"] != rid] + [{"id": rid, "connector_type": connector_type}]
         if self._fits(wide, self._free(ignore=rid)):
             return None
-        fitting = [e for e in self.cp.status.evse_ids() if self._connector_type_ok(e, connector_type)]
+        fitting = [e for e in self.status.evse_ids() if self._connector_type_ok(e, connector_type)]
         for state in UNUSABLE:
-            if all(all(self.cp.status.status(e, c) == state for c in self.cp.status.connector_ids(e))
+            if all(all(self.status.status(e, c) == state for c in self.status.connector_ids(e))
                    for e in fitting):
                 return state
         return "Occupied"
@@ -179,9 +189,9 @@ class ReservationBlock:
     def _connector_type_ok(self, evse: int, wanted: str | None) -> bool:
         if not wanted:
             return True
-        for c in self.cp.status.connector_ids(evse):
+        for c in self.status.connector_ids(evse):
             try:
-                if self.cp.model.value("Connector", "ConnectorType", evse=evse, connector=c) == wanted:
+                if self.model.value("Connector", "ConnectorType", evse=evse, connector=c) == wanted:
                     return True
             except KeyError:
                 continue
@@ -191,11 +201,11 @@ class ReservationBlock:
         rid, evse, connector_type = payload["id"], payload.get("evseId"), payload.get("connectorType")
         expiry = epoch(payload["expiryDateTime"]) or self.core.now
         if evse is None:
-            known = (self.cp.model.read(NON_EVSE_SPECIFIC)
-                     and any(self._connector_type_ok(e, connector_type) for e in self.cp.status.evse_ids()))
+            known = (self.model.read(NON_EVSE_SPECIFIC)
+                     and any(self._connector_type_ok(e, connector_type) for e in self.status.evse_ids()))
         else:
-            known = self.cp.status.has(evse) and self._connector_type_ok(evse, connector_type)
-        if not self.cp.model.read(RESERVATION_ENABLED) or not known or expiry <= self.core.now:
+            known = self.status.has(evse) and self._connector_type_ok(evse, connector_type)
+        if not self.model.read(RESERVATION_ENABLED) or not known or expiry <= self.core.now:
             log.info("ReserveNow %s on EVSE %s: Rejected", rid, evse)
             return {"status": "Rejected"}
         forced = self._evse_status(evse, rid) if evse is not None else self._station_wide_status(rid, connector_type)
@@ -210,7 +220,7 @@ class ReservationBlock:
         def reserved(ok: bool) -> None:
             if answer.done:  # the CSMS already got Rejected (CsmsAnswerTimeoutS): undo a late yes
                 if ok:
-                    self.cp.evse_port.cancel_reservation(evse, None, reservation_id=rid)
+                    self.evse.cancel_reservation(evse, None, reservation_id=rid)
                 return
             if not ok:
                 log.info("ReserveNow %s: EVSE %s refused", rid, evse)
@@ -222,7 +232,7 @@ class ReservationBlock:
             answer.resolve({"status": "Accepted"})
 
         group = payload.get("groupIdToken")
-        self.cp.evse_port.reserve(evse, rid, reserved, id_token=payload["idToken"]["idToken"],
+        self.evse.reserve(evse, rid, reserved, id_token=payload["idToken"]["idToken"],
                                   expiry_time=payload["expiryDateTime"],
                                   parent_id_token=group["idToken"] if group else None)
         return now_or_later(answer)
@@ -253,7 +263,7 @@ class ReservationBlock:
         with transaction(self.db):
             self.db.execute("DELETE FROM reservation WHERE id = ?", (rid,))
         if cancel:
-            self.cp.evse_port.cancel_reservation(r["evse"], None, reservation_id=rid)
+            self.evse.cancel_reservation(r["evse"], None, reservation_id=rid)
         self._refresh_marks()
         return r
 

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Protocol
 
 from ocpp_bridge.ocpp import evse_events as E
 from ocpp_bridge.ocpp.events import ConnectionChanged, ConnectorStatusChanged, Registered
@@ -40,6 +41,8 @@ from ocpp_bridge.ocpp.outcome import Failure
 from ocpp_bridge.ocpp.timefmt import iso
 from ocpp_bridge.ocpp.v201.device_model import VariableKey
 from ocpp_bridge.ocpp.v201.variables import integer
+from ocpp_bridge.ocpp.context import BlockContext, Later
+from ocpp_bridge.ocpp.v201.device_model import DeviceModel
 
 log = logging.getLogger("ocpp_bridge.ocpp.v201.status")
 
@@ -66,12 +69,25 @@ class _Connector:
         return self.queued if self.queued is not None else self.reported
 
 
+class AvailabilityQuery(Protocol):
+    """What the status block asks the availability block."""
+
+    def station_operative(self) -> bool: ...
+
+    def evse_operative(self, evse: int) -> bool: ...
+
+    def connector_operative(self, evse: int, connector: int) -> bool: ...
+
+
 class StatusBlock:
-    def __init__(self, cp):
-        self.cp = cp
-        self.core = cp.core
-        self.model = cp.model
-        self._layout: dict[int, tuple[int, ...]] = {e: (1,) for e in range(1, cp.evse_count + 1)}
+    def __init__(self, ctx: BlockContext[DeviceModel], availability: Later[AvailabilityQuery]):
+        """``availability``: the availability block (built after this one) that decides which
+        EVSEs and connectors are operative."""
+        self.core = ctx.core
+        self.model = ctx.config
+        self.evse_count = ctx.evse_count
+        self._availability = availability
+        self._layout: dict[int, tuple[int, ...]] = {e: (1,) for e in range(1, ctx.evse_count + 1)}
         self._connectors: dict[tuple[int, int], _Connector] = {
             (e, 1): _Connector() for e in self._layout}
         self._faults: dict[int, set[str]] = {e: set() for e in self._layout}
@@ -95,7 +111,7 @@ class StatusBlock:
     def _set_layout(self, evse: int, connectors: tuple[int, ...]) -> None:
         connectors = tuple(sorted(set(connectors))) or (1,)
         if evse not in self._layout:
-            log.warning("EVSE %d is beyond the configured %d EVSE(s); ignored", evse, self.cp.evse_count)
+            log.warning("EVSE %d is beyond the configured %d EVSE(s); ignored", evse, self.evse_count)
             return
         self.model.ensure_evse(evse, list(connectors))
         self._layout[evse] = connectors
@@ -166,7 +182,7 @@ class StatusBlock:
 
     # ------------------------------------------------------------------ status
     def status(self, evse: int, connector: int) -> str:
-        availability = getattr(self.cp, "availability", None)
+        availability = self._availability.peek()
         conn = self._connectors[(evse, connector)]
         if availability is not None and not availability.evse_operative(evse):
             return "Unavailable"
@@ -201,7 +217,7 @@ class StatusBlock:
             self._set_state(VariableKey("EVSE", "AvailabilityState", evse=e),
                             _aggregate(self.status(e, c) for c in self.connector_ids(e)))
         station = [self.status(e, c) for e in self.evse_ids() for c in self.connector_ids(e)]
-        availability = getattr(self.cp, "availability", None)
+        availability = self._availability.peek()
         station_state = ("Unavailable" if availability is not None and not availability.station_operative()
                          else _aggregate(station))
         self._set_state(VariableKey("ChargingStation", "AvailabilityState"), station_state)

@@ -70,6 +70,11 @@ from ocpp_bridge.ocpp.v201.tx_records import (EFFECT_OF_REASON, MIGRATIONS, STOR
                                               TxStore, reason_201)
 from ocpp_bridge.ocpp.v201.dm_definitions import TX_POINTS
 from ocpp_bridge.ocpp.v201.variables import Var, boolean, integer, member_list
+from ocpp_bridge.ocpp.context import BlockContext
+from ocpp_bridge.ocpp.v201.authorization import AuthorizationBlock
+from ocpp_bridge.ocpp.v201.device_model import DeviceModel
+from ocpp_bridge.ocpp.v201.meter_values import MeterValuesBlock
+from ocpp_bridge.ocpp.v201.status import StatusBlock
 
 log = logging.getLogger("ocpp_bridge.ocpp.v201.transactions")
 
@@ -103,9 +108,14 @@ _TX_EVENTS: dict[str, type[TxStarted] | type[TxUpdated] | type[TxEnded]] = {
 
 
 class TransactionBlock:
-    def __init__(self, cp):
-        self.cp = cp
-        self.core = cp.core
+    def __init__(self, ctx: BlockContext[DeviceModel], status: StatusBlock, authorization: AuthorizationBlock,
+                 meter_values: MeterValuesBlock):
+        self.core = ctx.core
+        self.model = ctx.config
+        self.evse = ctx.evse
+        self.status = status
+        self.authorization = authorization
+        self.meter_values = meter_values
         self.store = TxStore(self.core.outbox.host(STORE_NAME, MIGRATIONS))
         self._by_evse: dict[int, Tx] = {}
         self._remote: dict[int, tuple[str, int]] = {}  # evse -> (token value, remoteStartId)
@@ -115,7 +125,7 @@ class TransactionBlock:
         self._load()
         for tx in self._by_evse.values():
             if tx.ev_connected:
-                cp.status.set_occupied(tx.evse, tx.connector)
+                status.set_occupied(tx.evse, tx.connector)
         self.core.events.subscribe_many(E.EVSE_EVENTS, self._on_event)
         self.core.on_tx_result(ACTION, self._on_result)
 
@@ -174,7 +184,7 @@ class TransactionBlock:
         """RequestStartTransaction was accepted for ``evse``: its authorization is a RemoteStart
         (if it comes within TxCtrlr.EVConnectionTimeOut; the EVSEs' auth gives up then too)."""
         self._remote[evse] = (token_value, remote_start_id)
-        timeout = self.cp.model.read(EV_CONNECTION_TIME_OUT)
+        timeout = self.model.read(EV_CONNECTION_TIME_OUT)
         if timeout > 0:
             self.core.timers.set(f"remote-start-{evse}", self.core.now + timeout, lambda: self._remote.pop(evse, None))
 
@@ -221,7 +231,7 @@ class TransactionBlock:
         was_started = tx.started
         self._end(tx, "PowerLoss", iso(self.core.now), None, trigger="AbnormalCondition")
         if was_started:
-            self.cp.evse_port.stop_transaction(evse, "PowerLoss", None)
+            self.evse.stop_transaction(evse, "PowerLoss", None)
         # the session is over: the other blocks (the connector status set Occupied at load) hear it
         self.changes.publish(E.SessionFinished(evse, tx.connector, tx.session_id, iso(self.core.now)))
 
@@ -332,12 +342,12 @@ class TransactionBlock:
     def _evaluate(self, tx: Tx, timestamp: str | None, meter: E.MeterSample | None) -> None:
         ts = timestamp_of(timestamp, self.core.now)
         if not tx.started:
-            if any(self._holds(tx, p) for p in self.cp.model.read(TX_START_POINT)):
+            if any(self._holds(tx, p) for p in self.model.read(TX_START_POINT)):
                 self._start(tx, ts, meter)
             else:
                 self.store.save(tx)
             return
-        failed = [p for p in self.cp.model.read(TX_STOP_POINT) if not self._holds(tx, p)]
+        failed = [p for p in self.model.read(TX_STOP_POINT) if not self._holds(tx, p)]
         if failed:
             if not tx.ev_connected and {"EVConnected", "PowerPathClosed"} & set(failed):
                 self._end(tx, "EVDisconnected", ts, meter, trigger="EVCommunicationLost")
@@ -391,11 +401,11 @@ class TransactionBlock:
 
     def _meter(self, evse: int, sample: E.MeterSample | None, measurands: Var[tuple[str, ...]], context: str,
                tx: Tx | None = None) -> list[dict]:
-        meters = self.cp.meter_values
+        meters = self.meter_values
         sample = sample or meters.latest(evse)
         if sample is None and tx is not None and tx.last_meter:  # after a restart: the last reading kept
             sample = E.MeterSample(**tx.last_meter)
-        mv = meter_value(sample, self.cp.model.read(measurands), context)
+        mv = meter_value(sample, self.model.read(measurands), context)
         return [mv] if mv else []
 
     def _start(self, tx: Tx, timestamp: str, meter: E.MeterSample | None) -> None:
@@ -445,7 +455,7 @@ class TransactionBlock:
             return False
         if tx.authorized:
             everest = {"ImmediateReset": "HardReset"}.get(reason, reason)
-            self.cp.evse_port.stop_transaction(evse, everest, None)
+            self.evse.stop_transaction(evse, everest, None)
         else:
             with self.changes.change():
                 self._end(tx, reason, iso(self.core.now), None, trigger=TRIGGER_OF_REASON.get(reason))
@@ -481,15 +491,13 @@ class TransactionBlock:
             self._on_token_info(tx, request["idToken"], info)
 
     def _on_token_info(self, tx: Tx | None, token: dict, info: dict) -> None:
-        authorization = getattr(self.cp, "authorization", None)
-        if authorization is not None:
-            authorization.update_cache(token, info)
+        self.authorization.update_cache(token, info)
         if info.get("status") == "Accepted" or tx is None or not tx.started:
             return
-        if self.cp.model.read(STOP_TX_ON_INVALID_ID):
+        if self.model.read(STOP_TX_ON_INVALID_ID):
             log.info("transaction %s: idToken %s is %s: stopping", tx.transaction_id, token.get("idToken"),
                      info.get("status"))
-            self.cp.evse_port.stop_transaction(tx.evse, "DeAuthorized", None)
+            self.evse.stop_transaction(tx.evse, "DeAuthorized", None)
         else:  # charge on until MaxEnergyOnInvalidId Wh are delivered, then pause
             if not tx.invalid:
                 tx.invalid = True
@@ -499,14 +507,14 @@ class TransactionBlock:
     def _check_energy_on_invalid(self, tx: Tx, energy: float | None) -> None:
         if not tx.invalid or tx.session_id in self._paused:
             return
-        allowed = self.cp.model.read(MAX_ENERGY_ON_INVALID_ID)
+        allowed = self.model.read(MAX_ENERGY_ON_INVALID_ID)
         start = tx.start_energy
         delivered = energy - start if energy is not None and start is not None else 0.0
         if delivered >= allowed:
             log.info("transaction %s: %.0f Wh on an invalid idToken (MaxEnergyOnInvalidId %d): pausing",
                      tx.transaction_id, delivered, allowed)
             self._paused.add(tx.session_id)
-            self.cp.evse_port.pause_charging(tx.evse, None)
+            self.evse.pause_charging(tx.evse, None)
 
     def trigger(self, evse: int | None) -> bool:
         """TriggerMessage(TransactionEvent): an Updated for each (or this EVSE's) transaction."""
