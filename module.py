@@ -37,7 +37,7 @@ def _run_on_own_interpreter():
         os.execv(python, [python, os.path.abspath(__file__)] + sys.argv[1:])
     except OSError as exc:
         del os.environ[REEXEC_MARK]
-        sys.stderr.write("module.py: cannot run %s (%s); staying on %s\n" % (python, exc, sys.executable))
+        sys.stderr.write(f"module.py: cannot run {python} ({exc}); staying on {sys.executable}\n")
 
 
 if __name__ == "__main__":

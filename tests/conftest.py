@@ -154,7 +154,7 @@ def bridge(broker, prefix, tmp_path, request):
     yield make
     codes = [b.stop() for b in made]
     if _test_failed(request):
-        for b, code in zip(made, codes):
+        for b, code in zip(made, codes, strict=True):
             print(f"\n===== bridge {b.module_id} log ({b.log_path}, exit {code}) =====")
             print(b.log_text())
 

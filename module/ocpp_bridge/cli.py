@@ -78,7 +78,7 @@ class _Signals:
         self.received: int | None = None
         self._stop: Callable[[], None] | None = None
 
-    def install(self) -> "_Signals":
+    def install(self) -> _Signals:
         signal.signal(signal.SIGTERM, self._handle)
         signal.signal(signal.SIGINT, self._handle)
         signal.signal(signal.SIGALRM, signal.SIG_DFL)

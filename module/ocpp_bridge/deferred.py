@@ -21,7 +21,7 @@ class Deferred:
         self.error: str | None = None
 
     @classmethod
-    def resolved(cls, value: Any) -> "Deferred":
+    def resolved(cls, value: Any) -> Deferred:
         d = cls()
         d.resolve(value)
         return d
@@ -32,7 +32,7 @@ class Deferred:
     def fail(self, error: str) -> None:
         self._finish(None, error)
 
-    def then(self, fn: Callable[[Any, str | None], None]) -> "Deferred":
+    def then(self, fn: Callable[[Any, str | None], None]) -> Deferred:
         if self.done:
             fn(self.value, self.error)
         else:

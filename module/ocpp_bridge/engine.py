@@ -53,8 +53,7 @@ from ocpp_bridge.ocpp.events import FrameLogged, PasswordChanged
 from ocpp_bridge.ocpp.secrets import Redactor
 from ocpp_bridge.ocpp.station import InvalidOutgoing
 from ocpp_bridge.ocpp.timefmt import iso
-from ocpp_bridge.ocpp.transport import (Connected, Disconnected, TextReceived, WebSocketTransport,
-                                        basic_auth_token)
+from ocpp_bridge.ocpp.transport import Connected, Disconnected, TextReceived, WebSocketTransport, basic_auth_token
 
 log = logging.getLogger("ocpp_bridge.engine")
 frames_log = logging.getLogger("ocpp_bridge.frames")

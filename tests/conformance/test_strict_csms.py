@@ -21,9 +21,9 @@ from pathlib import Path
 import pytest
 import websocket
 
-from support.station import CP_ID
-from support.strict_csms.peer import InvalidRequest, StrictCsms, VALIDATION_CODES, node_modules
 from ocpp_bridge.demo.csms import CallErrorReceived
+from support.station import CP_ID
+from support.strict_csms.peer import VALIDATION_CODES, InvalidRequest, StrictCsms, node_modules
 
 HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:

@@ -5,7 +5,6 @@ test cases (ids only) where the test covers the case.
 
 import time
 
-
 from ocpp_bridge.demo.csms import CallErrorReply
 from support.station import CP_ID, MODULE
 

@@ -17,11 +17,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+import ocpp_strategies  # noqa: F401 - makes hypothesis-jsonschema reuse sub-strategies
 import yaml
 from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
-
-import ocpp_strategies  # noqa: F401 - makes hypothesis-jsonschema reuse sub-strategies
 from json_strategies import NASTY_STRINGS, deep_json, json_objects, json_values, mutated
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,7 +32,7 @@ def _yaml(path: Path) -> Any:
     return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _types() -> dict[str, dict]:
     return {p.stem: (_yaml(p) or {}).get("types") or {} for p in sorted((ROOT / "types").glob("*.yaml"))}
 
@@ -56,7 +55,7 @@ def _inline(node: Any, trail: tuple = ()) -> Any:
     return {key: _inline(value, trail) for key, value in node.items() if key != "description"}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def commands() -> list[tuple[str, str, dict]]:
     """(impl id, command, JSON schema of its whole ``args`` object) of every provided impl."""
     manifest = _yaml(ROOT / "manifest.yaml")
@@ -70,7 +69,7 @@ def commands() -> list[tuple[str, str, dict]]:
     return out
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def required_vars(requirement: str = "evse_manager") -> list[tuple[str, dict]]:
     """(variable, JSON schema) of every variable of a required interface we subscribe to."""
     manifest = _yaml(ROOT / "manifest.yaml")
@@ -92,7 +91,7 @@ def _for_generation(node: Any) -> Any:
     return node
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def valid_args(schema_text: str) -> st.SearchStrategy[dict]:
     return from_schema(_for_generation(json.loads(schema_text)))
 

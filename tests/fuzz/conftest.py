@@ -8,7 +8,6 @@ import logging
 import time
 
 import pytest
-
 from fuzzing import Tally, TracebackWatch
 
 _TALLIES: list[Tally] = []

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import json
 
+from station_rig import ANSWERS, T0
+
 from ocpp_bridge.config import Settings, build_settings, impl_config_options
 from ocpp_bridge.engine import Engine, MqttIn
 from ocpp_bridge.everest.definitions import Definitions
 from ocpp_bridge.everest.protocol import G3
 from ocpp_bridge.ocpp.transport import Connected, TextReceived
-
-from station_rig import ANSWERS, T0
 
 MODULE = "ocpp"
 PREFIX = "everest/"

@@ -23,10 +23,9 @@ from typing import Any
 import hypothesis_jsonschema._from_schema as _hjs
 from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
+from json_strategies import NASTY_STRINGS, deep_json, json_objects, json_values, mutated
 
 from ocpp_bridge.ocpp.schemas import schema_dir
-
-from json_strategies import NASTY_STRINGS, deep_json, json_objects, json_values, mutated
 
 CSMS_ACTIONS = {
     "1.6": [  # OCPP 1.6 edition 2 §5 and the security whitepaper (edition 3), CSMS -> charge point
@@ -124,7 +123,7 @@ def _snap_to_multiples(value: Any, schema: dict, root: dict) -> Any:
     return value
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def valid_payloads(version: str, action: str) -> st.SearchStrategy[dict]:
     schema = _for_generation(request_schema(version, action))
     for name in ("$id", "id"):  # the file's own identity: not a constraint

@@ -14,9 +14,8 @@ from __future__ import annotations
 import itertools
 import json
 
-from support.cp16 import FakePort
-
 from ocpp_bridge.ocpp.schemas import OcppSchemas
+from support.cp16 import FakePort
 
 STATION = {"vendor": "ACME", "model": "Fuzz", "serial_number": "SN-F", "firmware_version": "1.0"}
 T0 = 1_767_225_600.0  # 2026-01-01T00:00:00Z

@@ -19,12 +19,12 @@ import itertools
 import json
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
-
 from bus_strategies import EVEREST_ERRORS, args_of, broken_messages, commands, required_vars
 from engine_rig import EVSE, PREFIX, EngineRig, definitions
 from fuzzing import fuzz_settings
+from hypothesis import given
+from hypothesis import strategies as st
+
 from ocpp_bridge import json_edge
 
 CASES = pytest.mark.parametrize("version, generation", [

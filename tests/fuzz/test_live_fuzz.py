@@ -17,14 +17,14 @@ import json
 import time
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
-from websockets.exceptions import ConnectionClosed
-
 from bus_strategies import EVEREST_ERRORS, args_of, commands
 from fuzzing import fuzz_settings
-from ocpp_bridge.ocpp.schemas import OcppSchemas
+from hypothesis import given
+from hypothesis import strategies as st
 from ocpp_strategies import VOCABULARY, broken_frames, calls, frame_text, invalid_payloads, valid_payloads
+from websockets.exceptions import ConnectionClosed
+
+from ocpp_bridge.ocpp.schemas import OcppSchemas
 from support.everest_peer import CommandError
 from support.station import CP_ID
 

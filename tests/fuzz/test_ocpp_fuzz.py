@@ -17,14 +17,22 @@ import itertools
 import json
 
 import pytest
+from fuzzing import fuzz_settings
 from hypothesis import given
 from hypothesis import strategies as st
-
-from fuzzing import fuzz_settings
-from ocpp_bridge import json_edge
-from ocpp_strategies import (CSMS_ACTIONS, VALIDATION_CODES, VOCABULARY, broken_frames, calls, frame_text,
-                             invalid_payloads, valid_payloads)
+from ocpp_strategies import (
+    CSMS_ACTIONS,
+    VALIDATION_CODES,
+    VOCABULARY,
+    broken_frames,
+    calls,
+    frame_text,
+    invalid_payloads,
+    valid_payloads,
+)
 from station_rig import StationRig
+
+from ocpp_bridge import json_edge
 
 VERSIONS = pytest.mark.parametrize("version", ["1.6", "2.0.1"])
 # Examples per action: an action the station answers NotSupported (found by asking it) gets

@@ -142,7 +142,8 @@ def test_malformed_g2_input(station):
 def test_previous_generation_name_set_custom_configuration_key(station):
     st = station(version="1.6", generation="2024.11")
     assert st.call("main", "set_custom_configuration_key", {"key": "ConnectionTimeOut", "value": "33"}) == "Accepted"
-    assert st.call("main", "get_configuration_key", {"keys": ["ConnectionTimeOut"]})["configuration_keys"][0]["value"] == "33"
+    answer = st.call("main", "get_configuration_key", {"keys": ["ConnectionTimeOut"]})
+    assert answer["configuration_keys"][0]["value"] == "33"
 
 
 def test_stop_and_restart_before_ocpp_started_return_false(station):

@@ -9,9 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import ocpp_bridge
 import pytest
 
+import ocpp_bridge
 from support.bridge_process import user_env
 from support.fake_manager import G2C, G3, bridge_run_config, install_everest_module, manager_factory, module_folder
 

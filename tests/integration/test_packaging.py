@@ -19,10 +19,10 @@ import tarfile
 import zipfile
 from pathlib import Path
 
-import ocpp_bridge
 import pytest
 import yaml
 
+import ocpp_bridge
 from support.bridge_process import run_installed, user_env
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -209,7 +209,7 @@ def check_201(entries: list[dict], sessions: int) -> dict[str, list[dict]]:
     for tid, msgs in by_id.items():
         seq = [m["payload"]["seqNo"] for m in msgs]
         kinds = [m["payload"]["eventType"] for m in msgs]
-        assert seq[0] == 0 and all(a < b for a, b in zip(seq, seq[1:])), (tid, seq)
+        assert seq[0] == 0 and all(a < b for a, b in zip(seq, seq[1:], strict=False)), (tid, seq)
         assert kinds[0] == "Started" and kinds[-1] == "Ended" and kinds.count("Ended") == 1, (tid, kinds)
     return by_id
 

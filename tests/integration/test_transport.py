@@ -208,7 +208,7 @@ class MuteTcpServer:
         while self.running:
             try:
                 conn, _ = self.listener.accept()
-            except socket.timeout:
+            except TimeoutError:
                 continue
             except OSError:  # listener closed by the test
                 return

@@ -129,7 +129,7 @@ class BridgeProcess:
         return [console_script(), "run", "--config", str(self.config_path), "--module", self.module_id]
 
     # -- lifecycle -------------------------------------------------------------------
-    def start(self) -> "BridgeProcess":
+    def start(self) -> BridgeProcess:
         if self.alive:
             raise RuntimeError("bridge already running")
         self.write_config()
@@ -216,7 +216,7 @@ class BridgeProcess:
         with open(self.log_path, "a", encoding="utf-8") as f:
             f.write(f"--- harness: {text}\n")
 
-    def __enter__(self) -> "BridgeProcess":
+    def __enter__(self) -> BridgeProcess:
         return self.start()
 
     def __exit__(self, *exc) -> None:

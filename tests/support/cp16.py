@@ -170,7 +170,7 @@ class Rig:
         self.pump_answers()
 
     # ------------------------------------------------------------------ driving
-    def boot(self) -> "Rig":
+    def boot(self) -> Rig:
         self.cp.core.on_connected(self.now)
         self.pump_answers()
         assert self.cp.core.registration == "Accepted"

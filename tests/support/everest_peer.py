@@ -109,7 +109,7 @@ class EverestPeer:
         return self.cmd_topic(module_id, impl_id, cmd)
 
     # -- lifecycle -------------------------------------------------------------------
-    def start(self, timeout: float = 10) -> "EverestPeer":
+    def start(self, timeout: float = 10) -> EverestPeer:
         self._subs = [f"{self.prefix}ready", f"{self.prefix}modules/+/ready"]
         if self.generation == G3:
             self._subs.append(f"{self.prefix}modules/+/impl/+/cmd/+/response/{self.module_id}")

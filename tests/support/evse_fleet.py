@@ -34,7 +34,7 @@ class EvseFleet:
         self._client.on_message = self._on_message
         self._host, self._port = host, broker_port
 
-    def start(self, timeout: float = 10) -> "EvseFleet":
+    def start(self, timeout: float = 10) -> EvseFleet:
         self._client.connect_async(self._host, self._port, keepalive=20)
         self._client.loop_start()
         self._wait(lambda: self._subscribed, timeout, "the fleet's subscription")

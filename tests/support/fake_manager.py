@@ -113,7 +113,7 @@ class FakeManager:
         self._client.on_subscribe = self._on_subscribe
 
     # -- lifecycle -------------------------------------------------------------------
-    def start(self) -> "FakeManager":
+    def start(self) -> FakeManager:
         self._client.connect(self.host, self.port, keepalive=20)
         self._client.loop_start()
         if not self._connected.wait(10):
@@ -407,6 +407,6 @@ def manager_factory(broker, prefix, request):
         codes = m.stop()
         if failed:
             print(f"\n===== fake manager protocol errors: {m.protocol_errors}")
-            for proc, code in zip(m.processes, codes):
+            for proc, code in zip(m.processes, codes, strict=True):
                 print(f"===== module {proc.module_id} log ({proc.log_path}, exit {code}) =====")
                 print(proc.log_text())

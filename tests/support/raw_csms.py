@@ -61,7 +61,7 @@ class RawCsms:
     def url(self) -> str:
         return f"ws://127.0.0.1:{self.port}/ocpp"
 
-    def __enter__(self) -> "RawCsms":
+    def __enter__(self) -> RawCsms:
         return self
 
     def __exit__(self, *exc) -> None:

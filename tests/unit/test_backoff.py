@@ -42,7 +42,7 @@ def test_jitter_on_every_redial_including_after_the_cap():
     delays = [backoff.next_delay() for _ in range(10)]
     assert len(rng.draws) == 10
     bases = [1, 2, 4, 4, 4, 4, 4, 4, 4, 4]
-    for delay, base, (_, _, drawn) in zip(delays, bases, rng.draws):
+    for delay, base, (_, _, drawn) in zip(delays, bases, rng.draws, strict=True):
         assert delay == pytest.approx(base + drawn)
         assert base <= delay <= base + 4
     capped = delays[2:]

@@ -6,10 +6,10 @@ import sqlite3
 
 import pytest
 
-from ocpp_bridge.ocpp.v16.configuration import DATABASE_NAME, MIGRATIONS, ConfigurationKeys, KeyValue
-from ocpp_bridge.ocpp.v16.key_table import STANDARD_KEYS
 from ocpp_bridge.ocpp.v16.authorization import LOCAL_PRE_AUTHORIZE
+from ocpp_bridge.ocpp.v16.configuration import DATABASE_NAME, MIGRATIONS, ConfigurationKeys, KeyValue
 from ocpp_bridge.ocpp.v16.core_keys import NUMBER_OF_CONNECTORS, SECURITY_PROFILE
+from ocpp_bridge.ocpp.v16.key_table import STANDARD_KEYS
 from ocpp_bridge.ocpp.v16.keys import RW, KeyDef
 from ocpp_bridge.ocpp.v16.provisioning import HEARTBEAT_INTERVAL
 from ocpp_bridge.store.database import open_database

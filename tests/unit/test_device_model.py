@@ -9,7 +9,9 @@ from pathlib import Path
 import jsonschema
 import ocpp.v201
 import pytest
+from v201_harness import Sim
 
+from ocpp_bridge.ocpp.v201.component_table import STANDARD_COMPONENTS
 from ocpp_bridge.ocpp.v201.device_model import (
     CONNECTOR_COMPONENT,
     DATABASE_NAME,
@@ -21,9 +23,7 @@ from ocpp_bridge.ocpp.v201.device_model import (
     VariableDef,
     VariableKey,
 )
-from ocpp_bridge.ocpp.v201.component_table import STANDARD_COMPONENTS
 from ocpp_bridge.store.database import open_database
-from v201_harness import Sim
 
 HB = VariableKey("OCPPCommCtrlr", "HeartbeatInterval")
 PASSWORD = VariableKey("SecurityCtrlr", "BasicAuthPassword")

@@ -15,9 +15,9 @@ import pytest
 from ocpp_bridge.config import Settings, build_settings
 from ocpp_bridge.engine import Engine
 from ocpp_bridge.everest.definitions import Definitions
+from ocpp_bridge.ocpp.events import FrameLogged
 from ocpp_bridge.ocpp.timefmt import iso
 from ocpp_bridge.ocpp.v201.device_model import VariableKey
-from ocpp_bridge.ocpp.events import FrameLogged
 
 ROOT = Path(__file__).resolve().parents[2]
 T0 = 1_767_225_600.0  # 2026-01-01T00:00:00Z

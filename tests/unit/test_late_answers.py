@@ -5,9 +5,9 @@ H5). Pure charge points, fake EVSE port, fake clock."""
 import logging
 
 import pytest
+from v201_harness import Sim
 
 from support.cp16 import Rig
-from v201_harness import Sim
 
 BOUND = 5.0
 

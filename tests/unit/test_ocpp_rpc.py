@@ -5,7 +5,14 @@ import json
 import pytest
 
 from ocpp_bridge.ocpp.rpc import (
-    Call, CallError, CallResult, FrameError, encode, error_code, error_kind, parse_frame,
+    Call,
+    CallError,
+    CallResult,
+    FrameError,
+    encode,
+    error_code,
+    error_kind,
+    parse_frame,
 )
 
 V16, V201 = "1.6", "2.0.1"

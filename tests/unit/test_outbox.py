@@ -17,15 +17,15 @@ import logging
 import sqlite3
 
 import pytest
+from test_station_core import Wire, answer, boot_answer, make
 
+from ocpp_bridge.ocpp.charge_point import ChargePoint
 from ocpp_bridge.ocpp.outbox import Outbox
 from ocpp_bridge.ocpp.registration import Registration
 from ocpp_bridge.ocpp.security_events import send_security_event
-from ocpp_bridge.ocpp.charge_point import ChargePoint
 from ocpp_bridge.ocpp.station import InvalidOutgoing, StationCore
 from ocpp_bridge.ocpp.v201.device_model import VariableKey
 from ocpp_bridge.store.database import SchemaVersionError
-from test_station_core import Wire, answer, boot_answer, make
 
 T = "2026-01-01T00:00:00Z"
 BOOT = {"1.6": {"chargePointVendor": "ACME", "chargePointModel": "Box"},
@@ -581,7 +581,7 @@ def test_a_nested_change_that_fails_is_rolled_back_alone(tmp_path):
             with cp.core.atomic():
                 cp.core.send_transactional("TransactionEvent", event201(1), "tx-1")
                 db.execute("INSERT INTO record VALUES ('tx-2')")
-                1 / 0
+                raise ZeroDivisionError("the block fails between its writes")
         assert [e.payload["seqNo"] for e in cp.core.outbox.entries()] == [0]
     assert [json.loads(r[3])["seqNo"] for r in rows(tmp_path)] == [0] and guest_rows(tmp_path) == [("tx-1",)]
 

@@ -7,11 +7,12 @@ from __future__ import annotations
 import json
 import logging
 
+from v201_harness import Sim
+
 from ocpp_bridge.log_redaction import RedactingFilter, install
+from ocpp_bridge.ocpp.events import PasswordChanged
 from ocpp_bridge.ocpp.secrets import MASK, Redactor, mask_frame
 from support.cp16 import Rig
-from v201_harness import Sim
-from ocpp_bridge.ocpp.events import PasswordChanged
 
 SECRET = "s3cret-Passw0rd-16"
 

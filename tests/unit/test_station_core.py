@@ -8,9 +8,9 @@ import json
 
 import pytest
 
+from ocpp_bridge.ocpp.events import BootAnswered, ConfigurationChanged
 from ocpp_bridge.ocpp.v16.charge_point import ChargePoint16
 from ocpp_bridge.ocpp.v201.charge_point import ChargePoint201
-from ocpp_bridge.ocpp.events import BootAnswered, ConfigurationChanged
 
 STATION = {"vendor": "ACME", "model": "Box", "serial_number": "SN1", "firmware_version": "1.0"}
 

@@ -13,10 +13,10 @@ from ocpp_bridge.everest import protocol as P
 from ocpp_bridge.everest.mqtt import MqttLink
 from ocpp_bridge.json_edge import Unusable
 from ocpp_bridge.ocpp.auth_store import AuthStore
+from ocpp_bridge.ocpp.events import SecurityEventRaised
 from ocpp_bridge.ocpp.rpc import CALLRESULT, CallError, CallResult, FrameError, encode, parse_frame
 from ocpp_bridge.ocpp.security_events import send_security_event
 from ocpp_bridge.ocpp.station import InvalidOutgoing, StationCore
-from ocpp_bridge.ocpp.events import SecurityEventRaised
 
 SURROGATE = "\ud800"
 TOO_BIG = 2 ** 63

@@ -3,9 +3,9 @@ DataTransfer both ways. Pure charge point, scripted CSMS, fake EVSE port, fake c
 
 import pytest
 
+from ocpp_bridge.ocpp.events import RemoteStartProfile
 from ocpp_bridge.ocpp.evse_events import EvseFault, IdToken
 from support.cp16 import Rig
-from ocpp_bridge.ocpp.events import RemoteStartProfile
 
 
 def provided(rig):

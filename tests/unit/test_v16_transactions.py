@@ -6,10 +6,10 @@ import sqlite3
 
 import pytest
 
-from ocpp_bridge.ocpp import evse_events as E
-from support.cp16 import Rig
 from ocpp_bridge.impls.ocpp_generic import transaction_event_value
+from ocpp_bridge.ocpp import evse_events as E
 from ocpp_bridge.ocpp.events import TxEnded, TxStarted, TxUpdated
+from support.cp16 import Rig
 
 
 def events(rig):

@@ -4,10 +4,10 @@ persistence. Test ids cite OCA 2.0.1 cases only where the test covers what the c
 """
 
 import pytest
+from v201_harness import Sim, full_session_start
 
 from ocpp_bridge.ocpp.evse_events import IdToken
 from ocpp_bridge.ocpp.v201.device_model import VariableKey
-from v201_harness import Sim, full_session_start
 
 PAST = "2025-01-01T00:00:00Z"
 FUTURE = "2027-01-01T00:00:00Z"

@@ -5,10 +5,10 @@ cases only where the test covers what the case checks.
 """
 
 import pytest
+from v201_harness import Sim, full_session_start, plug, tx_finished, unplug
 
 from ocpp_bridge.ocpp import evse_events as E
 from ocpp_bridge.ocpp.v201.device_model import VariableKey
-from v201_harness import Sim, full_session_start, plug, tx_finished, unplug
 
 
 def statuses(sim, since=0):

@@ -5,9 +5,9 @@ The clock starts 100 s after midnight UTC, so an aligned Interval of 300 s is du
 """
 
 import pytest
+from v201_harness import Sim, full_session_start, sample, tx_finished
 
 from ocpp_bridge.ocpp import evse_events as E
-from v201_harness import Sim, full_session_start, sample, tx_finished
 
 
 def reading(evse, energy, power=0.0):

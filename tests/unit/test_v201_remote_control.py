@@ -6,9 +6,9 @@ Test ids cite OCA 2.0.1 cases only where the test covers what the case checks.
 import json
 
 import pytest
+from v201_harness import Sim, auth_first, charging, full_session_start, plug, sample, tx_finished, tx_started
 
 from ocpp_bridge.ocpp import evse_events as E
-from v201_harness import Sim, auth_first, charging, full_session_start, plug, sample, tx_finished, tx_started
 
 TOKEN = {"idToken": "REMOTE1", "type": "ISO14443"}
 

@@ -3,10 +3,10 @@ expiry with ReservationStatusUpdate, use by a session, persistence. Fake EVSE po
 """
 
 import pytest
+from v201_harness import T0, Sim, full_session_start, plug, tx_started
 
 from ocpp_bridge.ocpp import evse_events as E
 from ocpp_bridge.ocpp.timefmt import iso
-from v201_harness import T0, Sim, full_session_start, plug, tx_started
 
 
 def reserve(sim, rid=1, evse=1, expires_in=600, token="TAG1", **extra):

@@ -9,9 +9,9 @@ those the CSMS does not have.
 import json
 
 import pytest
+from v201_harness import Sim, plug
 
 from ocpp_bridge.ocpp import evse_events as E
-from v201_harness import Sim, plug
 
 
 def statuses(sim, since=0):

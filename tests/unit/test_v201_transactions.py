@@ -9,13 +9,12 @@ import json
 import sqlite3
 
 import pytest
+from v201_harness import Sim, auth_first, charging, full_session_start, plug, sample, tx_finished, tx_started, unplug
 
-from ocpp_bridge.ocpp import evse_events as E
-from ocpp_bridge.ocpp.v201.tx_records import Tx
 from ocpp_bridge.impls.ocpp_generic import transaction_answer_value, transaction_event_value
+from ocpp_bridge.ocpp import evse_events as E
 from ocpp_bridge.ocpp.events import TxAnswered, TxEnded, TxStarted, TxUpdated
-from v201_harness import (Sim, auth_first, charging, full_session_start, plug, sample, tx_finished, tx_started,
-                          unplug)
+from ocpp_bridge.ocpp.v201.tx_records import Tx
 
 
 def events(sim):

@@ -54,7 +54,7 @@ class Mosquitto:
         self._log = None
 
     # -- lifecycle -------------------------------------------------------------------
-    def start(self, timeout: float = 10.0) -> "Mosquitto":
+    def start(self, timeout: float = 10.0) -> Mosquitto:
         """Start and wait until the port accepts TCP connections."""
         fixed = bool(self.port)
         for _attempt in range(5):
@@ -104,7 +104,7 @@ class Mosquitto:
         except OSError:
             return ""
 
-    def __enter__(self) -> "Mosquitto":
+    def __enter__(self) -> Mosquitto:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -171,7 +171,7 @@ class EmbeddedBroker:
         self._broker = None
         self._thread: threading.Thread | None = None
 
-    def start(self, timeout: float = 10.0) -> "EmbeddedBroker":
+    def start(self, timeout: float = 10.0) -> EmbeddedBroker:
         import asyncio
 
         from amqtt.broker import Broker

@@ -28,8 +28,8 @@ from typing import Any, Callable
 from urllib.parse import unquote
 
 import ocpp.messages
-from ocpp.exceptions import InternalError, NotImplementedError as OcppNotImplemented
-from ocpp.exceptions import NotSupportedError, OCPPError
+from ocpp.exceptions import InternalError, NotSupportedError, OCPPError
+from ocpp.exceptions import NotImplementedError as OcppNotImplemented
 from ocpp.messages import Call, CallError, CallResult, MessageType, validate_payload
 from ocpp.routing import on
 from ocpp.v16 import ChargePoint as _ChargePoint16
@@ -73,21 +73,21 @@ def now_iso() -> str:
 
 
 # -- default responses: (csms, request payload) -> response payload ---------------------
-def _boot(c: "Csms", p: dict) -> dict:
+def _boot(c: Csms, p: dict) -> dict:
     return {"status": c._boot_status, "currentTime": now_iso(), "interval": c._interval}
 
 
-def _empty(c: "Csms", p: dict) -> dict:
+def _empty(c: Csms, p: dict) -> dict:
     return {}
 
 
-def _const(value: dict) -> Callable[["Csms", dict], dict]:
+def _const(value: dict) -> Callable[[Csms, dict], dict]:
     return lambda c, p: copy.deepcopy(value)
 
 
 _ACCEPTED = _const({"status": "Accepted"})
 
-DEFAULTS_16: dict[str, Callable[["Csms", dict], dict]] = {
+DEFAULTS_16: dict[str, Callable[[Csms, dict], dict]] = {
     "BootNotification": _boot,
     "Heartbeat": lambda c, p: {"currentTime": now_iso()},
     "StatusNotification": _empty,
@@ -105,7 +105,7 @@ DEFAULTS_16: dict[str, Callable[["Csms", dict], dict]] = {
     "SignedFirmwareStatusNotification": _empty,
 }
 
-DEFAULTS_201: dict[str, Callable[["Csms", dict], dict]] = {
+DEFAULTS_201: dict[str, Callable[[Csms, dict], dict]] = {
     "BootNotification": _boot,
     "Heartbeat": lambda c, p: {"currentTime": now_iso()},
     "StatusNotification": _empty,
@@ -150,7 +150,7 @@ class _Tap:
     """The websocket as the ChargePoint sees it: records every frame and diverts the
     replies that ``send_raw`` is waiting for."""
 
-    def __init__(self, csms: "Csms", cp_id: str, ws: ServerConnection) -> None:
+    def __init__(self, csms: Csms, cp_id: str, ws: ServerConnection) -> None:
         self.csms, self.cp_id, self.ws = csms, cp_id, ws
         self.pending_ids: set[str] = set()        # ids of CSMS calls in flight
         self.raw_waiter: asyncio.Future | None = None
@@ -178,7 +178,7 @@ class _Tap:
 class _StationMixin:
     """What both versions' ChargePoints share: wire-camelCase dispatch and calls."""
 
-    _csms: "Csms"
+    _csms: Csms
     _tap: _Tap
 
     async def _handle_call(self, msg: Call) -> None:  # replaces the package's camel/snake path
@@ -288,7 +288,7 @@ class Csms:
     def url(self) -> str:
         return f"ws://{self.host}:{self.port}/ocpp"
 
-    def start(self) -> "Csms":
+    def start(self) -> Csms:
         ocpp.messages.ASYNC_VALIDATION = False    # field-notes: halves the latency
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="csms", daemon=True)
@@ -318,7 +318,7 @@ class Csms:
         self._server.close()
         await self._server.wait_closed()
 
-    def __enter__(self) -> "Csms":
+    def __enter__(self) -> Csms:
         return self.start()
 
     def __exit__(self, *exc) -> None:

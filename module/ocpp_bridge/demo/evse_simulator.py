@@ -105,7 +105,7 @@ class EvseSimulator:
         self._link = MqttLink(host=host, port=broker_port, on_message=self._on_message)
 
     # ================================================================== lifecycle
-    def start(self, *, announce: bool = True, timeout: float = 10) -> "EvseSimulator":
+    def start(self, *, announce: bool = True, timeout: float = 10) -> EvseSimulator:
         """Connect, subscribe to our commands and global ready, then (``announce``) send
         metadata and the module ready, as the framework does after ``init_done``."""
         self._link.subscribe(self._proto.subscriptions([self.impl_id], [], []))

@@ -152,7 +152,7 @@ class Definitions:
     # ----------------------------------------------------------------- loading
 
     @classmethod
-    def load(cls, root: Path | None = None) -> "Definitions":
+    def load(cls, root: Path | None = None) -> Definitions:
         """Read everything under ``root`` (default: the module root) and build the validators of
         every interface the manifest provides or requires."""
         if root is None:

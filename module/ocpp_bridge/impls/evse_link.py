@@ -57,7 +57,8 @@ def meter_sample(pm: dict | None) -> E.MeterSample | None:
         power_w=total(pm.get("power_W")),
         reactive_power_var=total(pm.get("VAR")),
         frequency_hz=total(freq, "L1"),
-        current_a=phases(current, ("L1", "L2", "L3", "N")) or ({"DC": current["DC"]} if total(current, "DC") is not None else {}),
+        current_a=(phases(current, ("L1", "L2", "L3", "N"))
+                   or ({"DC": current["DC"]} if total(current, "DC") is not None else {})),
         voltage_v=phases(voltage) or ({"DC": voltage["DC"]} if total(voltage, "DC") is not None else {}),
         power_w_phases=phases(pm.get("power_W")),
         energy_import_wh_phases=phases(pm.get("energy_Wh_import")),

@@ -9,8 +9,8 @@ answers ``NotSupported`` (use ``ocpp_generic``'s get/set_variables there).
 from __future__ import annotations
 
 from ocpp_bridge.impls import Implementation
-from ocpp_bridge.ocpp.events import ConfigurationChanged, ConnectionChanged, SecurityEventRaised
 from ocpp_bridge.impls.shapes import key_value, security_event_value
+from ocpp_bridge.ocpp.events import ConfigurationChanged, ConnectionChanged, SecurityEventRaised
 from ocpp_bridge.ocpp.security_events import send_security_event
 
 

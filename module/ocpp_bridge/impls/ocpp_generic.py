@@ -11,9 +11,17 @@ from __future__ import annotations
 import logging
 
 from ocpp_bridge.impls import Implementation
-from ocpp_bridge.ocpp.events import (BootAnswered, ConfigurationChanged, ConnectionChanged, SecurityEventRaised,
-                                     TxAnswered, TxEnded, TxStarted, TxUpdated)
 from ocpp_bridge.impls.shapes import security_event_value
+from ocpp_bridge.ocpp.events import (
+    BootAnswered,
+    ConfigurationChanged,
+    ConnectionChanged,
+    SecurityEventRaised,
+    TxAnswered,
+    TxEnded,
+    TxStarted,
+    TxUpdated,
+)
 from ocpp_bridge.ocpp.security_events import send_security_event
 from ocpp_bridge.ocpp.timefmt import iso
 

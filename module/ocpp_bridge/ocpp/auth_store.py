@@ -87,11 +87,11 @@ class AuthStore:
         apply_migrations(conn, MIGRATIONS)
 
     @classmethod
-    def open(cls, directory: str, **kw) -> "AuthStore":
+    def open(cls, directory: str, **kw) -> AuthStore:
         return cls(open_database(directory, DATABASE_NAME, MIGRATIONS), **kw)
 
     @classmethod
-    def in_memory(cls, **kw) -> "AuthStore":
+    def in_memory(cls, **kw) -> AuthStore:
         return cls(sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False), **kw)
 
     def close(self) -> None:

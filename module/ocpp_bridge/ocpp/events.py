@@ -34,7 +34,7 @@ class EventBus:
         """``fn(event)`` for every published event of exactly this type."""
         self._subscribers[kind].append(fn)
 
-    def subscribe_many(self, kinds: "tuple[type, ...]", fn: Callable[[Any], None]) -> None:
+    def subscribe_many(self, kinds: tuple[type, ...], fn: Callable[[Any], None]) -> None:
         """``fn(event)`` for every event of any of these types (e.g. all EVSE events)."""
         for kind in kinds:
             self.subscribe(kind, fn)

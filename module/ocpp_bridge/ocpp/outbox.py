@@ -121,12 +121,12 @@ class Outbox:
         self._tx_ids: dict[str, int] = dict(conn.execute("SELECT tx_key, transaction_id FROM transaction_ids"))
 
     @classmethod
-    def open(cls, directory: str, version: str) -> "Outbox":
+    def open(cls, directory: str, version: str) -> Outbox:
         """``<directory>/outbox.db``, created or brought up to date."""
         return cls(open_database(directory, DATABASE_NAME, MIGRATIONS), version)
 
     @classmethod
-    def in_memory(cls, version: str) -> "Outbox":
+    def in_memory(cls, version: str) -> Outbox:
         """Not durable: for a core built without a database directory (tests, tools)."""
         conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
         apply_migrations(conn, MIGRATIONS)

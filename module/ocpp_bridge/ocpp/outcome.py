@@ -49,12 +49,12 @@ class LocalFailure:
         return self.reason in ("timeout", "disconnected")
 
 
-def answered_with_error(failure: "Failure | None") -> bool:
+def answered_with_error(failure: Failure | None) -> bool:
     """The CSMS answered the call, with a CALLERROR."""
     return isinstance(failure, CallError)
 
 
-def undelivered(failure: "Failure | None") -> bool:
+def undelivered(failure: Failure | None) -> bool:
     """The call ended without any answer from the CSMS."""
     return isinstance(failure, LocalFailure)
 

@@ -39,11 +39,11 @@ about half the time for 2.0.1). ``bench/bench_schemas.py`` prints the figures.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import threading
 from decimal import Context, Decimal, InvalidOperation, localcontext
-import importlib.util
 from pathlib import Path
 from typing import Any
 

@@ -69,13 +69,12 @@ from typing import Any, Callable
 
 from ocpp_bridge import json_edge
 from ocpp_bridge.deferred import Deferred
-from ocpp_bridge.ocpp.late_answers import late_answer
 from ocpp_bridge.ocpp.errors import OcppError
 from ocpp_bridge.ocpp.events import ConnectionChanged, EventBus, FrameLogged
+from ocpp_bridge.ocpp.late_answers import late_answer
 from ocpp_bridge.ocpp.outbox import Entry, Outbox
 from ocpp_bridge.ocpp.outcome import Failure, LocalFailure, ignore
-from ocpp_bridge.ocpp.rpc import (CALLRESULT, Call, CallError, CallResult, FrameError, encode, error_code,
-                                  parse_frame)
+from ocpp_bridge.ocpp.rpc import CALLRESULT, Call, CallError, CallResult, FrameError, encode, error_code, parse_frame
 from ocpp_bridge.ocpp.schemas import OcppSchemas, SchemaViolation
 from ocpp_bridge.ocpp.session import Done, OutgoingCall, RpcSession
 

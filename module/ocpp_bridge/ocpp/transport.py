@@ -85,7 +85,7 @@ def basic_auth_token(user: str, password: str) -> str:
     """The credentials of an HTTP Basic ``Authorization`` header (base64 of ``user:password``)."""
     if ":" in user:
         raise ValueError("a Basic auth user id (the charge point id) must not contain ':'")
-    return base64.b64encode(f"{user}:{password}".encode("utf-8")).decode("ascii")
+    return base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
 
 
 def _describe(exc: BaseException) -> str:

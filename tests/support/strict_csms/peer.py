@@ -91,7 +91,7 @@ class StrictCsms(Csms):
         self._exited = False
 
     # -- lifecycle -------------------------------------------------------------------
-    def start(self) -> "StrictCsms":
+    def start(self) -> StrictCsms:
         env = dict(os.environ, NODE_PATH=str(node_modules()))
         command = ["node", str(SERVER_JS), "--subprotocol", self.subprotocol,
                    "--host", self.host, "--port", str(self.port), "--log", str(self.log_path)]

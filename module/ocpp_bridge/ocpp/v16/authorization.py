@@ -35,11 +35,11 @@ import logging
 
 from ocpp_bridge.deferred import Deferred
 from ocpp_bridge.ocpp.auth_store import AuthStore, epoch
+from ocpp_bridge.ocpp.context import BlockContext
 from ocpp_bridge.ocpp.evse_events import IdToken
+from ocpp_bridge.ocpp.v16.configuration import ConfigurationKeys
 from ocpp_bridge.ocpp.v16.core_keys import SUPPORTED_FEATURE_PROFILES
 from ocpp_bridge.ocpp.v16.keys import flag, limit
-from ocpp_bridge.ocpp.context import BlockContext
-from ocpp_bridge.ocpp.v16.configuration import ConfigurationKeys
 from ocpp_bridge.ocpp.v16.status import Status16
 
 log = logging.getLogger("ocpp_bridge.ocpp.v16.authorization")

@@ -21,15 +21,15 @@ Must never: stop a transaction (a change waits for it), or send StatusNotificati
 from __future__ import annotations
 
 import logging
+import sqlite3
 
 from ocpp_bridge.ocpp import evse_events as E
-from ocpp_bridge.ocpp.events import TxEnded
-from ocpp_bridge.store.database import transaction
 from ocpp_bridge.ocpp.context import BlockContext
+from ocpp_bridge.ocpp.events import TxEnded
 from ocpp_bridge.ocpp.v16.configuration import ConfigurationKeys
-import sqlite3
 from ocpp_bridge.ocpp.v16.status import Status16
 from ocpp_bridge.ocpp.v16.transactions import Transactions16
+from ocpp_bridge.store.database import transaction
 
 log = logging.getLogger("ocpp_bridge.ocpp.v16.availability")
 

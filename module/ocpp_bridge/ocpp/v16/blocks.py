@@ -24,9 +24,9 @@ from ocpp_bridge.ocpp.evse_events import IdToken
 from ocpp_bridge.ocpp.registration import Registration
 from ocpp_bridge.ocpp.v16 import availability as availability_db
 from ocpp_bridge.ocpp.v16 import reservation as reservation_db
-from ocpp_bridge.ocpp.v16.configuration import ConfigurationKeys
 from ocpp_bridge.ocpp.v16.authorization import Authorization16
 from ocpp_bridge.ocpp.v16.availability import Availability16
+from ocpp_bridge.ocpp.v16.configuration import ConfigurationKeys
 from ocpp_bridge.ocpp.v16.meter_values import MeterValues16
 from ocpp_bridge.ocpp.v16.remote_control import RemoteControl16
 from ocpp_bridge.ocpp.v16.reservation import Reservation16

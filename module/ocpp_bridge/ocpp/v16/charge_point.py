@@ -19,8 +19,13 @@ from ocpp_bridge.ocpp.station import StationCore
 from ocpp_bridge.ocpp.v16 import configuration
 from ocpp_bridge.ocpp.v16.blocks import Blocks16, build_blocks, validate_with_reservations
 from ocpp_bridge.ocpp.v16.configuration import ConfigurationKeys
-from ocpp_bridge.ocpp.v16.core_keys import (CONNECTION_TIME_OUT, NUMBER_OF_CONNECTORS, SECURITY_PROFILE,
-                                           TRANSACTION_MESSAGE_ATTEMPTS, TRANSACTION_MESSAGE_RETRY_INTERVAL)
+from ocpp_bridge.ocpp.v16.core_keys import (
+    CONNECTION_TIME_OUT,
+    NUMBER_OF_CONNECTORS,
+    SECURITY_PROFILE,
+    TRANSACTION_MESSAGE_ATTEMPTS,
+    TRANSACTION_MESSAGE_RETRY_INTERVAL,
+)
 from ocpp_bridge.ocpp.v16.key_table import STANDARD_KEYS
 from ocpp_bridge.ocpp.v16.provisioning import Provisioning16
 

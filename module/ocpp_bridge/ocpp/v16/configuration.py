@@ -44,8 +44,18 @@ from dataclasses import dataclass
 from typing import TypeVar, Union
 
 from ocpp_bridge.ocpp.settings import Setting
-from ocpp_bridge.ocpp.v16.keys import (FEATURE_PROFILES, MEASURANDS, PHASE_ROTATIONS, PHASES, RATE_UNITS, RW, KeyDef,
-                                      R, W, in_report_order)
+from ocpp_bridge.ocpp.v16.keys import (
+    FEATURE_PROFILES,
+    MEASURANDS,
+    PHASE_ROTATIONS,
+    PHASES,
+    RATE_UNITS,
+    RW,
+    KeyDef,
+    R,
+    W,
+    in_report_order,
+)
 from ocpp_bridge.store.database import apply_migrations, transaction
 
 log = logging.getLogger("ocpp_bridge.ocpp.v16.configuration")

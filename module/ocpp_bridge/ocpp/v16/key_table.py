@@ -12,8 +12,16 @@ Must never: define a key itself.
 
 from __future__ import annotations
 
-from ocpp_bridge.ocpp.v16 import (authorization, core_keys, meter_values, provisioning, remote_control,
-                                  reservation, status, transactions)
+from ocpp_bridge.ocpp.v16 import (
+                                  authorization,
+                                  core_keys,
+                                  meter_values,
+                                  provisioning,
+                                  remote_control,
+                                  reservation,
+                                  status,
+                                  transactions,
+)
 from ocpp_bridge.ocpp.v16.keys import KeyDef, in_report_order
 
 _DECLARING = (core_keys, provisioning, status, authorization, transactions, meter_values, reservation,

@@ -27,13 +27,12 @@ from __future__ import annotations
 import logging
 
 from ocpp_bridge.ocpp.clock_alignment import next_aligned
+from ocpp_bridge.ocpp.context import BlockContext
+from ocpp_bridge.ocpp.events import TxEnded, TxStarted
 from ocpp_bridge.ocpp.sampled_values import sampled_values
 from ocpp_bridge.ocpp.timefmt import iso
-
-from ocpp_bridge.ocpp.events import TxEnded, TxStarted
-from ocpp_bridge.ocpp.v16.keys import ENERGY_IMPORT_REGISTER, integer, limit, measurands
-from ocpp_bridge.ocpp.context import BlockContext
 from ocpp_bridge.ocpp.v16.configuration import ConfigurationKeys
+from ocpp_bridge.ocpp.v16.keys import ENERGY_IMPORT_REGISTER, integer, limit, measurands
 from ocpp_bridge.ocpp.v16.transactions import STOP_TXN_ALIGNED_DATA, STOP_TXN_SAMPLED_DATA, Transactions16
 
 log = logging.getLogger("ocpp_bridge.ocpp.v16.meter_values")

@@ -16,12 +16,12 @@ CALLRESULT is on its way. Its value is never logged (``secrets.shown_key``).
 from __future__ import annotations
 
 import logging
+
 from ocpp_bridge.ocpp import secrets
+from ocpp_bridge.ocpp.events import ConfigurationChanged, PasswordChanged
 from ocpp_bridge.ocpp.registration import Registration
 from ocpp_bridge.ocpp.station import StationCore
 from ocpp_bridge.ocpp.v16.configuration import ConfigurationKeys, KeyValue
-
-from ocpp_bridge.ocpp.events import ConfigurationChanged, PasswordChanged
 from ocpp_bridge.ocpp.v16.keys import W, integer, limit, text
 
 log = logging.getLogger("ocpp_bridge.ocpp.v16")

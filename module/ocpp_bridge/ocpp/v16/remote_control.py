@@ -39,22 +39,19 @@ from __future__ import annotations
 
 import json
 import logging
-
-from ocpp_bridge.deferred import Deferred
-from ocpp_bridge.ocpp.evse_events import IdToken
-from ocpp_bridge.ocpp.outcome import undelivered
-from ocpp_bridge.ocpp.station import InvalidOutgoing
-from ocpp_bridge.ocpp.v16.reservation import FOR_OTHER, FOR_OTHER_WITH_PARENT
-
-from ocpp_bridge.ocpp.events import RemoteStartProfile, TxEnded
-from ocpp_bridge.ocpp.v16.keys import flag, integer
 from typing import Callable
 
+from ocpp_bridge.deferred import Deferred
 from ocpp_bridge.ocpp.context import BlockContext
+from ocpp_bridge.ocpp.events import RemoteStartProfile, TxEnded
+from ocpp_bridge.ocpp.evse_events import IdToken
+from ocpp_bridge.ocpp.outcome import undelivered
 from ocpp_bridge.ocpp.registration import Registration
+from ocpp_bridge.ocpp.station import InvalidOutgoing
 from ocpp_bridge.ocpp.v16.configuration import ConfigurationKeys
+from ocpp_bridge.ocpp.v16.keys import flag, integer
 from ocpp_bridge.ocpp.v16.meter_values import MeterValues16
-from ocpp_bridge.ocpp.v16.reservation import Reservation16
+from ocpp_bridge.ocpp.v16.reservation import FOR_OTHER, FOR_OTHER_WITH_PARENT, Reservation16
 from ocpp_bridge.ocpp.v16.status import Status16
 from ocpp_bridge.ocpp.v16.transactions import Transactions16
 

@@ -29,18 +29,18 @@ Must never: authorize anyone or start a transaction.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from dataclasses import dataclass
 from typing import Callable
 
 from ocpp_bridge.deferred import Deferred
 from ocpp_bridge.ocpp import evse_events as E
 from ocpp_bridge.ocpp.auth_store import epoch
-from ocpp_bridge.store.database import transaction
-from ocpp_bridge.ocpp.v16.keys import R, flag
 from ocpp_bridge.ocpp.context import BlockContext
 from ocpp_bridge.ocpp.v16.configuration import ConfigurationKeys
-import sqlite3
+from ocpp_bridge.ocpp.v16.keys import R, flag
 from ocpp_bridge.ocpp.v16.status import Status16
+from ocpp_bridge.store.database import transaction
 
 log = logging.getLogger("ocpp_bridge.ocpp.v16.reservation")
 

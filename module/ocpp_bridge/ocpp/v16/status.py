@@ -30,14 +30,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import Callable
 
 from ocpp_bridge.ocpp import evse_events as E
+from ocpp_bridge.ocpp.context import BlockContext
 from ocpp_bridge.ocpp.events import ConnectionChanged, Registered, TxStarted
 from ocpp_bridge.ocpp.timefmt import iso
-from ocpp_bridge.ocpp.v16.keys import integer
-from ocpp_bridge.ocpp.context import BlockContext
 from ocpp_bridge.ocpp.v16.configuration import ConfigurationKeys
-from typing import Callable
+from ocpp_bridge.ocpp.v16.keys import integer
 
 log = logging.getLogger("ocpp_bridge.ocpp.v16.status")
 

@@ -47,16 +47,16 @@ from dataclasses import dataclass
 from typing import Callable
 
 from ocpp_bridge.ocpp import evse_events as E
-from ocpp_bridge.ocpp.events import TxEnded, TxStarted, TxUpdated
 from ocpp_bridge.ocpp.auth_store import epoch
+from ocpp_bridge.ocpp.context import BlockContext
+from ocpp_bridge.ocpp.events import TxEnded, TxStarted, TxUpdated
 from ocpp_bridge.ocpp.outbox import PLACEHOLDER_TRANSACTION_ID
 from ocpp_bridge.ocpp.sampled_values import sampled_values
 from ocpp_bridge.ocpp.state_change import StateChanges
 from ocpp_bridge.ocpp.timefmt import iso
-from ocpp_bridge.store.database import transaction
-from ocpp_bridge.ocpp.v16.keys import ENERGY_IMPORT_REGISTER, flag, integer, limit, measurands
-from ocpp_bridge.ocpp.context import BlockContext
 from ocpp_bridge.ocpp.v16.configuration import ConfigurationKeys
+from ocpp_bridge.ocpp.v16.keys import ENERGY_IMPORT_REGISTER, flag, integer, limit, measurands
+from ocpp_bridge.store.database import transaction
 
 log = logging.getLogger("ocpp_bridge.ocpp.v16.transactions")
 

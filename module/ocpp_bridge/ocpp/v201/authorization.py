@@ -42,13 +42,12 @@ import logging
 
 from ocpp_bridge.deferred import Deferred
 from ocpp_bridge.ocpp.auth_store import AuthStore, epoch
+from ocpp_bridge.ocpp.context import BlockContext
 from ocpp_bridge.ocpp.evse_events import IdToken
 from ocpp_bridge.ocpp.outcome import Failure
-from ocpp_bridge.ocpp.v201.device_model import VariableKey
+from ocpp_bridge.ocpp.v201.device_model import DeviceModel, VariableKey
 from ocpp_bridge.ocpp.v201.dm_definitions import RO
 from ocpp_bridge.ocpp.v201.variables import boolean, enabled, fixed, integer, string
-from ocpp_bridge.ocpp.context import BlockContext
-from ocpp_bridge.ocpp.v201.device_model import DeviceModel
 
 log = logging.getLogger("ocpp_bridge.ocpp.v201.authorization")
 

@@ -26,16 +26,15 @@ itself, or read a clock.
 from __future__ import annotations
 
 import logging
-
-from ocpp_bridge.ocpp import evse_events as E
-from ocpp_bridge.ocpp.events import TxEnded
-from ocpp_bridge.ocpp.v201.device_model import VariableKey
-from ocpp_bridge.store.database import transaction
-from ocpp_bridge.ocpp.context import BlockContext, Later
-from ocpp_bridge.ocpp.v201.device_model import DeviceModel
 import sqlite3
 from typing import Protocol
+
+from ocpp_bridge.ocpp import evse_events as E
+from ocpp_bridge.ocpp.context import BlockContext, Later
+from ocpp_bridge.ocpp.events import TxEnded
+from ocpp_bridge.ocpp.v201.device_model import DeviceModel, VariableKey
 from ocpp_bridge.ocpp.v201.status import StatusBlock
+from ocpp_bridge.store.database import transaction
 
 log = logging.getLogger("ocpp_bridge.ocpp.v201.availability")
 

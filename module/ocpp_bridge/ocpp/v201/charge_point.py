@@ -21,8 +21,12 @@ from ocpp_bridge.ocpp.v201.authorization import MASTER_PASS_GROUP_ID, Authorizat
 from ocpp_bridge.ocpp.v201.availability import AvailabilityBlock
 from ocpp_bridge.ocpp.v201.blocks import Blocks201, build_blocks
 from ocpp_bridge.ocpp.v201.component_table import STANDARD_COMPONENTS
-from ocpp_bridge.ocpp.v201.core_variables import (MESSAGE_ATTEMPT_INTERVAL, MESSAGE_ATTEMPTS, QUEUE_ALL_MESSAGES,
-                                                  SECURITY_PROFILE)
+from ocpp_bridge.ocpp.v201.core_variables import (
+    MESSAGE_ATTEMPT_INTERVAL,
+    MESSAGE_ATTEMPTS,
+    QUEUE_ALL_MESSAGES,
+    SECURITY_PROFILE,
+)
 from ocpp_bridge.ocpp.v201.device_model import DeviceModel, VariableKey
 from ocpp_bridge.ocpp.v201.meter_values import MeterValuesBlock
 from ocpp_bridge.ocpp.v201.provisioning import Provisioning201

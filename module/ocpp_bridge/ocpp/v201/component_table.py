@@ -16,8 +16,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ocpp_bridge.ocpp.v201 import (authorization, core_variables, meter_values, provisioning, remote_control,
-                                   reservation, status, transactions)
+from ocpp_bridge.ocpp.v201 import (
+    authorization,
+    core_variables,
+    meter_values,
+    provisioning,
+    remote_control,
+    reservation,
+    status,
+    transactions,
+)
 from ocpp_bridge.ocpp.v201.dm_definitions import ComponentDef, VariableDef
 from ocpp_bridge.ocpp.v201.variables import REPORT_ORDER, Var
 

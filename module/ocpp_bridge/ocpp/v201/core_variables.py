@@ -15,8 +15,17 @@ Must never: hold a value or logic.
 from __future__ import annotations
 
 from ocpp_bridge.ocpp.v201.dm_definitions import AVAILABILITY_STATES, RO, TIME_SOURCES
-from ocpp_bridge.ocpp.v201.variables import (boolean, date_time, enabled, fixed, integer, member_list, option,
-                                             sequence_list, string)
+from ocpp_bridge.ocpp.v201.variables import (
+                                             boolean,
+                                             date_time,
+                                             enabled,
+                                             fixed,
+                                             integer,
+                                             member_list,
+                                             option,
+                                             sequence_list,
+                                             string,
+)
 
 COMM, SECURITY, SMART, CLOCK, STATION = "OCPPCommCtrlr", "SecurityCtrlr", "SmartChargingCtrlr", "ClockCtrlr", \
     "ChargingStation"

@@ -1,7 +1,8 @@
 """OCPP 2.0.1 device model: components, variables, attributes and characteristics in SQLite.
 
 Owns: the device model built from the definitions in ``dm_definitions.py`` (the standardized
-components and variables, EVSE/Connector components made by ``ensure_evse``), the answers to GetVariables/SetVariables, ReportData for GetBaseReport, and
+components and variables, EVSE/Connector components made by ``ensure_evse``), the answers to
+GetVariables/SetVariables, ReportData for GetBaseReport, and
 the tables ``dm_component``, ``dm_variable``, ``dm_attribute`` of the connection it is given
 (normally ``open_database(DatabasePath, DATABASE_NAME, MIGRATIONS)``; the constructor applies
 ``MIGRATIONS`` itself). Definitions live in code; the tables mirror them so the file explains
@@ -71,12 +72,23 @@ MIGRATIONS: list[str] = [
     """,
 ]
 
-from ocpp_bridge.ocpp.v201.variables import Var  # noqa: E402
 from ocpp_bridge.ocpp.v201.dm_definitions import (  # noqa: E402 - the definitions this model is built from
-    ATTRIBUTES, CONNECTOR_COMPONENT, DATA_TYPES, EVSE_COMPONENT, INT32, RO, RW,
-    VALUE_MAX_CHARS, WO, _LISTS, AttributeDef, ComponentDef, VariableDef, VariableKey,
+    _LISTS,
+    ATTRIBUTES,
+    CONNECTOR_COMPONENT,
+    DATA_TYPES,
+    EVSE_COMPONENT,
+    INT32,
+    RO,
+    RW,
+    VALUE_MAX_CHARS,
+    WO,
+    AttributeDef,
+    ComponentDef,
+    VariableDef,
+    VariableKey,
 )
-
+from ocpp_bridge.ocpp.v201.variables import Var  # noqa: E402
 
 _INT = re.compile(r"^[+-]?[0-9]+$")
 _COMPONENT_KEY = re.compile(

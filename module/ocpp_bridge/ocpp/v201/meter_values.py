@@ -24,19 +24,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from ocpp_bridge.ocpp import evse_events as E
-from ocpp_bridge.ocpp.events import ConnectionChanged, TxEnded, TxStarted
 from ocpp_bridge.ocpp.auth_store import epoch
 from ocpp_bridge.ocpp.clock_alignment import next_aligned
+from ocpp_bridge.ocpp.context import BlockContext, Later
+from ocpp_bridge.ocpp.events import ConnectionChanged, TxEnded, TxStarted
 from ocpp_bridge.ocpp.sampled_values import V201, sampled_values
 from ocpp_bridge.ocpp.timefmt import iso
-from ocpp_bridge.ocpp.v201.dm_definitions import MEASURANDS
-from ocpp_bridge.ocpp.v201.variables import Var, enabled, integer, member_list
-from ocpp_bridge.ocpp.context import BlockContext, Later
 from ocpp_bridge.ocpp.v201.device_model import DeviceModel
-from typing import TYPE_CHECKING
+from ocpp_bridge.ocpp.v201.dm_definitions import MEASURANDS
 from ocpp_bridge.ocpp.v201.status import StatusBlock
+from ocpp_bridge.ocpp.v201.variables import Var, enabled, integer, member_list
+
 if TYPE_CHECKING:
     from ocpp_bridge.ocpp.v201.transactions import TransactionBlock
 

@@ -19,13 +19,12 @@ from __future__ import annotations
 import logging
 
 from ocpp_bridge.ocpp import secrets
-from ocpp_bridge.ocpp.registration import Registration
 from ocpp_bridge.ocpp.errors import OccurrenceConstraintViolation
+from ocpp_bridge.ocpp.events import ConfigurationChanged, PasswordChanged
+from ocpp_bridge.ocpp.registration import Registration
 from ocpp_bridge.ocpp.station import StationCore
 from ocpp_bridge.ocpp.timefmt import iso
 from ocpp_bridge.ocpp.v201.device_model import DeviceModel, VariableKey
-
-from ocpp_bridge.ocpp.events import ConfigurationChanged, PasswordChanged
 from ocpp_bridge.ocpp.v201.dm_definitions import WO
 from ocpp_bridge.ocpp.v201.variables import fixed, integer, string
 

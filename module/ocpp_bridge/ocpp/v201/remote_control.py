@@ -43,20 +43,18 @@ import logging
 from typing import Callable
 
 from ocpp_bridge.deferred import Deferred, now_or_later
+from ocpp_bridge.ocpp.context import BlockContext
+from ocpp_bridge.ocpp.events import TxEnded
 from ocpp_bridge.ocpp.evse_events import IdToken
 from ocpp_bridge.ocpp.outcome import Failure, undelivered
-
-from ocpp_bridge.ocpp.events import TxEnded
-from ocpp_bridge.ocpp.v201.authorization import AUTHORIZE_REMOTE_START
-from ocpp_bridge.ocpp.v201.variables import integer
-from ocpp_bridge.ocpp.context import BlockContext
-from ocpp_bridge.ocpp.v201.authorization import AuthorizationBlock
+from ocpp_bridge.ocpp.v201.authorization import AUTHORIZE_REMOTE_START, AuthorizationBlock
 from ocpp_bridge.ocpp.v201.device_model import DeviceModel
 from ocpp_bridge.ocpp.v201.meter_values import MeterValuesBlock
 from ocpp_bridge.ocpp.v201.provisioning import Provisioning201
 from ocpp_bridge.ocpp.v201.reservation import ReservationBlock
 from ocpp_bridge.ocpp.v201.status import StatusBlock
 from ocpp_bridge.ocpp.v201.transactions import TransactionBlock
+from ocpp_bridge.ocpp.v201.variables import integer
 
 log = logging.getLogger("ocpp_bridge.ocpp.v201.remote_control")
 

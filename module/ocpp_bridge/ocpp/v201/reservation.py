@@ -37,19 +37,19 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 
 from ocpp_bridge.deferred import Deferred, now_or_later
 from ocpp_bridge.ocpp import evse_events as E
-from ocpp_bridge.ocpp.events import ConnectorStatusChanged
 from ocpp_bridge.ocpp.auth_store import epoch
-from ocpp_bridge.store.database import transaction
-from ocpp_bridge.ocpp.v201.dm_definitions import RO
-from ocpp_bridge.ocpp.v201.variables import boolean, enabled
 from ocpp_bridge.ocpp.context import BlockContext, Later
-from ocpp_bridge.ocpp.v201.device_model import DeviceModel
-import sqlite3
+from ocpp_bridge.ocpp.events import ConnectorStatusChanged
 from ocpp_bridge.ocpp.v201.availability import TransactionsQuery
+from ocpp_bridge.ocpp.v201.device_model import DeviceModel
+from ocpp_bridge.ocpp.v201.dm_definitions import RO
 from ocpp_bridge.ocpp.v201.status import StatusBlock
+from ocpp_bridge.ocpp.v201.variables import boolean, enabled
+from ocpp_bridge.store.database import transaction
 
 log = logging.getLogger("ocpp_bridge.ocpp.v201.reservation")
 

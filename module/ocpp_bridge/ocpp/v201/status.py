@@ -36,13 +36,12 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from ocpp_bridge.ocpp import evse_events as E
+from ocpp_bridge.ocpp.context import BlockContext, Later
 from ocpp_bridge.ocpp.events import ConnectionChanged, ConnectorStatusChanged, Registered
 from ocpp_bridge.ocpp.outcome import Failure
 from ocpp_bridge.ocpp.timefmt import iso
-from ocpp_bridge.ocpp.v201.device_model import VariableKey
+from ocpp_bridge.ocpp.v201.device_model import DeviceModel, VariableKey
 from ocpp_bridge.ocpp.v201.variables import integer
-from ocpp_bridge.ocpp.context import BlockContext, Later
-from ocpp_bridge.ocpp.v201.device_model import DeviceModel
 
 log = logging.getLogger("ocpp_bridge.ocpp.v201.status")
 

@@ -60,21 +60,32 @@ import uuid
 from dataclasses import asdict
 
 from ocpp_bridge.ocpp import evse_events as E
-from ocpp_bridge.ocpp.events import TxAnswered, TxEnded, TxStarted, TxUpdated
 from ocpp_bridge.ocpp.auth_store import epoch
+from ocpp_bridge.ocpp.context import BlockContext
+from ocpp_bridge.ocpp.events import TxAnswered, TxEnded, TxStarted, TxUpdated
 from ocpp_bridge.ocpp.state_change import StateChanges
 from ocpp_bridge.ocpp.timefmt import iso
-from ocpp_bridge.ocpp.v201.meter_values import (SAMPLED_TX_ENDED_MEASURANDS, TX_STARTED_MEASURANDS,
-                                                TX_UPDATED_MEASURANDS, meter_value)
-from ocpp_bridge.ocpp.v201.tx_records import (EFFECT_OF_REASON, MIGRATIONS, STORE_NAME, TRIGGER_OF_REASON, Tx,
-                                              TxStore, reason_201)
-from ocpp_bridge.ocpp.v201.dm_definitions import TX_POINTS
-from ocpp_bridge.ocpp.v201.variables import Var, boolean, integer, member_list
-from ocpp_bridge.ocpp.context import BlockContext
 from ocpp_bridge.ocpp.v201.authorization import AuthorizationBlock
 from ocpp_bridge.ocpp.v201.device_model import DeviceModel
-from ocpp_bridge.ocpp.v201.meter_values import MeterValuesBlock
+from ocpp_bridge.ocpp.v201.dm_definitions import TX_POINTS
+from ocpp_bridge.ocpp.v201.meter_values import (
+    SAMPLED_TX_ENDED_MEASURANDS,
+    TX_STARTED_MEASURANDS,
+    TX_UPDATED_MEASURANDS,
+    MeterValuesBlock,
+    meter_value,
+)
 from ocpp_bridge.ocpp.v201.status import StatusBlock
+from ocpp_bridge.ocpp.v201.tx_records import (
+    EFFECT_OF_REASON,
+    MIGRATIONS,
+    STORE_NAME,
+    TRIGGER_OF_REASON,
+    Tx,
+    TxStore,
+    reason_201,
+)
+from ocpp_bridge.ocpp.v201.variables import Var, boolean, integer, member_list
 
 log = logging.getLogger("ocpp_bridge.ocpp.v201.transactions")
 

@@ -109,7 +109,7 @@ class Tx:
         return json.dumps(asdict(self))
 
     @classmethod
-    def from_json(cls, text: str) -> "Tx":
+    def from_json(cls, text: str) -> Tx:
         data = json.loads(text)
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
