@@ -603,18 +603,18 @@ def test_guest_tables_keep_their_own_schema_version(tmp_path):
 # ------------------------------------------------------------------ the real charge points' settings
 def test_16_retry_policy_reads_the_configuration_keys(tmp_path):
     cp = make("1.6", tmp_path, Wire())
-    assert cp.core.retry_policy("StopTransaction") == (3, 60.0)
+    assert cp.core.delivery.retry_policy("StopTransaction") == (3, 60.0)
     cp.keys.set("TransactionMessageAttempts", "5", by_csms=True)
     cp.keys.set("TransactionMessageRetryInterval", "9", by_csms=True)
-    assert cp.core.retry_policy("StopTransaction") == (5, 9.0)
+    assert cp.core.delivery.retry_policy("StopTransaction") == (5, 9.0)
     assert cp.core.queue_all() is False
 
 
 def test_201_retry_policy_and_queue_all_read_the_device_model(tmp_path):
     cp = make("2.0.1", tmp_path, Wire())
-    assert cp.core.retry_policy("TransactionEvent") == (3, 60.0)
+    assert cp.core.delivery.retry_policy("TransactionEvent") == (3, 60.0)
     for name, value in (("MessageAttempts", "4"), ("MessageAttemptInterval", "11")):
         cp.model.set(VariableKey("OCPPCommCtrlr", name, variable_instance="TransactionEvent"), value, by_csms=True)
     cp.model.set(VariableKey("OCPPCommCtrlr", "QueueAllMessages"), "true", by_csms=True)
-    assert cp.core.retry_policy("SecurityEventNotification") == (4, 11.0)
+    assert cp.core.delivery.retry_policy("SecurityEventNotification") == (4, 11.0)
     assert cp.core.queue_all() is True

@@ -236,7 +236,7 @@ def test_stop_drops_queue_and_nothing_is_sent_until_restart(tmp_path):
 
 
 def test_a_failing_timer_is_logged_and_the_others_still_run(caplog):
-    from ocpp_bridge.ocpp.station import Timers
+    from ocpp_bridge.ocpp.timers import Timers
 
     timers, ran = Timers(), []
     timers.set("broken", 1.0, lambda: 1 / 0)

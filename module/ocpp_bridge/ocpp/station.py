@@ -72,60 +72,22 @@ from ocpp_bridge.deferred import Deferred
 from ocpp_bridge.ocpp.errors import OcppError
 from ocpp_bridge.ocpp.events import ConnectionChanged, EventBus, FrameLogged
 from ocpp_bridge.ocpp.late_answers import late_answer
-from ocpp_bridge.ocpp.outbox import Entry, Outbox
-from ocpp_bridge.ocpp.outcome import Failure, LocalFailure, ignore
+from ocpp_bridge.ocpp.delivery import (DEFAULT_QUEUE_THRESHOLD, Delivery, RetryPolicy, TxResultHandler,
+                                       default_retry_policy)
+from ocpp_bridge.ocpp.outbox import Outbox
+from ocpp_bridge.ocpp.outcome import LocalFailure, ignore
 from ocpp_bridge.ocpp.rpc import CALLRESULT, Call, CallError, CallResult, FrameError, encode, error_code, parse_frame
 from ocpp_bridge.ocpp.schemas import OcppSchemas, SchemaViolation
 from ocpp_bridge.ocpp.session import Done, OutgoingCall, RpcSession
+from ocpp_bridge.ocpp.timers import Timers
 
 log = logging.getLogger("ocpp_bridge.ocpp")
 
-# action -> (maximum attempts, retry interval in seconds); read on every failure.
-RetryPolicy = Callable[[str], tuple[int, float]]
-# (tx_key, request payload as sent, CALLRESULT payload or None when dropped)
-TxResultHandler = Callable[[str | None, dict, dict | None], None]
-
-DEFAULT_QUEUE_THRESHOLD = 500
 DEFAULT_ANSWER_TIMEOUT_S = 5.0  # module option CsmsAnswerTimeoutS
-
-
-def default_retry_policy(action: str) -> tuple[int, float]:
-    return 3, 60.0
 
 
 class InvalidOutgoing(Exception):
     """An outgoing message failed its schema; it was not queued."""
-
-
-class Timers:
-    """Named one-shot deadlines; the core's only notion of time."""
-
-    def __init__(self) -> None:
-        self._due: dict[str, tuple[float, Callable[[], None]]] = {}
-
-    def set(self, name: str, due: float, fn: Callable[[], None]) -> None:
-        self._due[name] = (due, fn)
-
-    def cancel(self, name: str) -> None:
-        self._due.pop(name, None)
-
-    def is_set(self, name: str) -> bool:
-        return name in self._due
-
-    def next_due(self) -> float | None:
-        return min((due for due, _ in self._due.values()), default=None)
-
-    def run_due(self, now: float) -> None:
-        for name, (due, fn) in sorted(self._due.items(), key=lambda kv: kv[1][0]):
-            if due <= now and self._due.get(name, (None,))[0] == due:
-                del self._due[name]
-                try:
-                    fn()
-                except Exception:  # one block's bug must not stop the others' timers
-                    log.exception("timer %s failed", name)
-
-    def clear(self) -> None:
-        self._due.clear()
 
 
 class StationCore:
@@ -134,7 +96,7 @@ class StationCore:
     def __init__(self, version: str, send_text: Callable[[str], bool], *, timeout_s: float = 30.0,
                  outbox: Outbox | None = None, retry_policy: RetryPolicy = default_retry_policy,
                  queue_all: Callable[[], bool] = lambda: False,
-                 queue_threshold: int = DEFAULT_QUEUE_THRESHOLD):
+                 queue_threshold: int = DEFAULT_QUEUE_THRESHOLD) -> None:
         self.version = version
         self.schemas = OcppSchemas(version)
         self.session = RpcSession(timeout_s=timeout_s)
@@ -143,27 +105,33 @@ class StationCore:
         self.connected = False
         self.running = True
         self.registration = "Unknown"  # Unknown | Pending | Rejected | Accepted
-        self.outbox = outbox if outbox is not None else Outbox.in_memory(version)
-        self.retry_policy = retry_policy
         self.queue_all = queue_all
-        self.queue_threshold = queue_threshold
-        self.resume_delay_s = 0.0
         self.answer_timeout_s = DEFAULT_ANSWER_TIMEOUT_S  # longest wait on a module for a CALL's answer
-        self._resume_at = 0.0
         self._late_answers = 0  # numbers the deadline timers of deferred answers
         self._answering = False  # while a CALL is being answered, nothing else may be written
-        self._settling = False  # while a result is being committed, nothing may be sent
         self._triggering = False  # while a TriggerMessage is answered: see ``triggered``
         self._send_text = send_text
-        self._handlers: dict[str, Callable[[dict], dict]] = {}
+        self._handlers: dict[str, Callable[[dict[str, Any]], Any]] = {}
         self.events = EventBus()  # typed events between the blocks (ocpp/events.py)
-        self._tx_handlers: dict[str, TxResultHandler] = {}
-        self._late: dict[str, Entry] = {}  # message id of a timed-out send -> its entry
-        for entry in self.outbox.entries():  # queued before this start: older than anything new
-            entry.seq = self.session.next_seq()
-        if len(self.outbox):
-            log.info("outbox holds %d message(s) from before; they go after BootNotification is Accepted",
-                     len(self.outbox))
+        self.delivery = Delivery(self, outbox if outbox is not None else Outbox.in_memory(version), retry_policy,
+                                 queue_threshold)
+        self.outbox = self.delivery.outbox
+
+    @property
+    def resume_delay_s(self) -> float:
+        return self.delivery.resume_delay_s
+
+    @resume_delay_s.setter
+    def resume_delay_s(self, seconds: float) -> None:
+        self.delivery.resume_delay_s = seconds
+
+    @property
+    def queue_threshold(self) -> int:
+        return self.delivery.queue_threshold
+
+    @queue_threshold.setter
+    def queue_threshold(self, count: int) -> None:
+        self.delivery.queue_threshold = count
 
     # ------------------------------------------------------------- wiring
     def handle(self, action: str, fn: Callable[[dict], dict]) -> None:
@@ -176,9 +144,7 @@ class StationCore:
     def on_connected(self, now: float) -> None:
         self.now = now
         self.connected = True
-        self._resume_at = now + max(0.0, self.resume_delay_s)
-        if self.resume_delay_s > 0 and len(self.outbox):
-            log.info("outbox resumes in %.0fs (MessageQueueResumeDelay)", self.resume_delay_s)
+        self.delivery.connected(now)
         self.events.publish(ConnectionChanged(True))
         self.pump()
 
@@ -187,8 +153,8 @@ class StationCore:
         was = self.connected
         self.connected = False
         self.session.abort_in_flight("disconnected")
-        self._late.clear()
-        if not self._queue_all():
+        self.delivery.disconnected()
+        if not self.queue_all():
             dropped = self.session.drop_queued(keep=lambda c: c.action == "BootNotification",
                                                why="offline and QueueAllMessages is off")
             if dropped:
@@ -207,7 +173,8 @@ class StationCore:
             if answer is not None:
                 self._write(encode(answer))
                 return
-            if exc.message_type == CALLRESULT and exc.unique_id is not None and exc.unique_id not in self._late:
+            if (exc.message_type == CALLRESULT and exc.unique_id is not None
+                    and not self.delivery.awaits_late(exc.unique_id)):
                 # a CALLRESULT we cannot use fails its call now, as a CALLERROR would, not at the timeout
                 self.session.on_answer(CallError(exc.unique_id, exc.code, exc.description))
                 self.pump()
@@ -219,14 +186,9 @@ class StationCore:
             finally:
                 self._answering = False
         else:
-            late = self._late.pop(frame.unique_id, None)
-            if late is None:
+            result = frame.payload if isinstance(frame, CallResult) else None
+            if not self.delivery.take_late(frame.unique_id, result):
                 self.session.on_answer(frame)
-            elif isinstance(frame, CallResult) and late in self.outbox:
-                log.info("late answer to %s (%s) taken: it will not be sent again", late.action, frame.unique_id)
-                self._acknowledge(late, frame.payload)
-            else:
-                log.info("late CALLERROR to %s (%s) ignored: the attempt was counted", late.action, frame.unique_id)
         self.pump()
 
     def poll(self, now: float) -> float | None:
@@ -235,7 +197,7 @@ class StationCore:
         self.session.check_timeout(now)
         self.timers.run_due(now)
         self.pump()
-        deadlines = [d for d in (self.timers.next_due(), self.session.deadline(), self._outbox_due())
+        deadlines = [d for d in (self.timers.next_due(), self.session.deadline(), self.delivery.due())
                      if d is not None]
         return min(deadlines, default=None)
 
@@ -251,13 +213,13 @@ class StationCore:
             (on_done or ignore)(None, LocalFailure("stopped", "OCPP is stopped"))
             return None
         self._check_outgoing(action, payload)
-        if not self.connected and action != "BootNotification" and not self._queue_all():
+        if not self.connected and action != "BootNotification" and not self.queue_all():
             log.info("offline: dropping %s (QueueAllMessages is off)", action)
             (on_done or ignore)(None, LocalFailure("dropped", "offline"))
             return None
         call = self.session.enqueue(action, payload, on_done or ignore, front=front)
         call.allowed_before_accepted = self._triggering
-        self._enforce_threshold()
+        self.delivery.enforce_threshold()
         self.pump()
         return call
 
@@ -272,11 +234,9 @@ class StationCore:
             log.info("OCPP is stopped: not queueing %s", action)
             return 0
         self._check_outgoing(action, payload)
-        entry = self.outbox.add(action, payload, tx_key, self.now)
-        entry.seq = self.session.next_seq()
-        self._enforce_threshold()
+        row_id = self.delivery.send(action, payload, tx_key)
         self.pump()
-        return entry.row_id
+        return row_id
 
     @contextmanager
     def atomic(self) -> Iterator[None]:
@@ -284,18 +244,13 @@ class StationCore:
         meanwhile to the tables the outbox hosts (``Outbox.host``) commit together. All or
         nothing: an exception rolls back the file and the outbox's memory and propagates;
         nothing queued inside is sent before the commit. Nested, it joins as a savepoint."""
-        settling = self._settling
-        self._settling = True
-        try:
-            with self.outbox.transaction():
-                yield
-        finally:
-            self._settling = settling
+        with self.delivery.atomic():
+            yield
         self.pump()
 
     def on_tx_result(self, action: str, fn: TxResultHandler) -> None:
         """Register (once, at construction) who hears the results of ``action``'s transactional sends."""
-        self._tx_handlers[action] = fn
+        self.delivery.on_result(action, fn)
 
     def set_transaction_id(self, tx_key: str, transaction_id: int) -> None:
         """1.6: the CSMS's transactionId of ``tx_key``; queued MeterValues/StopTransaction carry it."""
@@ -324,12 +279,6 @@ class StationCore:
             log.error("not sending %s: %s", action, exc)
             raise InvalidOutgoing(f"{action} cannot be sent as UTF-8 JSON: {exc}") from None
 
-    def _queue_all(self) -> bool:
-        try:
-            return bool(self.queue_all())
-        except (KeyError, ValueError):
-            return False
-
     @contextmanager
     def triggered(self) -> Iterator[None]:
         """Around the handling of a TriggerMessage: the CALLs queued inside may leave while
@@ -355,118 +304,17 @@ class StationCore:
         """Send the next queued CALL if the line is free."""
         if self._answering:
             return  # a CALL queued by a handler goes after that handler's CALLRESULT
-        if self._settling:
+        if self.delivery.settling:
             return  # a message queued by a result handler is not durable before that commit
         if self.session.in_flight is not None:
             return
-        taken = self.session.next_frame(self.now, self.may_send, extra=self._outbox_candidate())
+        taken = self.session.next_frame(self.now, self.may_send, extra=self.delivery.candidate())
         if taken is None:
             return
         call, text = taken
-        if call.tx is not None:  # a new try: an answer to an earlier one no longer counts
-            self._late = {uid: e for uid, e in self._late.items() if e is not call.tx}
+        self.delivery.sent(call)
         if not self._write(text):
             self.session.abort_in_flight("disconnected")
-
-    # ------------------------------------------------------------- the outbox
-    def _outbox_open(self) -> bool:
-        return (self.connected and self.running and self.registration == "Accepted"
-                and self.now >= self._resume_at)
-
-    def _outbox_candidate(self) -> OutgoingCall | None:
-        entry = self.outbox.head()
-        if entry is None or not self._outbox_open() or self.now < entry.not_before:
-            return None
-        return OutgoingCall(entry.action, self.outbox.outgoing_payload(entry),
-                            lambda result, error: self._tx_done(entry, result, error), seq=entry.seq, tx=entry)
-
-    def _outbox_due(self) -> float | None:
-        """When the outbox head becomes sendable, if that is later than now."""
-        entry = self.outbox.head()
-        if (entry is None or self.session.in_flight is not None or not self.connected or not self.running
-                or self.registration != "Accepted"):
-            return None
-        due = max(entry.not_before, self._resume_at)
-        return due if due > self.now else None
-
-    def _tx_done(self, entry: Entry, result: dict | None, error: Failure | None) -> None:
-        if result is not None:
-            self._acknowledge(entry, result)
-            return
-        assert error is not None
-        if isinstance(error, LocalFailure) and error.reason == "disconnected":
-            log.info("%s (%s) cut by the lost connection: sent again after reconnecting, no attempt spent",
-                     entry.action, error.unique_id)
-            return
-        if isinstance(error, LocalFailure) and error.reason == "timeout":
-            self._late[error.unique_id] = entry
-        max_attempts, interval_s = self._policy(entry.action)
-        if self.outbox.record_failure(entry, self.now, max_attempts, interval_s):
-            log.warning("%s (%s) failed with %s: attempt %d of %d, next try in %.0fs", entry.action,
-                        error.unique_id, error.code, entry.attempts, max(1, max_attempts),
-                        entry.not_before - self.now)
-            return
-        log.error("%s dropped after %d failed attempt(s) (last: %s %s): %.300s", entry.action, entry.attempts,
-                  error.code, error.description, self.outbox.outgoing_payload(entry))
-        self._finish(entry, None)
-
-    def _policy(self, action: str) -> tuple[int, float]:
-        try:
-            attempts, interval = self.retry_policy(action)
-            return int(attempts), float(interval)
-        except (KeyError, ValueError):
-            log.exception("retry settings unreadable; using 3 attempts, 60s")
-            return default_retry_policy(action)
-
-    def _acknowledge(self, entry: Entry, result: dict) -> None:
-        if not self.check_response(entry.action, result):
-            log.warning("%s was answered with an invalid CALLRESULT; it counts as delivered", entry.action)
-        self._finish(entry, result)
-
-    def _finish(self, entry: Entry, result: dict | None) -> None:
-        """Remove ``entry`` and tell its handler, in one commit (whatever the handler writes to
-        the outbox, e.g. ``set_transaction_id`` or a new message, commits with the removal)."""
-        self._late = {uid: e for uid, e in self._late.items() if e is not entry}
-        payload = self.outbox.outgoing_payload(entry)
-        self._settling = True
-        try:
-            with self.outbox.transaction():
-                tx_id = (result or {}).get("transactionId")
-                if (self.version == "1.6" and entry.action == "StartTransaction" and entry.tx_key is not None
-                        and isinstance(tx_id, int) and not isinstance(tx_id, bool)):
-                    self.outbox.set_transaction_id(entry.tx_key, tx_id)
-                self.outbox.remove(entry)
-                self._tell(entry, payload, result)
-        finally:
-            self._settling = False
-
-    def _tell(self, entry: Entry, payload: dict, result: dict | None) -> None:
-        handler = self._tx_handlers.get(entry.action)
-        if handler is None:
-            return
-        try:
-            handler(entry.tx_key, payload, result)
-        except Exception:  # a block's bug must not lose the removal or stop the queue
-            log.exception("result handler of %s failed", entry.action)
-
-    def _enforce_threshold(self) -> None:
-        excess = len(self.session.queued()) + len(self.outbox) - self.queue_threshold
-        if excess <= 0:
-            return
-        ordinary = [c for c in self.session.queued() if c.action != "BootNotification"]
-        if ordinary:
-            victims = {id(c) for c in ordinary[:max(excess, self.queue_threshold // 10, 1)]}
-            n = self.session.drop_queued(keep=lambda c: id(c) not in victims, why="queue over its size threshold")
-            log.warning("queue above %d messages: dropped the %d oldest non-transactional one(s)",
-                        self.queue_threshold, n)
-            excess -= n
-        if excess <= 0:
-            return
-        in_flight = self.session.in_flight
-        for entry in self.outbox.thin(excess, keep=in_flight.tx if in_flight is not None else None):
-            log.warning("queue above %d messages: thinned out %s #%d of %s", self.queue_threshold,
-                        entry.action, entry.row_id, entry.tx_key)
-            self._tell(entry, self.outbox.outgoing_payload(entry), None)
 
     def _write(self, text: str) -> bool:
         self.events.publish(FrameLogged("out", text))
