@@ -69,11 +69,10 @@ from typing import Any, Callable
 
 from ocpp_bridge import json_edge
 from ocpp_bridge.deferred import Deferred
+from ocpp_bridge.ocpp.delivery import DEFAULT_QUEUE_THRESHOLD, Delivery, RetryPolicy, TxResultHandler, default_retry_policy
 from ocpp_bridge.ocpp.errors import OcppError
 from ocpp_bridge.ocpp.events import ConnectionChanged, EventBus, FrameLogged
 from ocpp_bridge.ocpp.late_answers import late_answer
-from ocpp_bridge.ocpp.delivery import (DEFAULT_QUEUE_THRESHOLD, Delivery, RetryPolicy, TxResultHandler,
-                                       default_retry_policy)
 from ocpp_bridge.ocpp.outbox import Outbox
 from ocpp_bridge.ocpp.outcome import LocalFailure, ignore
 from ocpp_bridge.ocpp.rpc import CALLRESULT, Call, CallError, CallResult, FrameError, encode, error_code, parse_frame
