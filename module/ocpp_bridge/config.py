@@ -15,6 +15,8 @@ from typing import Any
 
 import yaml
 
+from ocpp_bridge.ocpp_versions import parse_offered
+
 MODULE_NAME = "OcppBridge"
 
 _TYPES = {"boolean": bool, "integer": int, "number": (int, float), "string": str}
@@ -89,8 +91,13 @@ def resolve_impl_options(given: dict[str, dict], declared: dict[str, dict[str, d
 def resolve_options(given: dict[str, Any], declared: dict[str, dict]) -> dict[str, Any]:
     """Manifest defaults + given values, every value checked against its declared type."""
     options = _typed_options(given, declared, "config option")
-    if str(options.get("OcppVersion")) not in ("1.6", "2.0.1"):
-        raise ConfigError(f"OcppVersion must be \"1.6\" or \"2.0.1\", got {options.get('OcppVersion')!r}")
+    if str(options.get("OcppVersion")) not in ("1.6", "2.0.1", "auto"):
+        raise ConfigError(f"OcppVersion must be \"1.6\", \"2.0.1\" or \"auto\", got {options.get('OcppVersion')!r}")
+    if options.get("OcppVersion") == "auto":
+        try:
+            parse_offered(str(options.get("AutoOcppVersions", "")))
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
     if options.get("EverestProtocol") not in ("2025.12", "2024.11"):
         raise ConfigError(f"EverestProtocol must be \"2025.12\" or \"2024.11\", got {options.get('EverestProtocol')!r}")
     if options.get("SecurityProfile") not in (0, 1):

@@ -26,39 +26,46 @@ BasicAuthPassword; when the CSMS changes it the engine reconnects with the new o
 Start-up (as an EVerest module): subscribe (commands, results, required vars, global ready)
 -> announce module ready -> serve commands at once -> on the manager's global ready (or
 after ``GlobalReadyTimeoutS`` without a manager) start OCPP.
+
+The station (``station``: a 1.6 or 2.0.1 charge point) is built at start-up, for the fixed
+OcppVersion or, with "auto", for the version spoken last. With "auto", a connection on which
+the CSMS picked the other version replaces it: the old one is closed (its files, queue and
+configuration stay for when that version is spoken again), the other version's is built from
+its own files, the bus side is attached to it (``attach``) and its EVSEs' layout is replayed,
+before the connection is handed to it. Nothing of one version is translated into the other.
+
+What the engine leaves to its parts: the CSMS connection and its credentials (``csms_link``),
+the frame log (``frame_log``), the errors of the required modules (``everest/required_errors``),
+the system module (``impls/system_link``).
 """
 
 from __future__ import annotations
 
 import logging
 import queue
-import random
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Callable
 
-import yaml
-
 from ocpp_bridge.config import MODULE_NAME, Settings
+from ocpp_bridge.csms_link import CsmsLink
 from ocpp_bridge.deferred import Deferred
-from ocpp_bridge.everest import errors as E
 from ocpp_bridge.everest import protocol as P
 from ocpp_bridge.everest.calls import OnDone, OutstandingCalls
 from ocpp_bridge.everest.definitions import Definitions, ValidationFailure
 from ocpp_bridge.everest.mqtt import MqttLink
+from ocpp_bridge.everest.required_errors import RequiredErrors
+from ocpp_bridge.frame_log import FrameLog
 from ocpp_bridge.log_redaction import install as install_redaction
-from ocpp_bridge.ocpp.backoff import Backoff
+from ocpp_bridge.ocpp.charge_point import ChargePoint
 from ocpp_bridge.ocpp.events import FrameLogged, PasswordChanged
 from ocpp_bridge.ocpp.secrets import Redactor
 from ocpp_bridge.ocpp.station import InvalidOutgoing
-from ocpp_bridge.ocpp.timefmt import iso
-from ocpp_bridge.ocpp.transport import Connected, Disconnected, TextReceived, WebSocketTransport, basic_auth_token
+from ocpp_bridge.ocpp.transport import Connected, Disconnected, TextReceived
+from ocpp_bridge.ocpp_versions import first_version, offered_versions, remember_version
 
 log = logging.getLogger("ocpp_bridge.engine")
-frames_log = logging.getLogger("ocpp_bridge.frames")
 
-BOOT_REASON_WAIT_S = 10.0
 SHUTDOWN_WEBSOCKET_S = 2.0  # at most this long for the websocket's close handshake when stopping
 
 
@@ -91,7 +98,6 @@ class Engine:
         """``mqtt``: an MQTT link already made for this module (the start-up's, connected to
         the same broker); the engine takes it over instead of connecting again."""
         from ocpp_bridge.impls import build_impls
-        from ocpp_bridge.station_factory import build_station
 
         self.settings = settings
         self.definitions = definitions
@@ -107,9 +113,7 @@ class Engine:
         self.ocpp_started = False
         self._ready_deadline: float | None = None
         self._start_at: float | None = None
-        self._message_log = None
         self.secrets = Redactor()
-        self._csms_connection: int | None = None  # the transport's number of the connection we know is up
 
         on_message = lambda t, p: self.inbox.put(MqttIn(t, p))  # noqa: E731
         on_connection = lambda up: self.inbox.put(MqttUp(up))  # noqa: E731
@@ -119,25 +123,16 @@ class Engine:
         else:
             mqtt.attach(on_message=on_message, on_connection=on_connection)
         self.mqtt = mqtt
-        version = settings.ocpp_version
-        self.secrets.add(str(settings["BasicAuthPassword"]))
-        self.station = build_station(settings, self._send_frame)
-        self.station.core.resume_delay_s = float(settings["MessageQueueResumeDelay"])
-        self.station.core.answer_timeout_s = float(settings["CsmsAnswerTimeoutS"])
-        self.station.core.events.subscribe(FrameLogged, self._log_frame)
-        self.station.core.events.subscribe(PasswordChanged, lambda _: self._on_password_changed())
-        self.transport = WebSocketTransport(
-            settings.central_system_url,
-            "ocpp1.6" if version == "1.6" else "ocpp2.0.1",
-            self.inbox.put,
-            basic_auth=self._basic_auth(),
-            ping_interval_s=float(settings["WebsocketPingIntervalS"]),
-            pong_timeout_s=float(settings["WebsocketPongTimeoutS"]),
-            backoff=Backoff(settings["RetryBackOffWaitMinimumS"], settings["RetryBackOffRandomRangeS"],
-                            settings["RetryBackOffRepeatTimes"], random.Random()),
-        )
-        self._init_errors()
+        self.frame_log = FrameLog(str(settings["MessageLogPath"]), str(settings["ChargePointId"]), self.secrets, clock)
+        self.required_errors = RequiredErrors(settings, definitions, self.protocol.generation)
+        self.evse_errors = self.required_errors.evse_errors
+        self.station: ChargePoint = self._build_station(
+            first_version(str(settings["DatabasePath"]), settings.ocpp_version,
+                          offered_versions(settings.ocpp_version, str(settings["AutoOcppVersions"]))))
+        self.csms = CsmsLink(settings, self.inbox.put, self.secrets, lambda: self.station.basic_auth_password())
+        self.transport = self.csms.transport
         self.impls = build_impls(self)
+        self._attach(self.station)
 
     # ================================================================ lifecycle
     def run(self) -> None:
@@ -152,7 +147,7 @@ class Engine:
         provided = list(self.definitions.provides())
         required = [(c.module_id, c.implementation_id) for conns in self.settings.connections.values() for c in conns]
         self.mqtt.subscribe(self.protocol.subscriptions(provided, required, list(self._var_handlers)))
-        self.mqtt.subscribe(self._error_subscriptions())
+        self.mqtt.subscribe(self.required_errors.subscriptions())
         if not self.mqtt.start(wait_s=30):
             log.error("MQTT broker %s:%s not reachable yet; paho keeps trying",
                       self.settings.broker_host, self.settings.broker_port)
@@ -169,8 +164,7 @@ class Engine:
             self.transport.stop(timeout=SHUTDOWN_WEBSOCKET_S)
             self.mqtt.stop()
             self.station.close()
-            if self._message_log:
-                self._message_log.close()
+            self.frame_log.close()
 
     def shutdown(self) -> None:
         """Thread- and signal-safe: ask the engine loop to finish after the event in hand. It
@@ -226,11 +220,13 @@ class Engine:
             self.station.core.on_text(event.text, now)
         elif isinstance(event, Connected):
             log.info("connected to CSMS %s (%s)", self.settings.central_system_url, event.subprotocol)
-            self._csms_connection = event.connection
+            version = self.csms.connected(event)
+            if version != self.station.version:
+                self._switch_station(version, now)
             self.station.core.on_connected(now)
         elif isinstance(event, Disconnected):
             log.warning("CSMS connection lost: %s", event.reason)
-            self._csms_connection = None
+            self.csms.disconnected()
             self.station.core.on_disconnected(now)
         elif isinstance(event, MqttUp):
             if event.up:
@@ -240,7 +236,7 @@ class Engine:
 
     def _on_mqtt(self, event: MqttIn, now: float) -> None:
         self.station.core.now = now  # bus events reach the OCPP blocks with the current time
-        if self._on_required_error(event):
+        if self.required_errors.handle(event.topic, event.payload):
             return
         try:
             msg = self.protocol.decode(event.topic, event.payload)
@@ -385,19 +381,15 @@ class Engine:
             impl.on_ocpp_started()
         self.evse_link.on_ocpp_started()
         self.auth_link.push()
-        if self.settings.connections.get("system") and self.station.version != "1.6":
+        if self.system_link.present and self.station.takes_boot_reason():
             # then connect; a silent system module delays OCPP by BOOT_REASON_WAIT_S at most
-            self.call_required("system", 0, "get_boot_reason", {}, self._on_boot_reason, timeout_s=BOOT_REASON_WAIT_S)
+            self.system_link.boot_reason(self._on_boot_reason)
         else:
             self.transport.start()
 
-    def _on_boot_reason(self, reason: Any, error: tuple[str, str] | None) -> None:
-        """2.0.1 BootNotification.reason from the system module (same enum names as OCPP's)."""
-        if error is None and isinstance(reason, str):
-            self.station.provisioning.boot_reason = reason
-        else:
-            log.warning("no boot reason from the system module (%s); reporting %s", error,
-                        self.station.provisioning.boot_reason)
+    def _on_boot_reason(self, reason: str | None) -> None:
+        if reason is not None:
+            self.station.set_boot_reason(reason)
         self.transport.start()
 
     def stop_ocpp(self) -> bool:
@@ -418,36 +410,48 @@ class Engine:
 
     def reconnect_ocpp(self) -> None:
         """A reset without a system module: drop the connection, then connect and boot again."""
-        self.station.provisioning.registration.reset()
+        self.station.registration.reset()
         self.transport.reconnect()
 
-    def _send_frame(self, text: str) -> bool:
-        """The station's writer: queue ``text`` for the connection we know is up (never blocks)."""
-        connection = self._csms_connection
-        return connection is not None and self.transport.send(text, connection)
+    # ================================================================ the station
+    def _build_station(self, version: str) -> ChargePoint:
+        from ocpp_bridge.station_factory import build_station
+
+        station = build_station(self.settings, version, lambda text: self.csms.send(text))
+        station.core.resume_delay_s = float(self.settings["MessageQueueResumeDelay"])
+        station.core.answer_timeout_s = float(self.settings["CsmsAnswerTimeoutS"])
+        station.core.events.subscribe(FrameLogged, self.frame_log.write)
+        station.core.events.subscribe(PasswordChanged, lambda _: self._on_password_changed())
+        if self.settings.ocpp_version == "auto":
+            remember_version(str(self.settings["DatabasePath"]), version)
+        return station
+
+    def _attach(self, station: ChargePoint) -> None:
+        """The bus side follows ``station`` from now on."""
+        for impl in self.impls.values():
+            impl.attach(station)
+        self.auth_link.attach(station)
+        self.evse_link.attach(station)
+
+    def _switch_station(self, version: str, now: float) -> None:
+        """OcppVersion "auto": the CSMS picked ``version``; its station replaces the current one."""
+        log.warning("the CSMS speaks OCPP %s: switching from %s (each version keeps its own files)", version,
+                    self.station.version)
+        old = self.station
+        old.close()
+        self.station = self._build_station(version)
+        self.station.core.now = now
+        if not old.core.running:
+            self.station.stop()
+        self._attach(self.station)
+        if self.ocpp_started:
+            self.auth_link.push()
 
     # ================================================================ Basic-auth password
-    def _basic_auth(self) -> tuple[str, str] | None:
-        """(user, password) for security profile 1: the password the CSMS stored wins over the
-        module option BasicAuthPassword once there is one (TC_073 / A01: it must survive a restart)."""
-        if self.settings["SecurityProfile"] != 1:
-            return None
-        user = str(self.settings["ChargePointId"])
-        stored = self.station.provisioning.basic_auth_password()
-        password = stored if stored is not None else str(self.settings["BasicAuthPassword"])
-        self.secrets.add(password)
-        self.secrets.add(basic_auth_token(user, password))
-        log.info("HTTP Basic auth as %s with the password %s", user,
-                 "the CSMS set" if stored is not None else "of the module option BasicAuthPassword")
-        return user, password
-
     def _on_password_changed(self) -> None:
         """The CSMS (or a module) set a new Basic-auth password; our answer is already queued."""
-        credentials = self._basic_auth()
-        if credentials is None:
-            log.info("Basic-auth password stored; not used while SecurityProfile is 0")
+        if not self.csms.use_new_password():
             return
-        self.transport.set_basic_auth(*credentials)
         if not self.ocpp_started or not self.station.core.running:
             return  # the next connection uses it
         if self.station.version == "1.6":
@@ -456,67 +460,3 @@ class Engine:
         else:
             log.info("Basic-auth password changed: reconnecting with the new one and booting (A01)")
             self.reconnect_ocpp()
-
-    # ================================================================ framework errors
-    # The errors of the connected evse_managers, kept per EVSE id in ``evse_errors``; only the
-    # types their interface declares count. We raise none of our own: the interfaces we
-    # provide are EVerest's, and CSMS reachability is the ``is_connected`` variable.
-    # Everything here runs on the engine thread.
-    def _init_errors(self) -> None:
-        evse_conns = self.settings.connections.get("evse_manager", [])
-        self._error_sources = {(c.module_id, c.implementation_id): i for i, c in enumerate(evse_conns, start=1)}
-        self.evse_errors = E.EvseErrors(self._error_sources.values())
-        self.evse_errors.on_change(self._log_evse_error)
-        evse_interface = self.definitions.requires().get("evse_manager", {}).get("interface", "evse_manager")
-        self._evse_error_types = E.declared_types(self.definitions.interface(evse_interface), self._error_names)
-
-    def _error_names(self, file: str) -> list[str]:
-        """The error names ``errors/<file>.yaml`` declares (none when there is no such file)."""
-        path = Path(self.definitions.root) / "errors" / f"{file}.yaml"
-        try:
-            doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            log.error("cannot read error declarations %s: %s", path, exc)
-            return []
-        return [str(e.get("name")) for e in doc.get("errors") or [] if isinstance(e, dict)]
-
-    def _error_subscriptions(self) -> list[str]:
-        return [E.subscription(self.settings.prefix, m, i, self.protocol.generation) for (m, i) in self._error_sources]
-
-    def _on_required_error(self, event: MqttIn) -> bool:
-        """An error raised or cleared by a connected evse_manager: True when it was one."""
-        try:
-            got = E.decode(self.settings.prefix, event.topic, event.payload, self.protocol.generation)
-        except E.BadError as exc:
-            log.warning("bad error message: %s", exc)
-            return True
-        if got is None:
-            return False
-        evse = self._error_sources.get((got.module_id, got.impl))
-        if evse is None:
-            return True
-        if got.error["type"] not in self._evse_error_types:
-            log.info("EVSE %d: ignoring error %s (not declared by evse_manager)", evse, got.error["type"])
-            return True
-        self.evse_errors.apply(evse, got.error, got.raised)
-        return True
-
-    def _log_evse_error(self, evse: int, error: dict, raised: bool) -> None:
-        log.info("EVSE %d: error %s %s (%s); %d active", evse, error["type"], "raised" if raised else "cleared",
-                 error.get("message", ""), len(self.evse_errors[evse]))
-
-    # ================================================================ frame log
-    def _log_frame(self, frame: FrameLogged) -> None:
-        """Log one frame, secrets masked; the MessageLogPath file is stamped with our clock (UTC)."""
-        arrow = "<-" if frame.direction == "in" else "->"
-        shown = self.secrets.frame(frame.text)
-        frames_log.info("%s %s", arrow, shown)
-        path = self.settings["MessageLogPath"]
-        if path:
-            if self._message_log is None:
-                import os
-                os.makedirs(path, exist_ok=True)
-                self._message_log = open(os.path.join(path, f"{self.settings['ChargePointId']}.log"), "a",
-                                         encoding="utf-8")
-            self._message_log.write(f"{iso(self.clock())} {arrow} {shown}\n")
-            self._message_log.flush()

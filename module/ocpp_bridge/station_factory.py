@@ -1,7 +1,8 @@
-"""Builds the OCPP station of the configured version from the module settings.
+"""Builds the OCPP station of a version from the module settings.
 
-Owns the choice between the 1.6 and the 2.0.1 charge point and the translation of module
-options into their constructor arguments; nothing else.
+Owns the choice between the 1.6 and the 2.0.1 charge point, the folder of its files
+(``ocpp_versions.database_dir``) and the translation of module options into their constructor
+arguments; nothing else.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from pathlib import Path
 from typing import Callable
 
 from ocpp_bridge.config import ConfigError, Settings
+from ocpp_bridge.ocpp.charge_point import ChargePoint
+from ocpp_bridge.ocpp_versions import database_dir
 
 
 def station_info(settings: Settings) -> dict:
@@ -32,10 +35,12 @@ def read_overrides(settings: Settings) -> dict | None:
         raise ConfigError(f"ConfigOverridesPath {path}: {exc}") from None
 
 
-def build_station(settings: Settings, send_text: Callable[[str], bool]):
+def build_station(settings: Settings, version: str, send_text: Callable[[str], bool]) -> ChargePoint:
+    """The charge point of ``version`` (the fixed OcppVersion, or the one an "auto" CSMS picked),
+    on that version's files."""
     evse_count = len(settings.connections.get("evse_manager", []))
     common = dict(
-        db_dir=settings["DatabasePath"],
+        db_dir=database_dir(str(settings["DatabasePath"]), settings.ocpp_version, version),
         send_text=send_text,
         station=station_info(settings),
         overrides=read_overrides(settings),
@@ -43,7 +48,7 @@ def build_station(settings: Settings, send_text: Callable[[str], bool]):
         evse_count=evse_count,
         security_profile=int(settings["SecurityProfile"]),
     )
-    if settings.ocpp_version == "1.6":
+    if version == "1.6":
         from ocpp_bridge.ocpp.v16.charge_point import ChargePoint16
         return ChargePoint16(**common)
     from ocpp_bridge.ocpp.v201.charge_point import ChargePoint201

@@ -36,6 +36,7 @@ CONFIG_DEFAULTS = {
     "ChargePointId": "cp001",
     "CentralSystemURI": "ws://127.0.0.1:9000/ocpp",
     "OcppVersion": "1.6",
+    "AutoOcppVersions": "2.0.1,1.6",
     "DatabasePath": "/tmp/ocpp-bridge",
     "ChargePointVendor": "ocpp-bridge",
     "ChargePointModel": "ocpp-bridge",

@@ -51,8 +51,7 @@ def make_engine(tmp_path):
     yield make
     for engine in made:
         engine.station.close()
-        if engine._message_log:
-            engine._message_log.close()
+        engine.frame_log.close()
 
 
 def test_h1_a_command_timeout_callback_sees_the_time_of_its_step(make_engine):
@@ -91,8 +90,8 @@ def test_h11_frame_log_is_stamped_with_the_engine_clock_in_utc_and_masks_secrets
     engine = make_engine(clock, MessageLogPath=str(tmp_path / "frames"))
     caplog.set_level("INFO", logger="ocpp_bridge.frames")
     frame = f'[2,"u1","ChangeConfiguration",{{"key":"AuthorizationKey","value":"{SECRET}"}}]'
-    engine._log_frame(FrameLogged("in", frame))
-    engine._log_frame(FrameLogged("out", '[3,"u1",{"status":"Accepted"}]'))
+    engine.frame_log.write(FrameLogged("in", frame))
+    engine.frame_log.write(FrameLogged("out", '[3,"u1",{"status":"Accepted"}]'))
     lines = (tmp_path / "frames" / "CP1.log").read_text(encoding="utf-8").splitlines()
     assert lines[0].startswith("2026-01-01T00:00:12.345Z <- [2,")
     assert lines[1] == '2026-01-01T00:00:12.345Z -> [3,"u1",{"status":"Accepted"}]'

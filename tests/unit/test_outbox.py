@@ -52,7 +52,7 @@ class Bare(ChargePoint):
     def validate_token(self, token):
         raise AssertionError("no blocks")
 
-    data_transfer_to_csms = change_availability = validate_token
+    data_transfer_to_csms = change_availability = basic_auth_password = validate_token
 
     def _close_blocks(self):
         return None

@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class Implementation:
     """What the engine expects of a provided implementation: its interface, its command
-    handlers, the previous generation's command names, and a hook for when OCPP starts."""
+    handlers, the previous generation's command names, and hooks for when a station is built
+    (``attach``: at start-up, and again when OcppVersion "auto" switches versions) and for when
+    OCPP starts. ``station`` is always the engine's current one."""
 
     interface = ""
     impl_id = ""
     aliases: dict[str, str] = {}
     commands: dict = {}
+    engine: Any
+
+    @property
+    def station(self) -> Any:
+        return self.engine.station
+
+    def attach(self, station: Any) -> None:
+        """Subscribe to ``station``'s events (its predecessor's subscriptions went with it)."""
+        return None
 
     def on_ocpp_started(self) -> None:
         return None
@@ -25,6 +38,7 @@ def build_impls(engine) -> dict:
     from ocpp_bridge.impls.evse_link import EvseLink
     from ocpp_bridge.impls.main import MainImpl
     from ocpp_bridge.impls.ocpp_generic import OcppGenericImpl
+    from ocpp_bridge.impls.system_link import SystemLink
 
     impls = {
         "ocpp_generic": OcppGenericImpl(engine),
@@ -34,6 +48,7 @@ def build_impls(engine) -> dict:
         "data_transfer": DataTransferImpl(engine),
     }
     engine.auth_link = AuthModuleLink(engine)
+    engine.system_link = SystemLink(engine)
     engine.evse_link = EvseLink(engine, token_sink=impls["auth_provider"].provide,
                                 data_transfer=impls["data_transfer"].forward)
     declared = engine.definitions.provides()

@@ -32,7 +32,7 @@ class AuthValidatorImpl(Implementation):
     impl_id = "auth_validator"
 
     def __init__(self, engine):
-        self.station = engine.station
+        self.engine = engine
         self.commands = {"validate_token": self.validate_token}
 
     def validate_token(self, provided_token: dict) -> Deferred:
@@ -67,11 +67,16 @@ class AuthModuleLink:
 
     def __init__(self, engine):
         self.engine = engine
-        self.station = engine.station
-        config = self.station.config
-        config.on_change(self.station.connection_timeout_setting, self.push_timeout)
-        if self.station.master_pass_group_setting is not None:
-            config.on_change(self.station.master_pass_group_setting, self.push_master_pass)
+
+    @property
+    def station(self):
+        return self.engine.station
+
+    def attach(self, station) -> None:
+        config = station.config
+        config.on_change(station.connection_timeout_setting, self.push_timeout)
+        if station.master_pass_group_setting is not None:
+            config.on_change(station.master_pass_group_setting, self.push_master_pass)
 
     def timeout_s(self) -> int:
         return int(self.station.config.read(self.station.connection_timeout_setting))

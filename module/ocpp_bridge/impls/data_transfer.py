@@ -57,7 +57,6 @@ class DataTransferImpl(Implementation):
 
     def __init__(self, engine):
         self.engine = engine
-        self.station = engine.station
         self.commands = {"data_transfer": self.data_transfer}
 
     def data_transfer(self, request: dict) -> Deferred:

@@ -83,7 +83,6 @@ class EvseLink:
         self.engine = engine
         self._token_sink = token_sink
         self._data_transfer = data_transfer
-        self.station = engine.station
         self.count = len(engine.settings.connections.get(REQ, []))
         self.connectors: dict[int, tuple[int, ...]] = {}
         self._soc: dict[int, float] = {}
@@ -91,8 +90,23 @@ class EvseLink:
                         ("ev_info", self._on_ev_info), ("ready", self._on_ready),
                         ("waiting_for_external_ready", self._on_waiting)):
             engine.on_required_var(REQ, var, fn)
-        self.station.evse_port = self
         engine.evse_errors.on_change(self._on_evse_error)
+
+    @property
+    def station(self):
+        return self.engine.station
+
+    def attach(self, station) -> None:
+        """``station``'s EVSE requests come here. A station built while OCPP runs (OcppVersion
+        "auto" switched versions) hears what its EVSEs said at start-up: each known layout
+        (``EvseReady``) and the errors active now."""
+        station.evse_port = self
+        for evse, connectors in sorted(self.connectors.items()):
+            station.on_evse_event(E.EvseReady(evse, connectors))
+        for evse, errors in self.engine.evse_errors.items():
+            for error in errors:
+                station.on_evse_event(E.EvseFault(evse, str(error.get("type", "")), True,
+                                                  str(error.get("message", ""))))
 
     # ------------------------------------------------------------------ start-up
     def on_ocpp_started(self) -> None:
@@ -265,14 +279,5 @@ class EvseLink:
         self._data_transfer(request, done)
 
     def reset(self, kind, done=None):
-        """The system module resets the charger; without one, OCPP reconnects and boots again."""
-        if self.engine.settings.connections.get("system"):
-            def finished(retval: Any, error: tuple[str, str] | None) -> None:
-                if done is not None:
-                    done(error is None)
-            self.engine.call_required("system", 0, "reset", {"type": kind, "scheduled": False}, finished)
-            return
-        log.warning("%s reset requested and no system module connected: restarting the OCPP connection", kind)
-        self.engine.reconnect_ocpp()
-        if done is not None:
-            done(True)
+        """The system module resets the charger (``system_link``)."""
+        self.engine.system_link.reset(kind, done)

@@ -22,14 +22,8 @@ class MainImpl(Implementation):
 
     def __init__(self, engine):
         self.engine = engine
-        self.station = engine.station
-        self.keys = getattr(self.station, "keys", None)
+        self.keys = None
         self._monitored: set[str] = set()
-        core = self.station.core
-        core.events.subscribe(ConnectionChanged,
-                              lambda event: self.engine.publish_var(self.impl_id, "is_connected", event.up))
-        core.events.subscribe(ConfigurationChanged, lambda event: self._on_changed_by_csms(event.key))
-        core.events.subscribe(SecurityEventRaised, self._on_security_event)
         self.commands = {
             "stop": engine.stop_ocpp,
             "restart": engine.restart_ocpp,
@@ -38,6 +32,14 @@ class MainImpl(Implementation):
             "monitor_configuration_keys": self.monitor_configuration_keys,
             "security_event": self.security_event,
         }
+
+    def attach(self, station) -> None:
+        """1.6's configuration keys (none on a 2.0.1 station) and the events we publish."""
+        self.keys = station.keys if station.version == "1.6" else None
+        bus = station.core.events
+        bus.subscribe(ConnectionChanged, lambda event: self.engine.publish_var(self.impl_id, "is_connected", event.up))
+        bus.subscribe(ConfigurationChanged, lambda event: self._on_changed_by_csms(event.key))
+        bus.subscribe(SecurityEventRaised, self._on_security_event)
 
     def on_ocpp_started(self) -> None:
         self.engine.publish_var(self.impl_id, "is_connected", False)

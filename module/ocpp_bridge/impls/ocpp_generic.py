@@ -34,23 +34,6 @@ class OcppGenericImpl(Implementation):
 
     def __init__(self, engine):
         self.engine = engine
-        self.station = engine.station
-        core = self.station.core
-        if self.station.version == "1.6":
-            from ocpp_bridge.impls.variables16 import Variables16
-            self.variables = Variables16(self.station.keys)
-        else:
-            from ocpp_bridge.impls.variables201 import Variables201
-            self.variables = Variables201(self.station.model)
-        self._monitors: dict = {}  # monitor key -> component_variable as the caller gave it
-        bus = core.events
-        bus.subscribe(ConfigurationChanged, lambda event: self._on_changed_by_csms(event.key))
-        bus.subscribe(ConnectionChanged, lambda event: engine.publish_var(self.impl_id, "is_connected", event.up))
-        bus.subscribe(BootAnswered, self._on_boot_response)
-        bus.subscribe(SecurityEventRaised, self._on_security_event)
-        for kind in (TxStarted, TxUpdated, TxEnded):
-            bus.subscribe(kind, self._on_transaction_event)
-        bus.subscribe(TxAnswered, self._on_transaction_answer)
         self.commands = {
             "stop": self.stop,
             "restart": self.restart,
@@ -60,6 +43,23 @@ class OcppGenericImpl(Implementation):
             "change_availability": self.change_availability,
             "monitor_variables": self.monitor_variables,
         }
+
+    def attach(self, station) -> None:
+        if station.version == "1.6":
+            from ocpp_bridge.impls.variables16 import Variables16
+            self.variables = Variables16(station.keys)
+        else:
+            from ocpp_bridge.impls.variables201 import Variables201
+            self.variables = Variables201(station.model)
+        self._monitors: dict = {}  # monitor key -> component_variable as the caller gave it
+        bus = station.core.events
+        bus.subscribe(ConfigurationChanged, lambda event: self._on_changed_by_csms(event.key))
+        bus.subscribe(ConnectionChanged, lambda event: self.engine.publish_var(self.impl_id, "is_connected", event.up))
+        bus.subscribe(BootAnswered, self._on_boot_response)
+        bus.subscribe(SecurityEventRaised, self._on_security_event)
+        for kind in (TxStarted, TxUpdated, TxEnded):
+            bus.subscribe(kind, self._on_transaction_event)
+        bus.subscribe(TxAnswered, self._on_transaction_answer)
 
     def on_ocpp_started(self) -> None:
         self.engine.publish_var(self.impl_id, "is_connected", False)

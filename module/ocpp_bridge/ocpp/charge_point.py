@@ -50,6 +50,19 @@ class ChargePoint(ABC):
     @abstractmethod
     def registration(self) -> Registration: ...
 
+    @abstractmethod
+    def basic_auth_password(self) -> str | None:
+        """The Basic-auth password the CSMS stored (1.6 AuthorizationKey, 2.0.1
+        SecurityCtrlr.BasicAuthPassword), None when it set none."""
+
+    def takes_boot_reason(self) -> bool:
+        """Does BootNotification carry a reason (2.0.1) the system module can tell?"""
+        return False
+
+    def set_boot_reason(self, reason: str) -> None:
+        """The reason the system module gave, for the next BootNotification (2.0.1 only)."""
+        return None
+
     def on_evse_event(self, event: object) -> None:
         """An ``evse_events`` event from the bus side, for every block."""
         self.core.events.publish(event)

@@ -1,8 +1,9 @@
 """The websocket connection to the CSMS, on its own thread (websocket-client).
 
-Owns: dialling the CSMS URL with the OCPP subprotocol (``ocpp1.6`` /
-``ocpp2.0.1``) and, for security profile 1, an HTTP Basic ``Authorization``
-header; checking that the server agreed the subprotocol; websocket pings and
+Owns: dialling the CSMS URL offering the OCPP subprotocol(s) (``ocpp1.6`` and/or
+``ocpp2.0.1``, in our order of preference) and, for security profile 1, an HTTP Basic
+``Authorization`` header; checking that the server agreed one of them (``Connected`` says
+which); websocket pings and
 the pong timeout; closing with 1007 on a text message that is not UTF-8 (RFC 6455
 §8.1: we decode it ourselves); re-dialling forever with ``Backoff`` (jitter on every re-dial,
 also after a pong timeout: libocpp #1175 is the bug we must not have);
@@ -50,6 +51,7 @@ import ssl
 import threading
 import time
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -98,14 +100,17 @@ def _describe(exc: BaseException) -> str:
 
 
 class WebSocketTransport:
-    def __init__(self, url: str, subprotocol: str, on_event: Callable[[object], None], *,
+    def __init__(self, url: str, subprotocols: str | Sequence[str], on_event: Callable[[object], None], *,
                  basic_auth: tuple[str, str] | None = None, ping_interval_s: float = 30,
                  pong_timeout_s: float = 10, backoff: Backoff, connect_timeout_s: float = 10,
                  sslopt: dict | None = None) -> None:
         if ping_interval_s < 0 or pong_timeout_s <= 0 or connect_timeout_s <= 0:
             raise ValueError("ping interval must be >= 0 (0: no pings), timeouts > 0")
         self._url = url
-        self._subprotocol = subprotocol
+        self._subprotocols = [subprotocols] if isinstance(subprotocols, str) else list(subprotocols)
+        if not self._subprotocols:
+            raise ValueError("at least one subprotocol to offer")
+        self._agreed = self._subprotocols[0]
         self._on_event = on_event
         self._ping_interval_s = float(ping_interval_s)
         self._pong_timeout_s = float(pong_timeout_s)
@@ -268,8 +273,8 @@ class WebSocketTransport:
                 self._close(ws, STATUS_NORMAL, "closing")
                 continue
 
-            log.info("connected to %s (%s)", self._url, self._subprotocol)
-            self._emit(Connected(self._subprotocol, number))
+            log.info("connected to %s (%s)", self._url, self._agreed)
+            self._emit(Connected(self._agreed, number))
             reason = self._serve(ws)
             self._end_connection()
             log.info("disconnected: %s", reason)
@@ -290,7 +295,7 @@ class WebSocketTransport:
             if self._stop or self._paused:
                 return None
             self._dialing = ws
-            headers = [f"Sec-WebSocket-Protocol: {self._subprotocol}"]
+            headers = [f"Sec-WebSocket-Protocol: {', '.join(self._subprotocols)}"]
             if self._authorization is not None:
                 headers.append(self._authorization)
         try:
@@ -305,11 +310,12 @@ class WebSocketTransport:
             with self._lock:
                 self._dialing = None
         agreed = (ws.getheaders() or {}).get("sec-websocket-protocol")
-        if agreed is None or agreed.strip() != self._subprotocol:
-            log.warning("dial %s failed: server agreed subprotocol %r, we need %r",
-                        self._url, agreed, self._subprotocol)
+        if agreed is None or agreed.strip() not in self._subprotocols:
+            log.warning("dial %s failed: server agreed subprotocol %r, we offered %s",
+                        self._url, agreed, ", ".join(self._subprotocols))
             self._close(ws, STATUS_PROTOCOL_ERROR, "subprotocol not agreed")
             return None
+        self._agreed = agreed.strip()
         return ws
 
     def _serve(self, ws: websocket.WebSocket) -> str:

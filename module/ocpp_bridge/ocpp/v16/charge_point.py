@@ -55,6 +55,9 @@ class ChargePoint16(ChargePoint):
     def registration(self) -> Registration:
         return self.provisioning.registration
 
+    def basic_auth_password(self) -> str | None:
+        return self.provisioning.basic_auth_password()
+
     def retry_policy(self, action: str) -> tuple[int, float]:
         """TransactionMessageAttempts / TransactionMessageRetryInterval, read at every failure."""
         return self.keys.read(TRANSACTION_MESSAGE_ATTEMPTS), float(self.keys.read(TRANSACTION_MESSAGE_RETRY_INTERVAL))

@@ -64,6 +64,15 @@ class ChargePoint201(ChargePoint):
     def registration(self) -> Registration:
         return self.provisioning.registration
 
+    def basic_auth_password(self) -> str | None:
+        return self.provisioning.basic_auth_password()
+
+    def takes_boot_reason(self) -> bool:
+        return True
+
+    def set_boot_reason(self, reason: str) -> None:
+        self.provisioning.boot_reason = reason
+
     def retry_policy(self, action: str) -> tuple[int, float]:
         """OCPPCommCtrlr.MessageAttempts / MessageAttemptInterval [TransactionEvent], read at
         every failure; SecurityEventNotification shares them (as in libocpp)."""

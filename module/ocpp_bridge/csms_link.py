@@ -1,0 +1,85 @@
+"""The connection to the CSMS as the engine uses it: the transport, the credentials, the writer.
+
+Owns the websocket transport built from the module options (URL, the subprotocols to offer:
+one version's, or with OcppVersion "auto" those of AutoOcppVersions in order; ping/pong;
+RetryBackOff*), the number of the connection the engine knows is up (a frame is only ever
+written on that one), and the HTTP Basic credentials: for security profile 1 the password the
+CSMS stored (1.6 AuthorizationKey, 2.0.1 SecurityCtrlr.BasicAuthPassword) wins over the module
+option BasicAuthPassword once there is one, survives a restart, and a change reconnects at once
+(TC_073 / A01). Every password and Basic token is handed to the log ``Redactor`` before use.
+
+Must never: parse OCPP, or block the engine (``send`` only queues).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from typing import Callable
+
+from ocpp_bridge.config import Settings
+from ocpp_bridge.ocpp.backoff import Backoff
+from ocpp_bridge.ocpp.secrets import Redactor
+from ocpp_bridge.ocpp.transport import Connected, WebSocketTransport, basic_auth_token
+from ocpp_bridge.ocpp_versions import SUBPROTOCOL, offered_versions, version_of
+
+log = logging.getLogger("ocpp_bridge.engine")
+
+
+class CsmsLink:
+    def __init__(self, settings: Settings, on_event: Callable[[object], None], secrets: Redactor,
+                 stored_password: Callable[[], str | None]) -> None:
+        """``on_event``: the engine's inbox; ``stored_password()``: the Basic-auth password the
+        active station's CSMS stored, or None."""
+        self._settings = settings
+        self._secrets = secrets
+        self._stored_password = stored_password
+        self.offered = offered_versions(settings.ocpp_version, str(settings["AutoOcppVersions"]))
+        self.connection: int | None = None
+        secrets.add(str(settings["BasicAuthPassword"]))
+        self.transport = WebSocketTransport(
+            settings.central_system_url, [SUBPROTOCOL[v] for v in self.offered], on_event,
+            basic_auth=self.basic_auth(),
+            ping_interval_s=float(settings["WebsocketPingIntervalS"]),
+            pong_timeout_s=float(settings["WebsocketPongTimeoutS"]),
+            backoff=Backoff(settings["RetryBackOffWaitMinimumS"], settings["RetryBackOffRandomRangeS"],
+                            settings["RetryBackOffRepeatTimes"], random.Random()),
+        )
+
+    # ------------------------------------------------------------------ connection
+    def connected(self, event: Connected) -> str:
+        """The connection ``event`` is up; returns the OCPP version the CSMS picked."""
+        self.connection = event.connection
+        return version_of(event.subprotocol)
+
+    def disconnected(self) -> None:
+        self.connection = None
+
+    def send(self, text: str) -> bool:
+        """The station's writer: queue ``text`` for the connection we know is up (never blocks)."""
+        connection = self.connection
+        return connection is not None and self.transport.send(text, connection)
+
+    # ------------------------------------------------------------------ Basic auth
+    def basic_auth(self) -> tuple[str, str] | None:
+        """(user, password) for security profile 1 (see the module docstring), None otherwise."""
+        if self._settings["SecurityProfile"] != 1:
+            return None
+        user = str(self._settings["ChargePointId"])
+        stored = self._stored_password()
+        password = stored if stored is not None else str(self._settings["BasicAuthPassword"])
+        self._secrets.add(password)
+        self._secrets.add(basic_auth_token(user, password))
+        log.info("HTTP Basic auth as %s with the password %s", user,
+                 "the CSMS set" if stored is not None else "of the module option BasicAuthPassword")
+        return user, password
+
+    def use_new_password(self) -> bool:
+        """The CSMS stored a new password: use it from the next dial on. False while security
+        profile 0 does not use one."""
+        credentials = self.basic_auth()
+        if credentials is None:
+            log.info("Basic-auth password stored; not used while SecurityProfile is 0")
+            return False
+        self.transport.set_basic_auth(*credentials)
+        return True
