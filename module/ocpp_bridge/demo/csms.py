@@ -24,6 +24,7 @@ import time
 import uuid
 from datetime import datetime, timezone
 from http import HTTPStatus
+from collections.abc import Sequence
 from typing import Any, Callable
 from urllib.parse import unquote
 
@@ -258,11 +259,15 @@ class Csms:
     def __init__(self, version: str, *, host: str = "127.0.0.1", port: int = 0,
                  boot_status: str = "Accepted", heartbeat_interval: int = 300,
                  basic_auth_password: str | None = None,
-                 on_frame: Callable[[str, str, str], None] | None = None) -> None:
+                 on_frame: Callable[[str, str, str], None] | None = None,
+                 also_accepts: Sequence[str] = ()) -> None:
+        """``also_accepts``: subprotocols the handshake takes after the version's own (it still
+        picks its own first when a station offers it; for stations offering several)."""
         if version not in VERSIONS:
             raise ValueError(f"version must be one of {VERSIONS}")
         self.version = version
         self.subprotocol = "ocpp1.6" if version == "1.6" else "ocpp2.0.1"
+        self.also_accepts = list(also_accepts)
         self.host, self.port = host, port
         self._boot_status, self._interval = boot_status, heartbeat_interval
         self.basic_auth_password = basic_auth_password
@@ -298,7 +303,7 @@ class Csms:
 
     async def _astart(self) -> None:
         self._server = await serve(self._serve, self.host, self.port,
-                                   subprotocols=[self.subprotocol],
+                                   subprotocols=[self.subprotocol, *self.also_accepts],
                                    process_request=self._process_request, ping_interval=None,
                                    close_timeout=3)
         self.port = self._server.sockets[0].getsockname()[1]
