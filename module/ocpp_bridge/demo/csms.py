@@ -22,9 +22,9 @@ import logging
 import threading
 import time
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from http import HTTPStatus
-from collections.abc import Sequence
 from typing import Any, Callable
 from urllib.parse import unquote
 

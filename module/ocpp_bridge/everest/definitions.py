@@ -19,7 +19,6 @@ Validators are built once, when the definitions are loaded, and reused for every
 
 from __future__ import annotations
 
-import calendar
 import re
 import threading
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ from referencing.exceptions import NoSuchResource, Unresolvable
 from referencing.jsonschema import DRAFT7
 
 from ocpp_bridge.paths import DefinitionsProblem, module_root
+from ocpp_bridge.rfc3339 import is_date_time
 
 __all__ = ["Command", "DefinitionError", "Definitions", "ValidationFailure", "FORMAT_CHECKER"]
 
@@ -57,9 +57,6 @@ class Command:
 
 # --------------------------------------------------------------------------- formats
 
-_DATE_TIME = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-](\d{2}):(\d{2}))$"
-)
 _URI_REFERENCE = re.compile(r"^((?:\/[a-zA-Z0-9\-\_]+)+#\/[a-zA-Z0-9\-\_]+)$")
 
 FORMAT_CHECKER = jsonschema.FormatChecker(formats=())
@@ -67,20 +64,8 @@ FORMAT_CHECKER = jsonschema.FormatChecker(formats=())
 
 @FORMAT_CHECKER.checks("date-time")
 def _is_date_time(value: object) -> bool:
-    """RFC 3339 ``date-time`` (leap second 60 allowed, as the RFC does)."""
-    if not isinstance(value, str):
-        return True
-    m = _DATE_TIME.match(value)
-    if not m:
-        return False
-    year, month, day, hour, minute, second = (int(g) for g in m.group(1, 2, 3, 4, 5, 6))
-    if not 1 <= month <= 12 or not 1 <= day <= calendar.monthrange(year, month)[1]:
-        return False
-    if hour > 23 or minute > 59 or second > 60:
-        return False
-    if m.group(9) is not None and (int(m.group(9)) > 23 or int(m.group(10)) > 59):
-        return False
-    return True
+    """RFC 3339 ``date-time`` (``rfc3339.is_date_time``)."""
+    return not isinstance(value, str) or is_date_time(value)
 
 
 @FORMAT_CHECKER.checks("uri")

@@ -51,6 +51,8 @@ from jsonschema import Draft4Validator, FormatChecker
 from jsonschema.exceptions import ValidationError, best_match
 from jsonschema.validators import extend, validator_for
 
+from ocpp_bridge.rfc3339 import is_date_time
+
 VERSIONS = ("1.6", "2.0.1")
 
 _PACKAGE_DIRS = {"1.6": "v16", "2.0.1": "v201"}
@@ -95,31 +97,9 @@ class UnknownAction(LookupError):
 
 # ---------------------------------------------------------------- formats
 
-_DATE_TIME = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?"
-    r"(?:[Zz]|([+-])(\d{2}):(\d{2}))\Z",
-    re.ASCII,
-)
-_DAYS_IN_MONTH = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
-
-
 def is_rfc3339_date_time(value: str) -> bool:
-    """True when ``value`` is an RFC 3339 ``date-time`` (section 5.6)."""
-    match = _DATE_TIME.match(value)
-    if match is None:
-        return False
-    year, month, day, hour, minute, second = (int(g) for g in match.groups()[:6])
-    if not 1 <= month <= 12 or day < 1:
-        return False
-    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
-    if day > (29 if month == 2 and leap else _DAYS_IN_MONTH[month - 1]):
-        return False
-    if hour > 23 or minute > 59 or second > 60:  # 60: a leap second
-        return False
-    if match.group(8) is not None:
-        if int(match.group(9)) > 23 or int(match.group(10)) > 59:
-            return False
-    return True
+    """True when ``value`` is an RFC 3339 ``date-time`` (``rfc3339.is_date_time``)."""
+    return is_date_time(value)
 
 
 _URI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:[^\s]*\Z")

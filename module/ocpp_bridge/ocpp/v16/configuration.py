@@ -43,6 +43,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar, Union
 
+from ocpp_bridge.ocpp.change_listeners import ChangeListeners
 from ocpp_bridge.ocpp.settings import Setting
 from ocpp_bridge.ocpp.v16.keys import (
     FEATURE_PROFILES,
@@ -124,7 +125,7 @@ class ConfigurationKeys:
             if d.access not in (R, RW, W) or d.kind not in _KINDS:
                 raise ValueError(f"key {d.name!r}: bad access {d.access!r} or kind {d.kind!r}")
             self._defs[d.name.lower()] = d
-        self._listeners: list[Callable[[str, str], None]] = []
+        self._listeners = ChangeListeners()
         apply_migrations(conn, MIGRATIONS)
         self._values: dict[str, str | None] = {}
         self._load(dict(overrides or {}))
@@ -235,7 +236,7 @@ class ConfigurationKeys:
     def add_listener(self, fn: Callable[[str, str], None]) -> None:
         """``fn(key, new_value)`` runs after every change that altered a stored value; an
         exception it raises is logged, never passed on (the change stays stored and reported)."""
-        self._listeners.append(fn)
+        self._listeners.add(fn)
 
     def set(self, key: str, value: str, *, by_csms: bool) -> Status:
         """ChangeConfiguration (``by_csms``) or a change by the module; returns the status."""
@@ -268,12 +269,7 @@ class ConfigurationKeys:
                 "UPDATE config16_key SET value = ?, source = 'set' WHERE key = ?", (value, d.name)
             )
         self._values[d.name] = value
-        for fn in list(self._listeners):
-            try:
-                fn(d.name, value)
-            except Exception:  # the change is stored: every listener hears of it, none undoes it
-                log.exception("configuration key %s was changed and stored, but its listener %s failed",
-                              d.name, getattr(fn, "__qualname__", repr(fn)))
+        self._listeners.notify(f"configuration key {d.name}", d.name, value)
 
     def _profile_change_ok(self, new: int) -> bool:
         current = self.value("SecurityProfile")

@@ -41,6 +41,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
+from ocpp_bridge.ocpp.change_listeners import ChangeListeners
 from ocpp_bridge.ocpp.settings import Setting
 from ocpp_bridge.store.database import apply_migrations, transaction
 
@@ -182,7 +183,7 @@ class DeviceModel:
         """``components``: the standardized components the blocks declare
         (``component_table.STANDARD_COMPONENTS``); ``extra_components``: vendor ones."""
         self._conn = conn
-        self._listeners: list[Callable[[VariableKey, str, str], None]] = []
+        self._listeners = ChangeListeners()
         self._components: dict[_CKey, dict[_VKey, _Var]] = {}
         self._static: dict[tuple[str, str | None], ComponentDef] = {}
         for cdef in (EVSE_COMPONENT, CONNECTOR_COMPONENT):
@@ -380,7 +381,7 @@ class DeviceModel:
     def add_listener(self, fn: Callable[[VariableKey, str, str], None]) -> None:
         """``fn(key, attribute, new_value)`` runs after every change that altered a value; an
         exception it raises is logged, never passed on (the change stays stored and reported)."""
-        self._listeners.append(fn)
+        self._listeners.add(fn)
 
     def set(self, key: VariableKey, value: str, attribute: str = "Actual", *,
             by_csms: bool) -> str:
@@ -413,13 +414,7 @@ class DeviceModel:
             self._conn.execute("UPDATE dm_attribute SET value = ?, source = 'set' "
                                "WHERE variable_id = ? AND type = ?", (value, var.row_id, attribute))
         var.values[attribute] = value
-        for fn in list(self._listeners):
-            try:
-                fn(var.key, attribute, value)
-            except Exception:  # the change is stored: every listener hears of it, none undoes it
-                log.exception("%s.%s (%s) was changed and stored, but its listener %s failed",
-                              var.key.component, var.key.variable, attribute,
-                              getattr(fn, "__qualname__", repr(fn)))
+        self._listeners.notify(f"{var.key.component}.{var.key.variable} ({attribute})", var.key, attribute, value)
 
     # ----------------------------------------------------------------- reporting
 
