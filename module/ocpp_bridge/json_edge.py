@@ -91,7 +91,7 @@ def parse(data: bytes | str) -> Any:
         raise Unusable(SYNTAX, f"not JSON ({exc})") from None
 
 
-def _pointer(keys: list) -> str:
+def _pointer(keys: list[Any]) -> str:
     return "".join("/" + str(k).replace("~", "~0").replace("/", "~1") for k in keys)
 
 

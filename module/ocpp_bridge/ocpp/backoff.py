@@ -37,7 +37,7 @@ class Backoff:
 
     def base_delay(self) -> float:
         """The doubled minimum the next ``next_delay()`` starts from (no random part)."""
-        return self.wait_minimum_s * (2 ** min(self._attempts, self.repeat_times))
+        return float(self.wait_minimum_s * (2 ** min(self._attempts, self.repeat_times)))
 
     def next_delay(self) -> float:
         """Seconds to wait before the next re-dial."""

@@ -16,7 +16,7 @@ PowerLoss, ...); each version's block maps them to its own enum.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Protocol
+from typing import Any, Callable, Protocol
 
 
 @dataclass(frozen=True)
@@ -41,10 +41,10 @@ class MeterSample:
     power_w: float | None = None
     reactive_power_var: float | None = None
     frequency_hz: float | None = None
-    current_a: dict = field(default_factory=dict)
-    voltage_v: dict = field(default_factory=dict)
-    power_w_phases: dict = field(default_factory=dict)
-    energy_import_wh_phases: dict = field(default_factory=dict)
+    current_a: dict[str, Any] = field(default_factory=dict)
+    voltage_v: dict[str, Any] = field(default_factory=dict)
+    power_w_phases: dict[str, Any] = field(default_factory=dict)
+    energy_import_wh_phases: dict[str, Any] = field(default_factory=dict)
     soc_percent: float | None = None
     temperature_c: float | None = None
 
@@ -219,7 +219,7 @@ class EvsePort(Protocol):
         """``kind`` Soft | Hard: the system module resets the charger; with none connected the
         module restarts its own OCPP side (reconnect and boot again)."""
 
-    def data_transfer(self, request: dict, done: Callable[[dict | None], None]) -> None:
+    def data_transfer(self, request: dict[str, Any], done: Callable[[dict[str, Any] | None], None]) -> None:
         """A CSMS DataTransfer for the ``data_transfer`` module (OCPP camelCase request);
         ``done(None)`` when no such module is connected."""
 
@@ -231,35 +231,37 @@ class NullEvsePort:
         if done is not None:
             done(False)
 
-    def enable_disable(self, evse, connector, enable, done=None):
+    def enable_disable(self, evse: int, connector: int, enable: bool, done: Done | None = None) -> None:
         self._fail(done)
 
-    def stop_transaction(self, evse, reason, done=None):
+    def stop_transaction(self, evse: int, reason: str, done: Done | None = None) -> None:
         self._fail(done)
 
-    def pause_charging(self, evse, done=None):
+    def pause_charging(self, evse: int, done: Done | None = None) -> None:
         self._fail(done)
 
-    def resume_charging(self, evse, done=None):
+    def resume_charging(self, evse: int, done: Done | None = None) -> None:
         self._fail(done)
 
-    def force_unlock(self, evse, connector, done=None):
+    def force_unlock(self, evse: int, connector: int, done: Done | None = None) -> None:
         self._fail(done)
 
-    def reserve(self, evse, reservation_id, done=None, **details):
+    def reserve(self, evse: int, reservation_id: int, done: Done | None = None, **details: Any) -> None:
         self._fail(done)
 
-    def cancel_reservation(self, evse, done=None, *, reservation_id=None):
+    def cancel_reservation(self, evse: int, done: Done | None = None, *,
+                           reservation_id: int | None = None) -> None:
         self._fail(done)
 
-    def provide_token(self, token, evses, prevalidated, request_id=None):
+    def provide_token(self, token: IdToken, evses: list[int], prevalidated: bool,
+                      request_id: int | None = None) -> None:
         return None
 
-    def authorization_withdrawn(self, evse):
+    def authorization_withdrawn(self, evse: int) -> None:
         return None
 
-    def reset(self, kind, done=None):
+    def reset(self, kind: str, done: Done | None = None) -> None:
         self._fail(done)
 
-    def data_transfer(self, request, done):
+    def data_transfer(self, request: dict[str, Any], done: Callable[[dict[str, Any] | None], None]) -> None:
         done(None)

@@ -54,6 +54,7 @@ from collections import deque
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from ocpp_bridge.store.database import apply_migrations, open_database, transaction
 
@@ -101,7 +102,7 @@ class Entry:
 
     row_id: int
     action: str
-    payload: dict
+    payload: dict[str, Any]
     tx_key: str | None
     attempts: int = 0
     not_before: float = 0.0
@@ -163,14 +164,14 @@ class Outbox:
             raise
 
     # ------------------------------------------------------------------ queue
-    def add(self, action: str, payload: dict, tx_key: str | None, now: float) -> Entry:
+    def add(self, action: str, payload: dict[str, Any], tx_key: str | None, now: float) -> Entry:
         """Store a message; durable when this returns (or when the caller's transaction commits)."""
         text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
         with transaction(self.conn):
             cur = self.conn.execute(
                 "INSERT INTO outbox (action, payload, tx_key, created) VALUES (?, ?, ?, ?)",
                 (action, text, tx_key, now))
-        entry = Entry(int(cur.lastrowid), action, json.loads(text), tx_key)
+        entry = Entry(int(cur.lastrowid or 0), action, json.loads(text), tx_key)
         self._entries.append(entry)
         return entry
 
@@ -222,7 +223,7 @@ class Outbox:
     def transaction_id(self, tx_key: str) -> int | None:
         return self._tx_ids.get(tx_key)
 
-    def outgoing_payload(self, entry: Entry) -> dict:
+    def outgoing_payload(self, entry: Entry) -> dict[str, Any]:
         """The payload as it goes on the wire: 1.6 gets the CSMS's transactionId when known."""
         if self.version != "1.6" or entry.tx_key is None or entry.action not in _CARRY_TRANSACTION_ID_16:
             return entry.payload
@@ -238,7 +239,7 @@ class Outbox:
             return sum(1 for e in self._entries if e.tx_key is not None)
         return sum(1 for e in self._entries if e.tx_key == tx_key)
 
-    def pending(self, tx_key: str) -> list[tuple[str, dict]]:
+    def pending(self, tx_key: str) -> list[tuple[str, dict[str, Any]]]:
         """(action, payload as it would be sent now) of ``tx_key``'s queued messages: copies."""
         return [(e.action, copy.deepcopy(self.outgoing_payload(e))) for e in self._entries if e.tx_key == tx_key]
 

@@ -13,7 +13,7 @@ Must never: be put on the wire (a LocalFailure is not a CALLERROR), or carry pro
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Literal, Union
+from typing import Any, Callable, Literal, Union
 
 from ocpp_bridge.ocpp.rpc import CallError
 
@@ -61,9 +61,9 @@ def undelivered(failure: Failure | None) -> bool:
 
 Failure = Union[CallError, LocalFailure]
 # done(result payload, None) or done(None, failure)
-Done = Callable[[Union[dict, None], Union[Failure, None]], None]
+Done = Callable[[Union[dict[str, Any], None], Union[Failure, None]], None]
 
 
-def ignore(result: dict | None, failure: Failure | None) -> None:
+def ignore(result: dict[str, Any] | None, failure: Failure | None) -> None:
     """A ``Done`` for calls whose answer nobody needs."""
     return None

@@ -12,7 +12,7 @@ Rules (OCPP 1.6 §4.2 / 2.0.1 B01-B03):
 from __future__ import annotations
 
 import logging
-from typing import Callable
+from typing import Any, Callable
 
 from ocpp_bridge.ocpp.events import BootAnswered, ConnectionChanged, CsmsTime, Registered
 from ocpp_bridge.ocpp.outcome import Failure, LocalFailure
@@ -28,7 +28,7 @@ class Registration:
     def __init__(
         self,
         core: StationCore,
-        boot_payload: Callable[[], dict],
+        boot_payload: Callable[[], dict[str, Any]],
         heartbeat_interval: Callable[[], int],
         adopt_interval: Callable[[int], None],
         *,
@@ -54,7 +54,7 @@ class Registration:
         self._boot_pending = True
         self.core.call("BootNotification", self._boot_payload(), self._on_boot_answer, front=True)
 
-    def _on_boot_answer(self, result: dict | None, error: Failure | None) -> None:
+    def _on_boot_answer(self, result: dict[str, Any] | None, error: Failure | None) -> None:
         self._boot_pending = False
         if error is not None or result is None or not self.core.check_response("BootNotification", result):
             if isinstance(error, LocalFailure) and error.reason == "disconnected":
@@ -99,7 +99,7 @@ class Registration:
         """A Heartbeat now (the timer's, or a TriggerMessage's); its answer gives the CSMS's time."""
         self.core.call("Heartbeat", {}, self._on_heartbeat_answer)
 
-    def _on_heartbeat_answer(self, result: dict | None, error: Failure | None) -> None:
+    def _on_heartbeat_answer(self, result: dict[str, Any] | None, error: Failure | None) -> None:
         if result is not None and self.core.check_response("Heartbeat", result):
             self.core.events.publish(CsmsTime(result["currentTime"]))
 

@@ -69,7 +69,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Union
+from typing import Any, Callable, Union
 
 from ocpp_bridge import json_edge
 
@@ -90,13 +90,13 @@ UNREADABLE_ID = "-1"
 class Call:
     unique_id: str
     action: str
-    payload: dict
+    payload: dict[str, Any]
 
 
 @dataclass(frozen=True)
 class CallResult:
     unique_id: str
-    payload: dict
+    payload: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -104,7 +104,7 @@ class CallError:
     unique_id: str
     code: str
     description: str = ""
-    details: dict = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
 
 
 Frame = Union[Call, CallResult, CallError]
@@ -218,7 +218,7 @@ def parse_frame(text: str, version: str) -> Frame:
 
     message_type = None
 
-    def fail(kind: str, description: str, unique_id: str | None = None, reply: bool = False):
+    def fail(kind: str, description: str, unique_id: str | None = None, reply: bool = False) -> FrameError:
         return FrameError(error_code(kind, version), description, unique_id, reply, message_type)
 
     try:
@@ -286,7 +286,7 @@ def parse_frame(text: str, version: str) -> Frame:
     return CallError(unique_id, json_edge.printable(code), json_edge.printable(description), details)
 
 
-def _refuse_unusable(message: list, unique_id: str, fail, reply: bool) -> None:
+def _refuse_unusable(message: list[Any], unique_id: str, fail: Callable[..., FrameError], reply: bool) -> None:
     """Raise the FrameError of the first value of ``message`` we cannot carry (module docstring)."""
     found = json_edge.problem(message)
     if found is None:
@@ -311,7 +311,7 @@ def encode(frame: Frame) -> str:
             raise ValueError("action must be a non-empty string")
         if not isinstance(frame.payload, dict):
             raise ValueError("payload must be a dict")
-        message: list = [CALL, frame.unique_id, frame.action, frame.payload]
+        message: list[Any] = [CALL, frame.unique_id, frame.action, frame.payload]
     elif isinstance(frame, CallResult):
         if not isinstance(frame.payload, dict):
             raise ValueError("payload must be a dict")

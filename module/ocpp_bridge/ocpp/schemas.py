@@ -43,6 +43,7 @@ import importlib.util
 import json
 import re
 import threading
+from collections.abc import Iterator
 from decimal import Context, Decimal, InvalidOperation, localcontext
 from pathlib import Path
 from typing import Any
@@ -127,7 +128,7 @@ def _as_decimal(number: int | float) -> Decimal:
 _EXACT = Context(prec=1000)
 
 
-def _decimal_multiple_of(validator: Any, divisor: Any, instance: Any, schema: dict):
+def _decimal_multiple_of(validator: Any, divisor: Any, instance: Any, schema: dict[str, Any]) -> Iterator[ValidationError]:
     if not validator.is_type(instance, "number"):
         return
     try:
@@ -142,7 +143,7 @@ def _decimal_multiple_of(validator: Any, divisor: Any, instance: Any, schema: di
 _EXTENDED: dict[type, type] = {}
 
 
-def _validator_class(schema: dict) -> type:
+def _validator_class(schema: dict[str, Any]) -> type:
     base = validator_for(schema, default=Draft4Validator)
     cls = _EXTENDED.get(base)
     if cls is None:
@@ -157,7 +158,7 @@ class _Recursive(Exception):
     pass
 
 
-def _inline_refs(schema: dict) -> dict:
+def _inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
     """The schema with every local ``#/definitions/X`` reference replaced by its
     target. Same meaning (in drafts 4 and 6 a ``$ref`` replaces its whole node),
     about half the validation time of the 2.0.1 schemas, which reference a lot.
@@ -179,7 +180,8 @@ def _inline_refs(schema: dict) -> dict:
         return node
 
     try:
-        return walk(schema, ())
+        inlined: dict[str, Any] = walk(schema, ())
+        return inlined
     except (_Recursive, KeyError):
         return schema
 
@@ -217,7 +219,7 @@ _ACTIONS: dict[str, frozenset[str]] = {}
 _BUILD_LOCK = threading.Lock()
 
 
-def _validator(version: str, action: str, direction: str):
+def _validator(version: str, action: str, direction: str) -> Any:
     key = (version, action, direction)
     validator = _CACHE.get(key)
     if validator is None:
@@ -228,7 +230,7 @@ def _validator(version: str, action: str, direction: str):
                 with open(path, encoding="utf-8") as f:
                     schema = json.load(f)
                 schema = _inline_refs(schema)
-                cls = _validator_class(schema)
+                cls: Any = _validator_class(schema)
                 cls.check_schema(schema)
                 validator = cls(schema, format_checker=_FORMAT_CHECKER)
                 _CACHE[key] = validator
@@ -269,11 +271,11 @@ class OcppSchemas:
         """True when this version defines ``action``."""
         return action in self._actions
 
-    def check_request(self, action: str, payload: dict) -> None:
+    def check_request(self, action: str, payload: dict[str, Any]) -> None:
         """Raise ``SchemaViolation`` unless ``payload`` is a valid ``action`` request."""
         self._check(action, "request", payload)
 
-    def check_response(self, action: str, payload: dict) -> None:
+    def check_response(self, action: str, payload: dict[str, Any]) -> None:
         """Raise ``SchemaViolation`` unless ``payload`` is a valid ``action`` response."""
         self._check(action, "response", payload)
 

@@ -59,7 +59,7 @@ def mask_frame(text: str) -> tuple[str, list[str]]:
         return text, []
     found: list[str] = []
     payload = frame[3]
-    if frame[2] == "ChangeConfiguration" and is_secret_key(payload.get("key")) and "value" in payload:
+    if frame[2] == "ChangeConfiguration" and is_secret_key(str(payload.get("key"))) and "value" in payload:
         found.append(payload["value"])
         payload["value"] = MASK
     elif frame[2] == "SetVariables" and isinstance(payload.get("setVariableData"), list):

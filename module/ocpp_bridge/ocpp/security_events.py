@@ -16,9 +16,13 @@ where it could not be stored, so it cannot block the events after it.
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from ocpp_bridge import json_edge
 from ocpp_bridge.ocpp.events import SecurityEventRaised
+
+if TYPE_CHECKING:
+    from ocpp_bridge.ocpp.station import StationCore
 
 log = logging.getLogger("ocpp_bridge.ocpp.security")
 
@@ -51,7 +55,7 @@ def is_critical(version: str, event_type: str, flag: bool | None = None) -> bool
     return event_type in (CRITICAL_16 if version == "1.6" else CRITICAL_201)
 
 
-def send_security_event(core, event_type: str, info: str | None, *, critical: bool | None = None) -> bool:
+def send_security_event(core: StationCore, event_type: str, info: str | None, *, critical: bool | None = None) -> bool:
     """Tell listeners (``security_event``) and queue a SecurityEventNotification when critical.
 
     The payload is the same in 1.6 (security whitepaper) and 2.0.1. It is stored durably in

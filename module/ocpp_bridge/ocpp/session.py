@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ocpp_bridge.ocpp.outcome import Done, LocalFailure, Reason
+
+__all__ = ["Done", "OutgoingCall", "RpcSession"]
 from ocpp_bridge.ocpp.rpc import Call, CallError, CallResult, encode
 
 log = logging.getLogger("ocpp_bridge.ocpp.session")
@@ -34,7 +36,7 @@ log = logging.getLogger("ocpp_bridge.ocpp.session")
 @dataclass
 class OutgoingCall:
     action: str
-    payload: dict
+    payload: dict[str, Any]
     on_done: Done
     seq: int = 0
     front: bool = False
@@ -51,12 +53,12 @@ class RpcSession:
 
     timeout_s: float = 30.0
     new_id: Callable[[], str] = field(default=lambda: str(uuid.uuid4()))
-    _queue: deque = field(default_factory=deque)
+    _queue: deque[OutgoingCall] = field(default_factory=deque)
     _in_flight: OutgoingCall | None = None
-    _seq: Any = field(default_factory=itertools.count)
+    _seq: itertools.count[int] = field(default_factory=itertools.count)
 
     # ------------------------------------------------------------------ queue
-    def enqueue(self, action: str, payload: dict, on_done: Done, *, front: bool = False,
+    def enqueue(self, action: str, payload: dict[str, Any], on_done: Done, *, front: bool = False,
                 timeout_s: float | None = None) -> OutgoingCall:
         call = OutgoingCall(action, payload, on_done, next(self._seq), front=front, timeout_s=timeout_s)
         (self._queue.appendleft if front else self._queue.append)(call)
@@ -118,6 +120,7 @@ class RpcSession:
         if due is None or now < due:
             return None
         call = self._in_flight
+        assert call is not None and call.sent_at is not None  # a deadline means a call in flight
         self._in_flight = None
         log.warning("no answer to %s (%s) within %.1fs", call.action, call.unique_id, now - call.sent_at)
         call.on_done(None, LocalFailure("timeout", "no response", call.unique_id or ""))

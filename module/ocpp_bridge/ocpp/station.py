@@ -133,7 +133,7 @@ class StationCore:
         self.delivery.queue_threshold = count
 
     # ------------------------------------------------------------- wiring
-    def handle(self, action: str, fn: Callable[[dict], dict]) -> None:
+    def handle(self, action: str, fn: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
         """Register the handler of a CSMS-initiated CALL; ValueError when ``action`` has one."""
         if action in self._handlers:
             raise ValueError(f"two handlers for the CSMS's {action}: {self._handlers[action]!r} and {fn!r}")
@@ -201,7 +201,8 @@ class StationCore:
         return min(deadlines, default=None)
 
     # ------------------------------------------------------------- outgoing
-    def call(self, action: str, payload: dict, on_done: Done | None = None, *, front: bool = False) -> OutgoingCall | None:
+    def call(self, action: str, payload: dict[str, Any], on_done: Done | None = None, *,
+             front: bool = False) -> OutgoingCall | None:
         """Queue a CALL to the CSMS after checking it against its schema.
 
         While stopped (the ``stop`` command), or offline without QueueAllMessages, nothing is
@@ -222,7 +223,7 @@ class StationCore:
         self.pump()
         return call
 
-    def send_transactional(self, action: str, payload: dict, tx_key: str | None) -> int:
+    def send_transactional(self, action: str, payload: dict[str, Any], tx_key: str | None) -> int:
         """Check, store durably (committed before this returns) and queue a transactional
         message; returns its outbox row id, or 0 when OCPP is stopped (nothing stored).
 
@@ -259,14 +260,14 @@ class StationCore:
         """Unacknowledged messages of ``tx_key`` (None: of any transaction), in flight included."""
         return self.outbox.count(tx_key)
 
-    def pending_transactional(self, tx_key: str) -> list[tuple[str, dict]]:
+    def pending_transactional(self, tx_key: str) -> list[tuple[str, dict[str, Any]]]:
         """(action, payload as it would be sent) of ``tx_key``'s unacknowledged messages, in order."""
         return self.outbox.pending(tx_key)
 
     def close(self) -> None:
         self.outbox.close()
 
-    def _check_outgoing(self, action: str, payload: dict) -> None:
+    def _check_outgoing(self, action: str, payload: dict[str, Any]) -> None:
         try:
             self.schemas.check_request(action, payload)
         except SchemaViolation as exc:
@@ -319,7 +320,7 @@ class StationCore:
         self.events.publish(FrameLogged("out", text))
         return self._send_text(text)
 
-    def check_response(self, action: str, payload: dict) -> bool:
+    def check_response(self, action: str, payload: dict[str, Any]) -> bool:
         try:
             self.schemas.check_response(action, payload)
             return True
@@ -378,7 +379,7 @@ class StationCore:
         self.timers.set(timer, self.now + max(0.0, self.answer_timeout_s), too_late)
         answer.then(send)
 
-    def _send_answer(self, call: Call, response: dict, error: Callable[[str, str], None]) -> None:
+    def _send_answer(self, call: Call, response: dict[str, Any], error: Callable[[str, str], None]) -> None:
         try:
             self.schemas.check_response(call.action, response)
             text = encode(CallResult(call.unique_id, response))

@@ -53,7 +53,7 @@ import time
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 import websocket
 
@@ -103,7 +103,7 @@ class WebSocketTransport:
     def __init__(self, url: str, subprotocols: str | Sequence[str], on_event: Callable[[object], None], *,
                  basic_auth: tuple[str, str] | None = None, ping_interval_s: float = 30,
                  pong_timeout_s: float = 10, backoff: Backoff, connect_timeout_s: float = 10,
-                 sslopt: dict | None = None) -> None:
+                 sslopt: dict[str, Any] | None = None) -> None:
         if ping_interval_s < 0 or pong_timeout_s <= 0 or connect_timeout_s <= 0:
             raise ValueError("ping interval must be >= 0 (0: no pings), timeouts > 0")
         self._url = url
@@ -284,7 +284,7 @@ class WebSocketTransport:
 
     def _dial(self) -> websocket.WebSocket | None:
         ws = websocket.WebSocket(
-            sockopt=((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),),
+            sockopt=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
             sslopt=self._sslopt,
             enable_multithread=True,
             # We decode text ourselves (``_serve``) so that bad UTF-8 gets its close code 1007;
@@ -321,6 +321,7 @@ class WebSocketTransport:
     def _serve(self, ws: websocket.WebSocket) -> str:
         """Write, read and ping until the connection ends; returns why it ended."""
         sock = ws.sock
+        assert sock is not None  # a connected websocket has its socket
         poller = select.poll()
         poller.register(sock, select.POLLIN)
         poller.register(self._wake_r, select.POLLIN)

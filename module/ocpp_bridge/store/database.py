@@ -98,10 +98,15 @@ def apply_migrations(conn: sqlite3.Connection, migrations: Sequence[str], *,
         try:
             conn.executescript(script)
         except BaseException:
-            if conn.in_transaction:
-                conn.rollback()
+            _roll_back(conn)
             raise
     return len(migrations)
+
+
+def _roll_back(conn: sqlite3.Connection) -> None:
+    """Undo what a failed script left open (executescript may stop inside its transaction)."""
+    if conn.in_transaction:
+        conn.rollback()
 
 
 @contextmanager

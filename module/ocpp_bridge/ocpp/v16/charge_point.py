@@ -35,8 +35,8 @@ class ChargePoint16(ChargePoint):
     connection_timeout_setting = CONNECTION_TIME_OUT
     master_pass_group_setting = None
 
-    def __init__(self, *, db_dir: str, send_text: Callable[[str], bool], station: dict, overrides: dict | None,
-                 timeout_s: float, evse_count: int, security_profile: int):
+    def __init__(self, *, db_dir: str, send_text: Callable[[str], bool], station: dict[str, Any],
+                 overrides: dict[str, Any] | None, timeout_s: float, evse_count: int, security_profile: int) -> None:
         self.evse_count = evse_count
         databases = Databases(db_dir)
         self._db = databases.open(configuration.DATABASE_NAME, configuration.MIGRATIONS)

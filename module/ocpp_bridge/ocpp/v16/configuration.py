@@ -143,13 +143,13 @@ class ConfigurationKeys:
         for d in self._defs.values():
             wanted[d.name] = (d.default, "default")
         for raw_key, raw_value in overrides.items():
-            d = self._defs.get(str(raw_key).lower())
-            if d is None:
+            found = self._defs.get(str(raw_key).lower())
+            if found is None:
                 raise ValueError(
                     f"configuration override names unknown OCPP 1.6 key {raw_key!r}; "
                     "known keys are listed in ocpp_bridge.ocpp.v16.key_table.STANDARD_KEYS"
                 )
-            wanted[d.name] = (_text(raw_value), "override")
+            wanted[found.name] = (_text(raw_value), "override")
         # the final value of every key, so a list override is checked against the limit
         # that will really be in force (itself possibly overridden)
         final: dict[str, str | None] = {}

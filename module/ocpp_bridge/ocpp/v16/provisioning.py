@@ -16,6 +16,7 @@ CALLRESULT is on its way. Its value is never logged (``secrets.shown_key``).
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from ocpp_bridge.ocpp import secrets
 from ocpp_bridge.ocpp.events import ConfigurationChanged, PasswordChanged
@@ -36,7 +37,7 @@ PASSWORD_TIMER = "basic-auth-password-changed"
 
 
 class Provisioning16:
-    def __init__(self, core: StationCore, keys: ConfigurationKeys, station: dict):
+    def __init__(self, core: StationCore, keys: ConfigurationKeys, station: dict[str, Any]):
         """``station``: vendor, model, serial_number, firmware_version (from the module config)."""
         self.core = core
         self.keys = keys
@@ -53,7 +54,7 @@ class Provisioning16:
         keys.on_change(AUTHORIZATION_KEY, self._password_changed)
 
     # ------------------------------------------------------------------ boot
-    def _boot_payload(self) -> dict:
+    def _boot_payload(self) -> dict[str, Any]:
         s = self._station
         payload = {"chargePointVendor": s["vendor"][:20], "chargePointModel": s["model"][:20]}
         if s.get("serial_number"):
@@ -75,13 +76,13 @@ class Provisioning16:
     def get_configuration(self, keys: list[str]) -> tuple[list[KeyValue], list[str]]:
         return self.keys.get(keys)
 
-    def _get_configuration(self, payload: dict) -> dict:
+    def _get_configuration(self, payload: dict[str, Any]) -> dict[str, Any]:
         requested = payload.get("key") or []
         limit = self.keys.read(GET_CONFIGURATION_MAX_KEYS)
         if limit > 0 and len(requested) > limit:
             requested = requested[:limit]
         known, unknown = self.keys.get(requested)
-        result: dict = {}
+        result: dict[str, Any] = {}
         if known:
             entries = []
             for kv in known:
@@ -94,7 +95,7 @@ class Provisioning16:
             result["unknownKey"] = unknown
         return result
 
-    def _change_configuration(self, payload: dict) -> dict:
+    def _change_configuration(self, payload: dict[str, Any]) -> dict[str, Any]:
         key, value = payload["key"], payload["value"]
         status = self.keys.set(key, value, by_csms=True)
         log.info("ChangeConfiguration %s=%r -> %s", key, secrets.shown_key(key, value), status)

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from typing import Protocol
+from typing import TYPE_CHECKING
 
 from ocpp_bridge.ocpp import evse_events as E
 from ocpp_bridge.ocpp.context import BlockContext, Later
@@ -35,6 +35,9 @@ from ocpp_bridge.ocpp.events import TxEnded
 from ocpp_bridge.ocpp.v201.device_model import DeviceModel, VariableKey
 from ocpp_bridge.ocpp.v201.status import StatusBlock
 from ocpp_bridge.store.database import transaction
+
+if TYPE_CHECKING:
+    from ocpp_bridge.ocpp.v201.transactions import TransactionBlock
 
 log = logging.getLogger("ocpp_bridge.ocpp.v201.availability")
 
@@ -65,14 +68,8 @@ def _parse(scope: str) -> tuple[int | None, int | None]:
     return int(evse), int(connector)
 
 
-class TransactionsQuery(Protocol):
-    """What the availability and reservation blocks ask the transaction block."""
-
-    def active_evses(self) -> set[int]: ...
-
-
 class AvailabilityBlock:
-    def __init__(self, ctx: BlockContext[DeviceModel], status: StatusBlock, transactions: Later[TransactionsQuery],
+    def __init__(self, ctx: BlockContext[DeviceModel], status: StatusBlock, transactions: Later[TransactionBlock],
                  db: sqlite3.Connection):
         """``transactions``: the transaction block (built after this one); ``db``: this block's
         file (``DATABASE_NAME``, ``MIGRATIONS``)."""

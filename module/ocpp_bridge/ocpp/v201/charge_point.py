@@ -41,8 +41,8 @@ class ChargePoint201(ChargePoint):
     connection_timeout_setting = EV_CONNECTION_TIME_OUT
     master_pass_group_setting = MASTER_PASS_GROUP_ID
 
-    def __init__(self, *, db_dir: str, send_text: Callable[[str], bool], station: dict, overrides: dict | None,
-                 timeout_s: float, evse_count: int, security_profile: int):
+    def __init__(self, *, db_dir: str, send_text: Callable[[str], bool], station: dict[str, Any],
+                 overrides: dict[str, Any] | None, timeout_s: float, evse_count: int, security_profile: int) -> None:
         self.evse_count = evse_count
         databases = Databases(db_dir)
         self._db = databases.open(device_model.DATABASE_NAME, device_model.MIGRATIONS)

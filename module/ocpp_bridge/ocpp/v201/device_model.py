@@ -39,7 +39,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from ocpp_bridge.ocpp.change_listeners import ChangeListeners
 from ocpp_bridge.ocpp.settings import Setting
@@ -90,6 +90,9 @@ from ocpp_bridge.ocpp.v201.dm_definitions import (  # noqa: E402 - the definitio
     VariableKey,
 )
 from ocpp_bridge.ocpp.v201.variables import Var  # noqa: E402
+
+__all__ = ["DATABASE_NAME", "MIGRATIONS", "CONNECTOR_COMPONENT", "EVSE_COMPONENT", "AttributeDef", "ComponentDef",
+           "DeviceModel", "VariableDef", "VariableKey", "check_value"]
 
 _INT = re.compile(r"^[+-]?[0-9]+$")
 _COMPONENT_KEY = re.compile(
@@ -347,10 +350,10 @@ class DeviceModel:
                          variable_instance=var.definition.instance, evse=evse, connector=connector,
                          attribute=var.attribute)
         try:
-            return var.decode(raw)
+            return cast(T, var.decode(raw))
         except ValueError:
             log.error("%s holds %r, not a valid value; using %r", var.label, raw, var.fallback)
-            return var.fallback
+            return cast(T, var.fallback)
 
     def on_change(self, var: Setting[object], fn: Callable[[], None]) -> None:
         """``fn()`` after every change of ``var``'s value (the variable's "takes effect" hook)."""

@@ -17,6 +17,7 @@ SetVariablesResponse is on its way. Its value is never logged (``secrets.shown_v
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from ocpp_bridge.ocpp import secrets
 from ocpp_bridge.ocpp.errors import OccurrenceConstraintViolation
@@ -45,7 +46,7 @@ VARIABLES = (HEARTBEAT_INTERVAL, BASIC_AUTH_PASSWORD, ITEMS_PER_MESSAGE_GET_REPO
 PASSWORD_TIMER = "basic-auth-password-changed"
 
 
-def key_from_wire(component: dict, variable: dict) -> VariableKey:
+def key_from_wire(component: dict[str, Any], variable: dict[str, Any]) -> VariableKey:
     """OCPP's ComponentType / VariableType (camelCase) -> VariableKey."""
     evse = component.get("evse") or {}
     return VariableKey(
@@ -59,7 +60,7 @@ def key_from_wire(component: dict, variable: dict) -> VariableKey:
 
 
 class Provisioning201:
-    def __init__(self, core: StationCore, model: DeviceModel, station: dict):
+    def __init__(self, core: StationCore, model: DeviceModel, station: dict[str, Any]):
         """``station``: vendor, model, serial_number, firmware_version (from the module config)."""
         self.core = core
         self.model = model
@@ -78,7 +79,7 @@ class Provisioning201:
         model.on_change(BASIC_AUTH_PASSWORD, self._password_changed)
 
     # ------------------------------------------------------------------ boot
-    def _boot_payload(self) -> dict:
+    def _boot_payload(self) -> dict[str, Any]:
         s = self._station
         station = {"model": s["model"][:20], "vendorName": s["vendor"][:50]}
         if s.get("serial_number"):
@@ -98,7 +99,7 @@ class Provisioning201:
 
     # ------------------------------------------------------------------ Get/SetVariables
 
-    def _get_variables(self, payload: dict) -> dict:
+    def _get_variables(self, payload: dict[str, Any]) -> dict[str, Any]:
         """Over ItemsPerMessageGetVariables: the first that many are answered, the rest Rejected
         (TC_B_08 accepts this or all Rejected; B06.FR.16 would allow a CALLERROR too)."""
         data = payload["getVariableData"]
@@ -121,7 +122,7 @@ class Provisioning201:
             results.append(entry)
         return {"getVariableResult": results}
 
-    def _set_variables(self, payload: dict) -> dict:
+    def _set_variables(self, payload: dict[str, Any]) -> dict[str, Any]:
         data = payload["setVariableData"]
         limit = self.model.read(ITEMS_PER_MESSAGE_SET_VARIABLES)
         if limit and len(data) > limit:
@@ -145,7 +146,7 @@ class Provisioning201:
         return {"setVariableResult": results}
 
     # ------------------------------------------------------------------ reports
-    def _get_base_report(self, payload: dict) -> dict:
+    def _get_base_report(self, payload: dict[str, Any]) -> dict[str, Any]:
         base = payload["reportBase"]
         if base not in ("ConfigurationInventory", "FullInventory"):
             return {"status": "NotSupported"}
@@ -156,7 +157,7 @@ class Provisioning201:
         self._send_report(payload["requestId"], report)
         return {"status": "Accepted"}
 
-    def _send_report(self, request_id: int, report: list[dict]) -> None:
+    def _send_report(self, request_id: int, report: list[dict[str, Any]]) -> None:
         per_message = self.model.read(ITEMS_PER_MESSAGE_GET_REPORT)
         chunks = [report[i:i + per_message] for i in range(0, len(report), per_message)] or [[]]
         for seq_no, chunk in enumerate(chunks):

@@ -38,18 +38,21 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
+from typing import TYPE_CHECKING
 
 from ocpp_bridge.deferred import Deferred, now_or_later
 from ocpp_bridge.ocpp import evse_events as E
 from ocpp_bridge.ocpp.auth_store import epoch
 from ocpp_bridge.ocpp.context import BlockContext, Later
 from ocpp_bridge.ocpp.events import ConnectorStatusChanged
-from ocpp_bridge.ocpp.v201.availability import TransactionsQuery
 from ocpp_bridge.ocpp.v201.device_model import DeviceModel
 from ocpp_bridge.ocpp.v201.dm_definitions import RO
 from ocpp_bridge.ocpp.v201.status import StatusBlock
 from ocpp_bridge.ocpp.v201.variables import boolean, enabled
 from ocpp_bridge.store.database import transaction
+
+if TYPE_CHECKING:
+    from ocpp_bridge.ocpp.v201.transactions import TransactionBlock
 
 log = logging.getLogger("ocpp_bridge.ocpp.v201.reservation")
 
@@ -79,7 +82,7 @@ def fits(pools: list[set[int]]) -> bool:
 
 
 class ReservationBlock:
-    def __init__(self, ctx: BlockContext[DeviceModel], status: StatusBlock, transactions: Later[TransactionsQuery],
+    def __init__(self, ctx: BlockContext[DeviceModel], status: StatusBlock, transactions: Later[TransactionBlock],
                  db: sqlite3.Connection):
         """``transactions``: the transaction block (built after this one); ``db``: this block's
         file (``DATABASE_NAME``, ``MIGRATIONS``)."""

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING
 
 from ocpp_bridge.ocpp import evse_events as E
 from ocpp_bridge.ocpp.context import BlockContext, Later
@@ -42,6 +42,9 @@ from ocpp_bridge.ocpp.outcome import Failure
 from ocpp_bridge.ocpp.timefmt import iso
 from ocpp_bridge.ocpp.v201.device_model import DeviceModel, VariableKey
 from ocpp_bridge.ocpp.v201.variables import integer
+
+if TYPE_CHECKING:
+    from ocpp_bridge.ocpp.v201.availability import AvailabilityBlock
 
 log = logging.getLogger("ocpp_bridge.ocpp.v201.status")
 
@@ -68,18 +71,8 @@ class _Connector:
         return self.queued if self.queued is not None else self.reported
 
 
-class AvailabilityQuery(Protocol):
-    """What the status block asks the availability block."""
-
-    def station_operative(self) -> bool: ...
-
-    def evse_operative(self, evse: int) -> bool: ...
-
-    def connector_operative(self, evse: int, connector: int) -> bool: ...
-
-
 class StatusBlock:
-    def __init__(self, ctx: BlockContext[DeviceModel], availability: Later[AvailabilityQuery]):
+    def __init__(self, ctx: BlockContext[DeviceModel], availability: Later[AvailabilityBlock]):
         """``availability``: the availability block (built after this one) that decides which
         EVSEs and connectors are operative."""
         self.core = ctx.core
