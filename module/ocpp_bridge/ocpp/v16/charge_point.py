@@ -17,7 +17,7 @@ from ocpp_bridge.ocpp.outbox import Outbox
 from ocpp_bridge.ocpp.registration import Registration
 from ocpp_bridge.ocpp.station import StationCore
 from ocpp_bridge.ocpp.v16 import configuration
-from ocpp_bridge.ocpp.v16.blocks import Blocks16, build_blocks, validate_with_reservations
+from ocpp_bridge.ocpp.v16.blocks import Blocks16, build_blocks
 from ocpp_bridge.ocpp.v16.configuration import ConfigurationKeys
 from ocpp_bridge.ocpp.v16.core_keys import (
     CONNECTION_TIME_OUT,
@@ -28,6 +28,7 @@ from ocpp_bridge.ocpp.v16.core_keys import (
 )
 from ocpp_bridge.ocpp.v16.key_table import STANDARD_KEYS
 from ocpp_bridge.ocpp.v16.provisioning import Provisioning16
+from ocpp_bridge.ocpp.v16.reservation import validate_with_reservations
 
 
 class ChargePoint16(ChargePoint):
@@ -35,8 +36,8 @@ class ChargePoint16(ChargePoint):
     connection_timeout_setting = CONNECTION_TIME_OUT
     master_pass_group_setting = None
 
-    def __init__(self, *, db_dir: str, send_text: Callable[[str], bool], station: dict, overrides: dict | None,
-                 timeout_s: float, evse_count: int, security_profile: int):
+    def __init__(self, *, db_dir: str, send_text: Callable[[str], bool], station: dict[str, Any],
+                 overrides: dict[str, Any] | None, timeout_s: float, evse_count: int, security_profile: int):
         self.evse_count = evse_count
         databases = Databases(db_dir)
         self._db = databases.open(configuration.DATABASE_NAME, configuration.MIGRATIONS)
