@@ -1,5 +1,6 @@
 """What both OCPP versions keep of their reservations, who may use one, and the EVSE requests.
-PURE logic; the SQLite file comes in.
+The book is pure; ``ReservationStore`` writes the SQLite file it is handed (no clock, no
+network).
 
 Owns:
 - ``Reservation``: id, EVSE (None: a station-wide reservation, 2.0.1 only), the reserved
