@@ -179,3 +179,14 @@ def test_start_and_stop_transaction_answers_update_the_cache(tmp_path):
     rig.stop_tx(1, s, id_tag="T")
     rig.disconnect()
     assert validate(rig, "T") == {"status": "Expired"}  # from StopTransaction.conf
+
+
+def test_a_start_transaction_answer_without_parent_keeps_the_known_parent(tmp_path):  # 1.6 §5.13, as 2.0.1 C09
+    rig = Rig(tmp_path).boot()
+    rig.answers["Authorize"] = {"idTagInfo": {"status": "Accepted", "parentIdTag": "FAMILY"}}
+    validate(rig, "CHILD")
+    s = rig.plug_in(1)
+    rig.start_tx(1, s, id_tag="CHILD")  # its idTagInfo says nothing of the parent
+    assert rig.cp.blocks.authorization.known_parent("CHILD") == (True, "FAMILY")
+    rig.disconnect()
+    assert validate(rig, "CHILD") == {"status": "Accepted", "parent_id_token": "FAMILY"}  # from the cache

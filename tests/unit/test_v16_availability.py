@@ -142,7 +142,7 @@ def test_reserved_connector_is_occupied_for_another_reservation_and_replaced_by_
     assert reserve(rig, 1, 1) == {"status": "Accepted"}
     assert reserve(rig, 1, 2) == {"status": "Occupied"}
     assert reserve(rig, 1, 1, tag="NEW", expiry="2026-01-01T02:00:00Z") == {"status": "Accepted"}
-    assert rig.cp.blocks.reservation.on_evse(1).id_tag == "NEW"
+    assert rig.cp.blocks.reservation.on_evse(1).token == "NEW"
 
 
 def test_tc_051_052_cancel_reservation(tmp_path):

@@ -118,3 +118,13 @@ def test_remote_start_everywhere_reserved_for_others_is_rejected(tmp_path):
     reserve(rig, 2, 2, tag="B")
     assert rig.request("RemoteStartTransaction", {"idTag": "C"}) == {"status": "Rejected"}
     assert provided(rig) == []
+
+
+def test_a_reservation_moved_to_another_connector_is_cancelled_before_the_new_one(tmp_path):
+    # the reservation module cancels by reservationId: cancelling after the new one would cancel that
+    rig = Rig(tmp_path).boot()
+    reserve(rig, 1, 5)
+    assert reserve(rig, 2, 5) == {"status": "Accepted"}
+    assert [c for c in rig.port.calls if c[0] in ("reserve", "cancel_reservation")] == [
+        ("reserve", 1, 5), ("cancel_reservation", 1), ("reserve", 2, 5)]
+    assert rig.cp.blocks.reservation.on_evse(1) is None and rig.cp.blocks.reservation.on_evse(2).id == 5

@@ -338,3 +338,16 @@ def test_tc_d_10_function_disabled(tmp_path):
     sim.set("LocalAuthListCtrlr", "Enabled", "false")
     assert sim.request("GetLocalListVersion", {}) == {"versionNumber": 0}
     assert send_list(sim, 8, "Full", [entry("A")]) == "Failed"
+
+
+# ------------------------------------------------------------------------ one core with 1.6
+def test_more_entries_than_items_per_message_fail(tmp_path):  # as 1.6 SendLocalListMaxLength
+    sim = Sim(tmp_path)
+    assert send_list(sim, 1, "Full", [entry(f"T{i}") for i in range(101)]) == "Failed"
+    assert send_list(sim, 1, "Full", [entry(f"T{i}") for i in range(100)]) == "Accepted"
+
+
+def test_a_malformed_differential_fails_before_its_version_is_compared(tmp_path):  # as 1.6
+    sim = Sim(tmp_path)
+    send_list(sim, 5, "Full", [entry("A")])
+    assert send_list(sim, 5, "Differential", [entry("B"), entry("b")]) == "Failed"

@@ -90,7 +90,7 @@ def test_tc_h_23_replace_a_reservation(tmp_path):
     sim = Sim(tmp_path)
     reserve(sim, rid=1, evse=1, expires_in=60)
     assert reserve(sim, rid=1, evse=2, expires_in=600) == "Accepted"
-    assert sim.cp.reservation.for_evse(1) is None and sim.cp.reservation.for_evse(2)["id"] == 1
+    assert sim.cp.reservation.for_evse(1) is None and sim.cp.reservation.for_evse(2).id == 1
     assert sim.port.of("cancel_reservation") == [(1,)]
     sim.tick(100)
     assert sim.payloads("ReservationStatusUpdate") == []       # the old expiry is gone
@@ -125,7 +125,7 @@ def test_reservation_survives_a_restart(tmp_path):
     reserve(sim, rid=9, expires_in=60)
     sim.restart()
     sim.connect()
-    assert sim.cp.reservation.for_evse(1)["id"] == 9
+    assert sim.cp.reservation.for_evse(1).id == 9
     assert connector_status(sim) == ["Reserved"]                # TC_B_24: reserved persists
     sim.tick(60)
     assert sim.payloads("ReservationStatusUpdate") == [{"reservationId": 9, "reservationUpdateStatus": "Expired"}]
@@ -188,7 +188,7 @@ def test_without_non_evse_specific_a_reservation_needs_an_evse(tmp_path):  # H01
 def test_station_wide_reservation_with_a_connector_type(tmp_path):
     sim = Sim(tmp_path)
     assert reserve(sim, rid=1, evse=None, connectorType="sType2") == "Accepted"
-    assert sim.cp.reservation.station_wide()[0]["connector_type"] == "sType2"
+    assert sim.cp.reservation.station_wide()[0].connector_type == "sType2"
 
 
 def test_a_station_wide_reservation_is_used_by_its_token(tmp_path):
@@ -197,7 +197,7 @@ def test_a_station_wide_reservation_is_used_by_its_token(tmp_path):
     reserve(sim, rid=2, evse=None, token="OTHER")
     assert reserved_evses(sim) == [1, 2]
     sim.ev(plug(1, "s1"), tx_started(1, "s1", "MINE"))
-    assert [r["id"] for r in sim.cp.reservation.station_wide()] == [2]
+    assert [r.id for r in sim.cp.reservation.station_wide()] == [2]
     assert reserved_evses(sim) == [2]                     # the other one still needs an EVSE
     assert sim.payloads("ReservationStatusUpdate") == []
 
@@ -220,7 +220,7 @@ def test_station_wide_reservation_removed_when_evses_become_unusable(tmp_path):
     reserve(sim, rid=2, evse=None, token="TAG2")
     sim.ev(E.EvseFault(1, "evse_manager/Inoperative", True))
     assert sim.payloads("ReservationStatusUpdate") == [{"reservationId": 2, "reservationUpdateStatus": "Removed"}]
-    assert [r["id"] for r in sim.cp.reservation.station_wide()] == [1]
+    assert [r.id for r in sim.cp.reservation.station_wide()] == [1]
     assert connector_status(sim, 2)[-1] == "Reserved"
 
 
@@ -230,7 +230,7 @@ def test_station_wide_reservations_survive_a_restart(tmp_path):
     reserve(sim, rid=2, evse=None, token="TAG2")
     sim.restart()
     sim.connect()
-    assert [(r["id"], r["evse"], r["connector_type"]) for r in sim.cp.reservation.station_wide()] == [
+    assert [(r.id, r.evse, r.connector_type) for r in sim.cp.reservation.station_wide()] == [
         (1, None, "sType2"), (2, None, None)]
     assert reserved_evses(sim) == [1, 2]
 
@@ -240,3 +240,52 @@ def test_fits_is_safe_whatever_order_the_drivers_come_in():
     assert fits([{1, 2}, {1, 2}]) and not fits([{1, 2}, {1, 2}, {1, 2}])
     assert not fits([{1, 2}, {1}])      # the first driver may take EVSE 1
     assert fits([{1}, {2}]) and not fits([set()])
+
+
+# ------------------------------------------------------------------------ one core with 1.6
+def test_cancel_reservation_waits_for_the_evse(tmp_path):  # as 1.6 and libocpp in both versions
+    sim = Sim(tmp_path)
+    reserve(sim, rid=3)
+    sim.port.ok["cancel_reservation"] = False
+    assert sim.request("CancelReservation", {"reservationId": 3}) == {"status": "Rejected"}
+    assert sim.cp.reservation.for_evse(1).id == 3
+    sim.port.ok["cancel_reservation"] = True
+    assert sim.request("CancelReservation", {"reservationId": 3}) == {"status": "Accepted"}
+    assert sim.cp.reservation.for_evse(1) is None
+
+
+def test_a_transaction_by_the_reserved_token_uses_the_reservation_without_its_id(tmp_path):
+    # the reservation module does not tell the EVSE which reservation it used (as 1.6's TC_053)
+    sim = Sim(tmp_path)
+    reserve(sim, rid=5, token="MINE")
+    sim.ev(plug(1, "s1"), tx_started(1, "s1", "mine"))
+    assert sim.cp.reservation.for_evse(1) is None
+    sim.tick(700)
+    assert sim.payloads("ReservationStatusUpdate") == []
+
+
+def test_a_transaction_by_the_reservations_group_uses_it(tmp_path):
+    sim = Sim(tmp_path)
+    sim.answers["Authorize"] = {"idTokenInfo": {"status": "Accepted", "groupIdToken": {"idToken": "FAMILY",
+                                                                                         "type": "Central"}}}
+    sim.cp.validate_token(E.IdToken("CHILD"))
+    sim.settle()
+    reserve(sim, rid=5, token="OWNER", groupIdToken={"idToken": "FAMILY", "type": "Central"})
+    sim.ev(plug(1, "s1"), tx_started(1, "s1", "CHILD"))
+    assert sim.cp.reservation.for_evse(1) is None
+
+
+def test_the_evse_ending_its_reservation_ends_ours(tmp_path):
+    sim = Sim(tmp_path)
+    reserve(sim, rid=5)
+    sim.ev(E.ReservationChanged(1, 1, False))
+    assert sim.cp.reservation.for_evse(1) is None
+    sim.tick(700)
+    assert sim.payloads("ReservationStatusUpdate") == []
+
+
+def test_another_case_of_the_reserved_token_may_start_remotely(tmp_path):  # IdToken is case insensitive
+    sim = Sim(tmp_path)
+    reserve(sim, rid=1, token="OWNER")
+    assert not sim.cp.reservation.reserved_for_other(1, {"idToken": "owner", "type": "ISO14443"})
+    assert sim.cp.reservation.reserved_for_other(1, {"idToken": "other", "type": "ISO14443"})

@@ -1,4 +1,5 @@
-"""The authorization cache and the local authorization list, in a SQLite file. PURE.
+"""The authorization cache and the local authorization list, in a SQLite file (no clock, no
+network; every write is disk I/O).
 
 Owns two tables of identifiers and what the CSMS last said about them, for either OCPP
 version (the caller stores its version's idTagInfo / IdTokenInfo as an opaque dict):
@@ -19,8 +20,8 @@ transaction is never half done): an identifier or info holding a lone UTF-16 sur
 list version outside signed 64 bits. Such input is refused at the OCPP and bus edges
 (``json_edge``) already; this is the last line. Looking up such an identifier finds nothing.
 
-Must never: decide whether a token is accepted (that is each version's authorization
-block), read a clock (``now`` comes in), or send anything.
+Must never: decide whether a token is accepted (``ocpp/common/authorization.py`` does), read a
+clock (``now`` comes in), or send anything.
 """
 
 from __future__ import annotations
@@ -28,9 +29,12 @@ from __future__ import annotations
 import json
 import sqlite3
 from datetime import datetime, timezone
+from typing import Any
 
 from ocpp_bridge import json_edge
 from ocpp_bridge.store.database import apply_migrations, open_database, transaction
+
+Info = dict[str, Any]  # an idTagInfo / IdTokenInfo as the CSMS gave it (kept as is)
 
 DATABASE_NAME = "auth"
 DEFAULT_CACHE_MAX = 1000
@@ -72,7 +76,7 @@ def epoch(text: str | None) -> float | None:
 class CacheEntry:
     __slots__ = ("info", "expires_at")
 
-    def __init__(self, info: dict, expires_at: float | None):
+    def __init__(self, info: Info, expires_at: float | None) -> None:
         self.info = info
         self.expires_at = expires_at
 
@@ -81,24 +85,24 @@ class CacheEntry:
 
 
 class AuthStore:
-    def __init__(self, conn: sqlite3.Connection, *, cache_max: int = DEFAULT_CACHE_MAX):
+    def __init__(self, conn: sqlite3.Connection, *, cache_max: int = DEFAULT_CACHE_MAX) -> None:
         self.conn = conn
         self.cache_max = cache_max
         apply_migrations(conn, MIGRATIONS)
 
     @classmethod
-    def open(cls, directory: str, **kw) -> AuthStore:
-        return cls(open_database(directory, DATABASE_NAME, MIGRATIONS), **kw)
+    def open(cls, directory: str, *, cache_max: int = DEFAULT_CACHE_MAX) -> AuthStore:
+        return cls(open_database(directory, DATABASE_NAME, MIGRATIONS), cache_max=cache_max)
 
     @classmethod
-    def in_memory(cls, **kw) -> AuthStore:
-        return cls(sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False), **kw)
+    def in_memory(cls, *, cache_max: int = DEFAULT_CACHE_MAX) -> AuthStore:
+        return cls(sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False), cache_max=cache_max)
 
     def close(self) -> None:
         self.conn.close()
 
     # ------------------------------------------------------------------ cache
-    def cache_put(self, key: str, info: dict, now: float, expires_at: float | None = None) -> None:
+    def cache_put(self, key: str, info: Info, now: float, expires_at: float | None = None) -> None:
         _storable_key(key)
         text = _dump(info)
         with transaction(self.conn):
@@ -121,7 +125,7 @@ class AuthStore:
         if now is not None:
             with transaction(self.conn):
                 self.conn.execute("UPDATE auth_cache SET used_at = ? WHERE key = ?", (now, key))
-        return CacheEntry(json.loads(row[0]), row[1])
+        return CacheEntry(_load(row[0]), row[1])
 
     def cache_remove(self, key: str) -> None:
         if json_edge.has_surrogate(key):
@@ -141,23 +145,26 @@ class AuthStore:
         row = self.conn.execute("SELECT version FROM auth_list_version WHERE id = 1").fetchone()
         return int(row[0]) if row else 0
 
-    def list_get(self, key: str) -> dict | None:
+    def list_get(self, key: str) -> Info | None:
         if json_edge.has_surrogate(key):
             return None
         row = self.conn.execute("SELECT info FROM auth_list WHERE key = ?", (key,)).fetchone()
-        return json.loads(row[0]) if row else None
+        return _load(row[0]) if row else None
 
     def list_size(self) -> int:
         return int(self.conn.execute("SELECT COUNT(*) FROM auth_list").fetchone()[0])
 
-    def list_keys_after(self, entries: list[tuple[str, dict | None]]) -> int:
+    def list_keys_after(self, entries: list[tuple[str, Info | None]]) -> int:
         """How many rows the list would hold after the differential update ``entries``."""
-        keys = {k.lower() for (k,) in self.conn.execute("SELECT key FROM auth_list")}
+        keys = {str(k).lower() for (k,) in self.conn.execute("SELECT key FROM auth_list")}
         for key, info in entries:
-            (keys.discard if info is None else keys.add)(key.lower())
+            if info is None:
+                keys.discard(key.lower())
+            else:
+                keys.add(key.lower())
         return len(keys)
 
-    def list_replace(self, version: int, entries: list[tuple[str, dict]]) -> None:
+    def list_replace(self, version: int, entries: list[tuple[str, Info]]) -> None:
         """Full update: the list becomes ``entries``, at ``version``, in one commit."""
         rows = [(_storable_key(key), _dump(info)) for key, info in entries]
         version = _storable_version(version)
@@ -166,7 +173,7 @@ class AuthStore:
             self.conn.executemany("INSERT OR REPLACE INTO auth_list (key, info) VALUES (?, ?)", rows)
             self._set_version(version)
 
-    def list_update(self, version: int, entries: list[tuple[str, dict | None]]) -> None:
+    def list_update(self, version: int, entries: list[tuple[str, Info | None]]) -> None:
         """Differential update: add or replace each (key, info); info None removes the key."""
         rows = [(_storable_key(key), None if info is None else _dump(info)) for key, info in entries]
         version = _storable_version(version)
@@ -183,7 +190,12 @@ class AuthStore:
                           "ON CONFLICT (id) DO UPDATE SET version = excluded.version", (int(version),))
 
 
-def _dump(info: dict) -> str:
+def _load(text: str) -> Info:
+    value = json.loads(text)
+    return value if isinstance(value, dict) else {}
+
+
+def _dump(info: Info) -> str:
     text = json.dumps(info, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
     if json_edge.has_surrogate(text):
         raise ValueError(f"authorization info cannot be stored: {json_edge.problem(info)}")

@@ -5,9 +5,7 @@ Owns the construction order (it is also the order in which the blocks hear each 
 event: status first, so StatusNotification Finishing precedes StopTransaction, as in
 libocpp), which peers each block gets, and which store it is handed (the files are opened
 here, from the context's ``databases``). A peer built after the block that needs it comes in
-through ``Later``, bound right where it is built. ``validate_with_reservations`` is the
-authorization block's answer passed through the reservation block (a token is not valid on
-a connector reserved for another one).
+through ``Later``, bound right where it is built.
 
 Must never: hold protocol logic of its own.
 """
@@ -16,11 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ocpp_bridge.deferred import Deferred
 from ocpp_bridge.ocpp import auth_store
 from ocpp_bridge.ocpp.auth_store import AuthStore
 from ocpp_bridge.ocpp.context import BlockContext, Later
-from ocpp_bridge.ocpp.evse_events import IdToken
 from ocpp_bridge.ocpp.registration import Registration
 from ocpp_bridge.ocpp.v16 import availability as availability_db
 from ocpp_bridge.ocpp.v16 import reservation as reservation_db
@@ -47,17 +43,6 @@ class Blocks16:
     def close(self) -> None:
         for block in (self.authorization, self.transactions, self.availability, self.reservation):
             block.close()
-
-
-def validate_with_reservations(authorization: Authorization16, reservation: Reservation16, token: IdToken) -> Deferred:
-    """The authorization block's answer, narrowed to the EVSEs no reservation of another
-    token holds (``Reservation16.restrict``)."""
-    answer = Deferred()
-    id_tag = (token.value or "")[:20]
-    authorization.validate_token(token).then(
-        lambda result, error: answer.fail(error) if error is not None
-        else answer.resolve(reservation.restrict(result, id_tag)))
-    return answer
 
 
 def build_blocks(ctx: BlockContext[ConfigurationKeys], registration: Registration) -> Blocks16:

@@ -17,7 +17,7 @@ from ocpp_bridge.ocpp.outbox import Outbox
 from ocpp_bridge.ocpp.registration import Registration
 from ocpp_bridge.ocpp.station import StationCore
 from ocpp_bridge.ocpp.v16 import configuration
-from ocpp_bridge.ocpp.v16.blocks import Blocks16, build_blocks, validate_with_reservations
+from ocpp_bridge.ocpp.v16.blocks import Blocks16, build_blocks
 from ocpp_bridge.ocpp.v16.configuration import ConfigurationKeys
 from ocpp_bridge.ocpp.v16.core_keys import (
     CONNECTION_TIME_OUT,
@@ -28,6 +28,7 @@ from ocpp_bridge.ocpp.v16.core_keys import (
 )
 from ocpp_bridge.ocpp.v16.key_table import STANDARD_KEYS
 from ocpp_bridge.ocpp.v16.provisioning import Provisioning16
+from ocpp_bridge.ocpp.v16.reservation import validate_with_reservations
 
 
 class ChargePoint16(ChargePoint):

@@ -52,10 +52,11 @@ def build_blocks(ctx: BlockContext[DeviceModel], provisioning: Provisioning201) 
     status = StatusBlock(ctx, availability_later)
     availability = availability_later.bind(AvailabilityBlock(
         ctx, status, transactions_later, ctx.databases.open(availability_db.DATABASE_NAME, availability_db.MIGRATIONS)))
-    reservation = ReservationBlock(ctx, status, transactions_later,
-                                   ctx.databases.open(reservation_db.DATABASE_NAME, reservation_db.MIGRATIONS))
     authorization = AuthorizationBlock(ctx, AuthStore(ctx.databases.open(auth_store.DATABASE_NAME,
                                                                          auth_store.MIGRATIONS)))
+    reservation = ReservationBlock(ctx, status, transactions_later,
+                                   ctx.databases.open(reservation_db.DATABASE_NAME, reservation_db.MIGRATIONS),
+                                   group_of=authorization.known_group)
     meter_values = MeterValuesBlock(ctx, status, transactions_later)
     transactions = transactions_later.bind(TransactionBlock(ctx, status, authorization, meter_values))
     remote_control = RemoteControlBlock(ctx, provisioning, status, authorization, reservation, meter_values,

@@ -1,9 +1,10 @@
-"""OCPP 2.0.1 reservations (functional block H: ReserveNow, CancelReservation). PURE.
+"""OCPP 2.0.1 reservations (functional block H: ReserveNow, CancelReservation) — the 2.0.1
+adapter of ``ocpp/common/reservations.py``. PURE.
 
-Owns the reservations the CSMS made (id, EVSE or none, idToken, groupIdToken, connectorType,
-expiry), their persistence (``reservation201.db``, timers re-armed after a restart), the
-expiry timers and the ReservationStatusUpdate(Expired / Removed) they send, the
-``evse_port.reserve`` / ``cancel_reservation`` requests, and which EVSEs show Reserved.
+Owns the 2.0.1 rules of a reservation request, the station-wide reservations (no evseId) and
+the EVSEs they hold, the ReservationStatusUpdate(Expired / Removed) messages, and the file
+``reservation201.db`` (its migrations); the book (persistence, timers, who may use a
+reservation, using it up, the EVSE requests) is common.
 
 Rules:
 - ReservationCtrlr.Enabled false, an unknown EVSE, a connectorType no (such) EVSE has, or an
@@ -20,39 +21,43 @@ Rules:
 - A free EVSE that no one but a station-wide reservation's driver may take (taking it would
   leave a station-wide reservation without an EVSE) shows Reserved: with as many station-wide
   reservations as free EVSEs, all of them (H01.FR.23/24, as EVerest's Auth module does).
-- A ReserveNow with the id of an existing reservation replaces it (H01.FR.02).
-- The EVSE (or, for a station-wide one, the ``reservation`` module if connected) is asked
-  (``reserve``); its answer gives Accepted or Rejected (the CALLRESULT waits for it).
-- A session or transaction that starts with the reservation's id uses it up (no message); so
-  does a transaction started by a station-wide reservation's idToken (the EVSE may not know
-  that reservation's id).
+- A ReserveNow with the id of an existing reservation replaces it (H01.FR.02); one on another
+  EVSE is cancelled first.
+- The EVSE (or, for a station-wide one, the ``reservation`` module if connected) is asked; its
+  answer gives Accepted or Rejected (the CALLRESULT waits for it). CancelReservation waits for
+  the EVSE's confirmation too.
+- Using one up (no message): see the common module; the group of a token that starts a
+  transaction without naming a reservation is what the authorization block knows of it.
 - At ``expiryDateTime`` the reservation is cancelled and ReservationStatusUpdate(Expired)
   goes; when all the connectors of its EVSE become Faulted or Unavailable, or a station-wide
-  one no longer fits, the same with Removed.
+  one no longer fits, the same with Removed (H04).
 
-Must never: decide who may use a reservation (the EVSE's auth does), or read a clock.
+Must never: authorize anyone, or read a clock.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import sqlite3
-from typing import TYPE_CHECKING
+from typing import Any, Callable, Protocol
 
-from ocpp_bridge.deferred import Deferred, now_or_later
 from ocpp_bridge.ocpp import evse_events as E
 from ocpp_bridge.ocpp.auth_store import epoch
-from ocpp_bridge.ocpp.context import BlockContext, Later
+from ocpp_bridge.ocpp.common.reservations import (
+    FOR_TOKEN,
+    NOT_RESERVED,
+    Reservation,
+    ReservationBook,
+    ReservationStore,
+    adopting,
+    given,
+)
+from ocpp_bridge.ocpp.context import BlockContext
 from ocpp_bridge.ocpp.events import ConnectorStatusChanged
 from ocpp_bridge.ocpp.v201.device_model import DeviceModel
 from ocpp_bridge.ocpp.v201.dm_definitions import RO
 from ocpp_bridge.ocpp.v201.status import StatusBlock
 from ocpp_bridge.ocpp.v201.variables import boolean, enabled
-from ocpp_bridge.store.database import transaction
-
-if TYPE_CHECKING:
-    from ocpp_bridge.ocpp.v201.transactions import TransactionBlock
 
 log = logging.getLogger("ocpp_bridge.ocpp.v201.reservation")
 
@@ -61,7 +66,6 @@ NON_EVSE_SPECIFIC = boolean("ReservationCtrlr", "NonEvseSpecific", True, mutabil
 VARIABLES = (RESERVATION_ENABLED, NON_EVSE_SPECIFIC)
 
 DATABASE_NAME = "reservation201"
-STATION_WIDE = 0  # the ``evse`` column of a reservation without evseId
 MIGRATIONS = [
     """
     CREATE TABLE reservation (
@@ -69,8 +73,22 @@ MIGRATIONS = [
         id_token TEXT NOT NULL, group_id_token TEXT);
     """,
     "ALTER TABLE reservation ADD COLUMN connector_type TEXT;",
+    # evse 0 meant station-wide; the tokens were IdTokenType JSON: the book keeps their idToken
+    adopting("SELECT id, NULLIF(evse, 0), COALESCE(json_extract(id_token, '$.idToken'), ''), "
+             "json_extract(group_id_token, '$.idToken'), expiry, connector_type FROM reservation ORDER BY rowid",
+             "reservation"),
 ]
 UNUSABLE = ("Faulted", "Unavailable")
+
+GroupOf = Callable[[E.IdToken], tuple[bool, str | None]]  # what the authorization block knows of a token's group
+
+
+
+
+class TransactionsLater(Protocol):
+    """The transaction block, built after this one (a ``Later``)."""
+
+    def peek(self) -> TransactionsQuery | None: ...
 
 
 def fits(pools: list[set[int]]) -> bool:
@@ -82,53 +100,48 @@ def fits(pools: list[set[int]]) -> bool:
 
 
 class ReservationBlock:
-    def __init__(self, ctx: BlockContext[DeviceModel], status: StatusBlock, transactions: Later[TransactionBlock],
-                 db: sqlite3.Connection):
+    def __init__(self, ctx: BlockContext[DeviceModel], status: StatusBlock, transactions: TransactionsLater,
+                 db: sqlite3.Connection, *, group_of: GroupOf = lambda token: (False, None)) -> None:
         """``transactions``: the transaction block (built after this one); ``db``: this block's
-        file (``DATABASE_NAME``, ``MIGRATIONS``)."""
+        file (``DATABASE_NAME``, ``MIGRATIONS``); ``group_of``: what the authorization block
+        knows of a token's group."""
         self.core = ctx.core
         self.model = ctx.config
-        self.evse = ctx.evse
         self.status = status
         self._transactions = transactions
-        self.db = db
-        self._by_id: dict[int, dict] = {}
-        self._marked: set[int] = set()  # EVSEs this block shows as Reserved
-        for rid, evse, expiry, token, group, connector_type in self.db.execute(
-                "SELECT id, evse, expiry, id_token, group_id_token, connector_type FROM reservation ORDER BY rowid"):
-            if evse != STATION_WIDE and not status.has(evse):
-                continue
-            self._remember(rid, evse or None, expiry, json.loads(token), json.loads(group) if group else None,
-                           connector_type)
+        self._group_of = group_of
+        self.book = ReservationBook(ReservationStore(db), ctx.core.timers, ctx.evse, self._mark,
+                                    keep=lambda res: res.evse is None or status.has(res.evse),
+                                    on_expired=lambda res: self._status_update(res.id, "Expired"),
+                                    extra_marks=self._held)
         self.core.handle("ReserveNow", self._on_reserve_now)
-        self.core.handle("CancelReservation", self._on_cancel)
+        self.core.handle("CancelReservation", lambda payload: self.book.cancel(payload["reservationId"]))
         self.core.events.subscribe_many(E.EVSE_EVENTS, self._on_event)
         self.core.events.subscribe(ConnectorStatusChanged, self._on_connector_status)
-        self._refresh_marks()
+        self.book.refresh()
 
     # ------------------------------------------------------------------ queries
-    def for_evse(self, evse: int) -> dict | None:
-        return next((r for r in self._by_id.values() if r["evse"] == evse), None)
+    def for_evse(self, evse: int) -> Reservation | None:
+        return self.book.on_evse(evse)
 
-    def station_wide(self) -> list[dict]:
+    def station_wide(self) -> list[Reservation]:
         """The reservations without EVSE, oldest first."""
-        return [r for r in self._by_id.values() if r["evse"] is None]
+        return self.book.station_wide()
 
-    def reserved_for_other(self, evse: int, id_token: dict, group_id_token: dict | None = None) -> bool:
+    def reserved_for_other(self, evse: int, id_token: dict[str, Any], group_id_token: dict[str, Any] | None = None
+                           ) -> bool:
         """Is ``evse`` reserved (EVSE-specifically, as libocpp asks) for someone else than this
         token (or its group)?"""
-        r = self.for_evse(evse)
-        if r is None:
-            return False
-        if r["id_token"].get("idToken") == id_token.get("idToken"):
-            return False
-        group = r.get("group_id_token")
-        return not (group and group_id_token and group.get("idToken") == group_id_token.get("idToken"))
+        group = (group_id_token or {}).get("idToken") or None
+        return self.book.check(evse, id_token.get("idToken") or "", given(group)) not in (NOT_RESERVED, FOR_TOKEN)
 
     # ------------------------------------------------------------------ capacity
-    def _unusable(self, evse: int) -> bool:
-        statuses = [self.status.status(evse, c) for c in self.status.connector_ids(evse)]
-        return bool(statuses) and all(s in UNUSABLE for s in statuses)
+    def _connector_states(self, evse: int) -> list[str]:
+        return [self.status.status(evse, c) for c in self.status.connector_ids(evse)]
+
+    def _all_in(self, evse: int, states: tuple[str, ...]) -> bool:
+        statuses = self._connector_states(evse)
+        return bool(statuses) and all(s in states for s in statuses)
 
     def _in_use(self, evse: int) -> bool:
         transactions = self._transactions.peek()  # None while the blocks are being built
@@ -136,56 +149,54 @@ class ReservationBlock:
 
     def _free(self, ignore: int | None = None) -> set[int]:
         """EVSEs a station-wide reservation may count on (``ignore``: a reservation id left out)."""
-        specific = {r["evse"] for r in self._by_id.values() if r["evse"] is not None and r["id"] != ignore}
+        specific = {r.evse for r in self.book.all() if r.evse is not None and r.id != ignore}
         return {e for e in self.status.evse_ids()
-                if e not in specific and not self._in_use(e) and not self._unusable(e)}
+                if e not in specific and not self._in_use(e) and not self._all_in(e, UNUSABLE)}
 
-    def _fits(self, station_wide: list[dict], free: set[int]) -> bool:
-        return fits([{e for e in free if self._connector_type_ok(e, r["connector_type"])} for r in station_wide])
+    def _fits(self, wanted: list[str | None], free: set[int]) -> bool:
+        """Can station-wide reservations of these connector types each get one of ``free``?"""
+        return fits([{e for e in free if self._connector_type_ok(e, connector_type)} for connector_type in wanted])
+
+    @staticmethod
+    def _types(reservations: list[Reservation]) -> list[str | None]:
+        return [r.connector_type for r in reservations]
 
     def _held(self) -> set[int]:
         """Free EVSEs only a station-wide reservation's driver may take."""
-        wide = self.station_wide()
+        wide = self._types(self.book.station_wide())
         if not wide:
             return set()
         free = self._free()
         return {e for e in free if not self._fits(wide, free - {e})}
 
-    def _refresh_marks(self) -> None:
-        marked = {r["evse"] for r in self._by_id.values() if r["evse"] is not None} | self._held()
-        changed, self._marked = marked ^ self._marked, marked
-        for evse in sorted(changed):
-            if self.status.has(evse):
-                self.status.set_reserved(evse, evse in marked)
+    def _mark(self, evse: int, reserved: bool) -> None:
+        if self.status.has(evse):
+            self.status.set_reserved(evse, reserved)
 
     # ------------------------------------------------------------------ ReserveNow
     def _evse_status(self, evse: int, rid: int) -> str | None:
         """The non-Accepted answer this EVSE's state forces, or None."""
-        status_block = self.status
-        statuses = [status_block.status(evse, c) for c in status_block.connector_ids(evse)]
-        if statuses and all(s == "Faulted" for s in statuses):
-            return "Faulted"
-        if statuses and all(s == "Unavailable" for s in statuses):
-            return "Unavailable"
+        for state in ("Faulted", "Unavailable"):
+            if self._all_in(evse, (state,)):
+                return state
         if self._in_use(evse):
             return "Occupied"
-        other = self.for_evse(evse)
-        if other is not None and other["id"] != rid:
+        other = self.book.on_evse(evse)
+        if other is not None and other.id != rid:
             return "Occupied"
-        wide = [r for r in self.station_wide() if r["id"] != rid]
+        wide = self._types([r for r in self.book.station_wide() if r.id != rid])
         if wide and not self._fits(wide, self._free(ignore=rid) - {evse}):
             return "Occupied"  # the station-wide reservations need this EVSE
         return None
 
     def _station_wide_status(self, rid: int, connector_type: str | None) -> str | None:
         """The non-Accepted answer to one more station-wide reservation, or None."""
-        wide = [r for r in self.station_wide() if r["id"] != rid] + [{"id": rid, "connector_type": connector_type}]
+        wide = self._types([r for r in self.book.station_wide() if r.id != rid]) + [connector_type]
         if self._fits(wide, self._free(ignore=rid)):
             return None
         fitting = [e for e in self.status.evse_ids() if self._connector_type_ok(e, connector_type)]
         for state in UNUSABLE:
-            if all(all(self.status.status(e, c) == state for c in self.status.connector_ids(e))
-                   for e in fitting):
+            if all(all(s == state for s in self._connector_states(e)) for e in fitting):
                 return state
         return "Occupied"
 
@@ -200,7 +211,7 @@ class ReservationBlock:
                 continue
         return False
 
-    def _on_reserve_now(self, payload: dict):
+    def _on_reserve_now(self, payload: dict[str, Any]) -> Any:
         rid, evse, connector_type = payload["id"], payload.get("evseId"), payload.get("connectorType")
         expiry = epoch(payload["expiryDateTime"]) or self.core.now
         if evse is None:
@@ -215,109 +226,46 @@ class ReservationBlock:
         if forced is not None:
             log.info("ReserveNow %s on EVSE %s: %s", rid, evse, forced)
             return {"status": forced}
-        old = self._by_id.get(rid)
-        if old is not None and old["evse"] != evse:
-            self._drop(rid, cancel=True)
-        answer = Deferred()
-
-        def reserved(ok: bool) -> None:
-            if answer.done:  # the CSMS already got Rejected (CsmsAnswerTimeoutS): undo a late yes
-                if ok:
-                    self.evse.cancel_reservation(evse, None, reservation_id=rid)
-                return
-            if not ok:
-                log.info("ReserveNow %s: EVSE %s refused", rid, evse)
-                answer.resolve({"status": "Rejected"})
-                return
-            self._store(rid, evse, expiry, payload["idToken"], payload.get("groupIdToken"), connector_type)
-            log.info("ReserveNow %s: %s reserved until %s", rid,
-                     f"EVSE {evse}" if evse is not None else "the station", payload["expiryDateTime"])
-            answer.resolve({"status": "Accepted"})
-
+        old = self.book.get(rid)
+        if old is not None and old.evse != evse:
+            self.book.drop(rid, tell_evse=True)  # the reservation module cancels by id: before the new one
         group = payload.get("groupIdToken")
-        self.evse.reserve(evse, rid, reserved, id_token=payload["idToken"]["idToken"],
-                                  expiry_time=payload["expiryDateTime"],
-                                  parent_id_token=group["idToken"] if group else None)
-        return now_or_later(answer)
-
-    def _store(self, rid: int, evse: int | None, expiry: float, id_token: dict, group: dict | None,
-               connector_type: str | None) -> None:
-        with transaction(self.db):
-            self.db.execute("DELETE FROM reservation WHERE id = ?", (rid,))  # a replacement goes last
-            self.db.execute("INSERT INTO reservation (id, evse, expiry, id_token, group_id_token, connector_type) "
-                            "VALUES (?, ?, ?, ?, ?, ?)",
-                            (rid, STATION_WIDE if evse is None else evse, expiry, json.dumps(id_token),
-                             json.dumps(group) if group else None, connector_type))
-        self._by_id.pop(rid, None)
-        self._remember(rid, evse, expiry, id_token, group, connector_type)
-        self._refresh_marks()
-
-    def _remember(self, rid: int, evse: int | None, expiry: float, id_token: dict, group: dict | None,
-                  connector_type: str | None) -> None:
-        self._by_id[rid] = {"id": rid, "evse": evse, "expiry": expiry, "id_token": id_token,
-                            "group_id_token": group, "connector_type": connector_type}
-        self.core.timers.set(f"reservation-{rid}", expiry, lambda: self._expire(rid))
-
-    def _drop(self, rid: int, *, cancel: bool) -> dict | None:
-        r = self._by_id.pop(rid, None)
-        if r is None:
-            return None
-        self.core.timers.cancel(f"reservation-{rid}")
-        with transaction(self.db):
-            self.db.execute("DELETE FROM reservation WHERE id = ?", (rid,))
-        if cancel:
-            self.evse.cancel_reservation(r["evse"], None, reservation_id=rid)
-        self._refresh_marks()
-        return r
-
-    def _expire(self, rid: int) -> None:
-        if self._drop(rid, cancel=True) is None:
-            return
-        log.info("reservation %d expired", rid)
-        self._status_update(rid, "Expired")
+        res = Reservation(rid, evse, payload["idToken"]["idToken"], group["idToken"] if group else None, expiry,
+                          connector_type)
+        return self.book.request(res, payload["expiryDateTime"])
 
     def _status_update(self, rid: int, status: str) -> None:
         self.core.call("ReservationStatusUpdate", {"reservationId": rid, "reservationUpdateStatus": status})
 
-    # ------------------------------------------------------------------ CancelReservation
-    def _on_cancel(self, payload: dict) -> dict:
-        rid = payload["reservationId"]
-        if self._drop(rid, cancel=True) is None:
-            return {"status": "Rejected"}
-        log.info("reservation %d cancelled by the CSMS", rid)
-        return {"status": "Accepted"}
-
     # ------------------------------------------------------------------ use
-    def _on_event(self, event) -> None:
+    def _on_event(self, event: object) -> None:
         if isinstance(event, (E.SessionStarted, E.TransactionStarted)) and event.reservation_id is not None:
-            if self._drop(event.reservation_id, cancel=False) is not None:
-                log.info("reservation %d used on EVSE %d", event.reservation_id, event.evse)
+            self.book.use(event.reservation_id)
         elif isinstance(event, E.TransactionStarted):
-            token = (event.id_token.value or "").lower()
-            used = next((r for r in self.station_wide() if (r["id_token"].get("idToken") or "").lower() == token),
-                        None)
-            if used is not None and self._drop(used["id"], cancel=False) is not None:
-                log.info("station-wide reservation %d used on EVSE %d", used["id"], event.evse)
+            token = event.id_token
+            self.book.use_by(event.evse, token.value, lambda: self._group_of(token))
+        elif isinstance(event, E.ReservationChanged) and not event.active:
+            self.book.ended_at_evse(event.evse)
         if isinstance(event, (E.TransactionStarted, E.TransactionFinished, E.SessionStarted, E.SessionFinished)):
-            self._refresh_marks()
+            self.book.refresh()
 
     def _on_connector_status(self, changed: ConnectorStatusChanged) -> None:
         """H04: an EVSE that can no longer be used loses its reservation (Removed); so do the
         newest station-wide reservations that no longer fit."""
         evse, status = changed.evse, changed.status
         if status in UNUSABLE:
-            r = self.for_evse(evse)
-            if r is not None and self._unusable(evse):
-                self._drop(r["id"], cancel=True)
-                log.info("reservation %d removed: EVSE %d is %s", r["id"], evse, status)
-                self._status_update(r["id"], "Removed")
-            wide = self.station_wide()
-            while wide and not self._fits(wide, self._free()):
+            res = self.book.on_evse(evse)
+            if res is not None and self._all_in(evse, UNUSABLE):
+                self.book.drop(res.id, tell_evse=True)
+                log.info("reservation %d removed: EVSE %d is %s", res.id, evse, status)
+                self._status_update(res.id, "Removed")
+            wide = self.book.station_wide()
+            while wide and not self._fits(self._types(wide), self._free()):
                 last = wide.pop()
-                self._drop(last["id"], cancel=True)
-                log.info("station-wide reservation %d removed: not enough usable EVSEs", last["id"])
-                self._status_update(last["id"], "Removed")
-        self._refresh_marks()
+                self.book.drop(last.id, tell_evse=True)
+                log.info("station-wide reservation %d removed: not enough usable EVSEs", last.id)
+                self._status_update(last.id, "Removed")
+        self.book.refresh()
 
     def close(self) -> None:
-        self.db.close()
+        self.book.store.close()
