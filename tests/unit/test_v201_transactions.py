@@ -412,7 +412,9 @@ def test_max_energy_on_invalid_id_survives_a_restart(tmp_path):
 
 
 def block_sizes(block) -> dict:
-    return {name: len(value) for name, value in vars(block).items() if isinstance(value, (dict, set, list))}
+    """The block's containers and those of the common parts it keeps its state in."""
+    return {(part, name): len(value) for part in (block, block.recovery, block.invalid_token)
+            for name, value in vars(part).items() if isinstance(value, (dict, set, list))}
 
 
 def test_no_per_session_state_is_left_behind(tmp_path):
@@ -479,3 +481,12 @@ def test_an_updated_event_whose_record_write_fails_is_not_sent_and_leaves_no_seq
     sim.ev(charging(1, "s1", "SuspendedEV"))              # told again: now it goes, with the next number
     assert [(e["seqNo"], e["transactionInfo"].get("chargingState")) for e in events(sim)][2:] == [
         (2, "SuspendedEV")]
+
+
+def test_a_transaction_id_the_block_makes_up_comes_from_its_context(tmp_path):
+    sim = Sim(tmp_path)
+    made = iter(["made-up-1", "made-up-2"])
+    sim.cp.transactions.new_id = lambda: next(made)   # BlockContext.new_id (a uuid4 text by default)
+    long_id = "x" * 50
+    sim.ev(plug(1, long_id), tx_started(1, long_id))
+    assert events(sim)[0]["transactionInfo"]["transactionId"] == "made-up-1"

@@ -85,7 +85,6 @@ class EvseLink:
         self._data_transfer = data_transfer
         self.count = len(engine.settings.connections.get(REQ, []))
         self.connectors: dict[int, tuple[int, ...]] = {}
-        self._soc: dict[int, float] = {}
         for var, fn in (("session_event", self._on_session_event), ("powermeter", self._on_powermeter),
                         ("ev_info", self._on_ev_info), ("ready", self._on_ready),
                         ("waiting_for_external_ready", self._on_waiting)):
@@ -144,14 +143,10 @@ class EvseLink:
         if sample is None:
             log.warning("EVSE %d: powermeter value without timestamp ignored", index + 1)
             return
-        soc = self._soc.get(index + 1)
-        if soc is not None:
-            sample = E.MeterSample(**{**sample.__dict__, "soc_percent": soc})
-        self._emit(E.MeterReading(index + 1, sample))
+        self._emit(E.MeterReading(index + 1, sample))  # the EV's SoC joins it there (ocpp/common/readings.py)
 
     def _on_ev_info(self, index: int, value: Any) -> None:
         if isinstance(value, dict) and isinstance(value.get("soc"), (int, float)):
-            self._soc[index + 1] = float(value["soc"])
             self._emit(E.EvInfo(index + 1, float(value["soc"])))
 
     def _on_session_event(self, index: int, value: Any) -> None:

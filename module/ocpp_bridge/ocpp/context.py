@@ -2,8 +2,8 @@
 ports. PURE.
 
 Owns ``BlockContext`` (the station core — CALLs both ways, the durable outbox, timers, typed
-events, the step's time — the version's configuration store, the EVSE side, the EVSE count
-and the databases), ``EvseSwitch`` (the EVSE port the blocks talk to; it forwards to whatever
+events, the step's time — the version's configuration store, the EVSE side, the EVSE count,
+the databases and the source of fresh ids), ``EvseSwitch`` (the EVSE port the blocks talk to; it forwards to whatever
 the bus side plugs in, a port that fails every request until then), ``Databases`` (opens a
 block's SQLite file in the station's database directory: the charge point opens them and hands
 each block its store) and ``Later`` (a peer that is built after the block that asks for it:
@@ -18,6 +18,7 @@ Must never: hold protocol state, or be changed after the blocks are built.
 from __future__ import annotations
 
 import sqlite3
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Callable, Generic, TypeVar
@@ -99,6 +100,11 @@ class EvseSwitch:
         self.target.data_transfer(request, done)
 
 
+def new_uuid() -> str:
+    """A fresh random id (uuid4) as text: the ids a block makes up (2.0.1 transactionIds)."""
+    return str(uuid.uuid4())
+
+
 class Databases:
     """Opens the station's SQLite files (``<directory>/<name>.db``); the charge point hands
     each block the store it needs."""
@@ -113,10 +119,12 @@ class Databases:
 @dataclass(frozen=True)
 class BlockContext(Generic[C]):
     """The ports every block of one station gets. ``config``: the version's store
-    (``ConfigurationKeys`` for 1.6, ``DeviceModel`` for 2.0.1)."""
+    (``ConfigurationKeys`` for 1.6, ``DeviceModel`` for 2.0.1); ``new_id``: makes a fresh id
+    (tests pass a predictable one)."""
 
     core: StationCore
     config: C
     evse: EvseSwitch
     evse_count: int
     databases: Databases
+    new_id: Callable[[], str] = new_uuid

@@ -20,6 +20,7 @@ or send anything.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from ocpp_bridge.ocpp.evse_events import MeterSample
 
@@ -28,7 +29,8 @@ V16, V201 = "1.6", "2.0.1"
 _PHASES = ("L1-N", "L2-N", "L3-N", "L1-L2", "L2-L3", "L3-L1", "L1", "L2", "L3", "N")
 
 # measurand -> (MeterSample total field, MeterSample phase-dict field, unit 1.6, unit 2.0.1, location)
-_SOURCES: dict[str, tuple[str | None, str | None, str | None, str, str | None]] = {
+_Source = tuple[str | None, str | None, str | None, str, str | None]
+_SOURCES: dict[str, _Source] = {
     "Energy.Active.Import.Register": ("energy_import_wh", "energy_import_wh_phases", "Wh", "Wh", None),
     "Energy.Active.Export.Register": ("energy_export_wh", None, "Wh", "Wh", None),
     "Power.Active.Import": ("power_w", "power_w_phases", "W", "W", None),
@@ -56,9 +58,9 @@ def measurand_list(text: str | None) -> list[str]:
     return [item.strip() for item in (text or "").split(",") if item.strip()]
 
 
-def sampled_values(sample: MeterSample, measurands: Sequence[str], context: str, version: str) -> list[dict]:
+def sampled_values(sample: MeterSample, measurands: Sequence[str], context: str, version: str) -> list[dict[str, Any]]:
     """SampledValue objects of ``sample`` for ``measurands`` (see the module docstring)."""
-    out: list[dict] = []
+    out: list[dict[str, Any]] = []
     for item in measurands:
         measurand, phase = split_measurand(item)
         source = _SOURCES.get(measurand)
@@ -69,7 +71,7 @@ def sampled_values(sample: MeterSample, measurands: Sequence[str], context: str,
     return out
 
 
-def _readings(sample: MeterSample, measurand: str, source: tuple, phase: str | None) -> list[tuple[float, str | None]]:
+def _readings(sample: MeterSample, measurand: str, source: _Source, phase: str | None) -> list[tuple[float, str | None]]:
     total_field, phase_field, *_ = source
     phases = dict(getattr(sample, phase_field)) if phase_field else {}
     dc = phases.pop("DC", None)
@@ -91,10 +93,10 @@ def _phase_name(measurand: str, key: str) -> str:
     return key
 
 
-def _shape(value: float, phase: str | None, measurand: str, context: str, source: tuple, version: str) -> dict:
+def _shape(value: float, phase: str | None, measurand: str, context: str, source: _Source, version: str) -> dict[str, Any]:
     _, _, unit16, unit201, location = source
     if version == V16:
-        sv: dict = {"value": _text(value), "context": context, "measurand": measurand}
+        sv: dict[str, Any] = {"value": _text(value), "context": context, "measurand": measurand}
         if unit16 is not None:
             sv["unit"] = unit16
     else:

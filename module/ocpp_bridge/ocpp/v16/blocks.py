@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from ocpp_bridge.ocpp import auth_store
 from ocpp_bridge.ocpp.auth_store import AuthStore
+from ocpp_bridge.ocpp.common.readings import MeterReadings
 from ocpp_bridge.ocpp.context import BlockContext, Later
 from ocpp_bridge.ocpp.registration import Registration
 from ocpp_bridge.ocpp.v16 import availability as availability_db
@@ -54,9 +55,10 @@ def build_blocks(ctx: BlockContext[ConfigurationKeys], registration: Registratio
     reservation = Reservation16(ctx, status, ctx.databases.open(reservation_db.DATABASE_NAME,
                                                                 reservation_db.MIGRATIONS),
                                 parent_of=authorization.known_parent)
-    transactions = transactions_later.bind(Transactions16(ctx, remember_id_tag=authorization.remember,
+    readings = MeterReadings(ctx.core.events)  # hears each event before the blocks that read it
+    transactions = transactions_later.bind(Transactions16(ctx, readings, remember_id_tag=authorization.remember,
                                                           reservation_for=reservation.consume))
-    meter_values = MeterValues16(ctx, transactions)
+    meter_values = MeterValues16(ctx, transactions, readings)
     availability = Availability16(ctx, status, transactions, ctx.databases.open(availability_db.DATABASE_NAME,
                                                                                 availability_db.MIGRATIONS))
     remote_control = RemoteControl16(ctx, registration, status, transactions, meter_values, reservation)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from ocpp_bridge.ocpp import auth_store
 from ocpp_bridge.ocpp.auth_store import AuthStore
+from ocpp_bridge.ocpp.common.readings import MeterReadings
 from ocpp_bridge.ocpp.context import BlockContext, Later
 from ocpp_bridge.ocpp.v201 import availability as availability_db
 from ocpp_bridge.ocpp.v201 import reservation as reservation_db
@@ -57,8 +58,9 @@ def build_blocks(ctx: BlockContext[DeviceModel], provisioning: Provisioning201) 
     reservation = ReservationBlock(ctx, status, transactions_later,
                                    ctx.databases.open(reservation_db.DATABASE_NAME, reservation_db.MIGRATIONS),
                                    group_of=authorization.known_group)
-    meter_values = MeterValuesBlock(ctx, status, transactions_later)
-    transactions = transactions_later.bind(TransactionBlock(ctx, status, authorization, meter_values))
+    readings = MeterReadings(ctx.core.events)  # hears each event before the blocks that read it
+    transactions = transactions_later.bind(TransactionBlock(ctx, status, authorization, readings))
+    meter_values = MeterValuesBlock(ctx, transactions, readings)
     remote_control = RemoteControlBlock(ctx, provisioning, status, authorization, reservation, meter_values,
                                         transactions)
     return Blocks201(status, availability, reservation, authorization, meter_values, transactions, remote_control)

@@ -1,20 +1,20 @@
 """OCPP 2.0.1 meter values (functional block J, and the meter data of block E). PURE.
 
-Owns the latest power-meter reading of each EVSE (``MeterReading``), and the timers that turn
-readings into OCPP:
-- SampledDataCtrlr (Enabled): every TxUpdatedInterval seconds from a transaction's start, a
+Owns what the 2.0.1 meter-value series send; when they tick is the shared
+``ocpp/common/sampling.py`` (its rules: an interval of 0 or Enabled false switches a series
+off, SetVariables of an interval takes effect at once, a tick more than one interval late is
+skipped), from the latest reading of each EVSE (``ocpp/common/readings.py``):
+- SampledDataCtrlr: every TxUpdatedInterval seconds from a transaction's start, a
   TransactionEvent(Updated, MeterValuePeriodic) with TxUpdatedMeasurands (Sample.Periodic);
   every TxEndedInterval seconds, a TxEndedMeasurands reading kept for the Ended event.
-- AlignedDataCtrlr (Enabled): at every multiple of Interval counted from UTC midnight, each
-  day afresh (``ocpp/clock_alignment.py``), for each EVSE with a reading:
-  TransactionEvent(Updated, MeterValueClock) during a transaction, a MeterValues message
-  outside one (Measurands, Sample.Clock); at every multiple of TxEndedInterval (aligned the
-  same way), a TxEndedMeasurands reading (Sample.Clock) kept for the Ended event.
+- AlignedDataCtrlr: at every multiple of Interval counted from UTC midnight, for each EVSE with
+  a reading: TransactionEvent(Updated, MeterValueClock) during a transaction, a MeterValues
+  message outside one (Measurands, Sample.Clock); at every multiple of TxEndedInterval (aligned
+  the same way), a TxEndedMeasurands reading (Sample.Clock) kept for the Ended event.
 - TriggerMessage(MeterValues): AlignedDataCtrlr.Measurands, context Trigger.
-Interval changes (SetVariables) take effect at once. An interval of 0 switches that series off.
 
 ``meter_value`` (the one MeterValueType builder of the 2.0.1 blocks) uses the shared
-``ocpp/sampled_values.py``.
+``ocpp/sampled_values.py``; it is stamped with the reading's own time.
 
 Must never: decide when a transaction starts or ends (``transactions`` does), send a
 TransactionEvent itself, or read a clock (``core.now`` only).
@@ -23,20 +23,19 @@ TransactionEvent itself, or read a clock (``core.now`` only).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from ocpp_bridge.ocpp import evse_events as E
 from ocpp_bridge.ocpp.auth_store import epoch
-from ocpp_bridge.ocpp.clock_alignment import next_aligned
-from ocpp_bridge.ocpp.context import BlockContext, Later
-from ocpp_bridge.ocpp.events import ConnectionChanged, TxEnded, TxStarted
+from ocpp_bridge.ocpp.common.readings import MeterReadings
+from ocpp_bridge.ocpp.common.sampling import PERIODIC, MeterSampling, Running, SamplingPlan, Series, Tick
+from ocpp_bridge.ocpp.context import BlockContext
 from ocpp_bridge.ocpp.sampled_values import V201, sampled_values
 from ocpp_bridge.ocpp.timefmt import iso
 from ocpp_bridge.ocpp.v201.device_model import DeviceModel
 from ocpp_bridge.ocpp.v201.dm_definitions import MEASURANDS
-from ocpp_bridge.ocpp.v201.status import StatusBlock
-from ocpp_bridge.ocpp.v201.variables import Var, enabled, integer, member_list
+from ocpp_bridge.ocpp.v201.variables import enabled, integer, member_list
 
 if TYPE_CHECKING:
     from ocpp_bridge.ocpp.v201.transactions import TransactionBlock
@@ -60,8 +59,17 @@ VARIABLES = (SAMPLED_ENABLED, SAMPLED_TX_ENDED_MEASURANDS, SAMPLED_TX_ENDED_INTE
              TX_UPDATED_MEASURANDS, TX_UPDATED_INTERVAL, ALIGNED_ENABLED, ALIGNED_MEASURANDS, ALIGNED_INTERVAL,
              ALIGNED_TX_ENDED_MEASURANDS, ALIGNED_TX_ENDED_INTERVAL)
 
+# 2.0.1: the TxEnded values are series of their own, and each controller has an Enabled switch
+PLAN = SamplingPlan(
+    periodic=(Series("TxUpdatedInterval", TX_UPDATED_INTERVAL, send=TX_UPDATED_MEASURANDS, enabled=SAMPLED_ENABLED),
+              Series("SampledTxEndedInterval", SAMPLED_TX_ENDED_INTERVAL, keep=SAMPLED_TX_ENDED_MEASURANDS,
+                     enabled=SAMPLED_ENABLED)),
+    aligned=(Series("AlignedInterval", ALIGNED_INTERVAL, send=ALIGNED_MEASURANDS, enabled=ALIGNED_ENABLED),
+             Series("AlignedTxEndedInterval", ALIGNED_TX_ENDED_INTERVAL, keep=ALIGNED_TX_ENDED_MEASURANDS,
+                    enabled=ALIGNED_ENABLED)))
 
-def meter_value(sample: E.MeterSample | None, measurands: Sequence[str], context: str) -> dict | None:
+
+def meter_value(sample: E.MeterSample | None, measurands: Sequence[str], context: str) -> dict[str, Any] | None:
     """A 2.0.1 MeterValueType of ``sample`` for ``measurands``; None when nothing is left."""
     if sample is None:
         return None
@@ -73,131 +81,42 @@ def meter_value(sample: E.MeterSample | None, measurands: Sequence[str], context
 
 
 class MeterValuesBlock:
-    def __init__(self, ctx: BlockContext[DeviceModel], status: StatusBlock, transactions: Later[TransactionBlock]):
-        """``transactions``: the transaction block (built after this one; used from the first
-        event on)."""
+    def __init__(self, ctx: BlockContext[DeviceModel], transactions: TransactionBlock,
+                 readings: MeterReadings) -> None:
         self.core = ctx.core
         self.model = ctx.config
-        self.status = status
-        self._transactions = transactions
-        self._latest: dict[int, E.MeterSample] = {}
-        self.core.events.subscribe_many(E.EVSE_EVENTS, self._on_event)
-        self.core.events.subscribe(TxStarted, lambda event: self._arm_sampled(event.evse))
-        self.core.events.subscribe(TxEnded, lambda event: self._disarm_sampled(event.evse))
-        self.core.events.subscribe(ConnectionChanged, self._on_connected)
-        for var in (SAMPLED_ENABLED, TX_UPDATED_INTERVAL, SAMPLED_TX_ENDED_INTERVAL):
-            self.model.on_change(var, self._rearm_sampled)
-        for var in (ALIGNED_ENABLED, ALIGNED_INTERVAL, ALIGNED_TX_ENDED_INTERVAL):
-            self.model.on_change(var, self._arm_aligned)
-        self._arm_aligned()
+        self.evse_ids = range(1, ctx.evse_count + 1)
+        self.transactions = transactions
+        self.readings = readings
+        self.sampling = MeterSampling(self.core, self.model, readings, PLAN, self, self.evse_ids)
 
-    # ------------------------------------------------------------------ configuration
-    def _rearm_sampled(self) -> None:
-        for evse in sorted(self._transactions.get().active_evses()):
-            self._arm_sampled(evse)
+    # ------------------------------------------------------------------ the sampling sink
+    def running(self) -> Sequence[Running]:
+        return [Running(tx.session_id, tx.evse) for tx in
+                (self.transactions.on_evse(e) for e in sorted(self.transactions.active_evses())) if tx is not None]
 
-    def _on_connected(self, event: ConnectionChanged) -> None:
-        """The clock is known by now: (re)arm the aligned series, and the sampled ones of
-        transactions that ran before a restart."""
-        if not event.up:
-            return
-        self._arm_aligned()
-        for evse in sorted(self._transactions.get().active_evses()):
-            if not self.core.timers.is_set(f"sampled-TxUpdatedInterval-{evse}"):
-                self._arm_sampled(evse)
+    def during(self, tx: Running, tick: Tick) -> None:
+        sent = meter_value(tick.sample, tick.send, tick.context) if tick.send else None
+        if sent is not None:
+            trigger = "MeterValuePeriodic" if tick.context == PERIODIC else "MeterValueClock"
+            self.transactions.send_meter_update(tx.evse, trigger, [sent])
+        kept = meter_value(tick.sample, tick.keep, tick.context) if tick.keep else None
+        if kept is not None:
+            self.transactions.add_ended_value(tx.evse, kept)
 
-    # ------------------------------------------------------------------ readings
-    def latest(self, evse: int) -> E.MeterSample | None:
-        return self._latest.get(evse)
-
-    def _on_event(self, event) -> None:
-        if isinstance(event, E.MeterReading):
-            self._latest[event.evse] = event.sample
-        elif isinstance(event, E.EvInfo) and event.soc_percent is not None and event.evse in self._latest:
-            old = self._latest[event.evse]
-            self._latest[event.evse] = E.MeterSample(**{**old.__dict__, "soc_percent": event.soc_percent})
-
-    def _reading(self, evse: int, measurands: Var[tuple[str, ...]], context: str) -> dict | None:
-        return meter_value(self._latest.get(evse), self.model.read(measurands), context)
-
-    # ------------------------------------------------------------------ sampled (per transaction)
-    def _arm_sampled(self, evse: int) -> None:
-        for var, fn in ((TX_UPDATED_INTERVAL, self._periodic), (SAMPLED_TX_ENDED_INTERVAL, self._ended_sample)):
-            name = f"sampled-{var.name}-{evse}"
-            interval = self.model.read(var)
-            if interval > 0 and self.model.read(SAMPLED_ENABLED):
-                self.core.timers.set(name, self.core.now + interval, lambda e=evse, f=fn: f(e))
-            else:
-                self.core.timers.cancel(name)
-
-    def _disarm_sampled(self, evse: int) -> None:
-        for var in (TX_UPDATED_INTERVAL, SAMPLED_TX_ENDED_INTERVAL):
-            self.core.timers.cancel(f"sampled-{var.name}-{evse}")
-
-    def _again(self, evse: int, var: Var[int], fn: Callable[[int], None]) -> None:
-        interval = self.model.read(var)
-        if interval > 0 and evse in self._transactions.get().active_evses():
-            self.core.timers.set(f"sampled-{var.name}-{evse}", self.core.now + interval, lambda: fn(evse))
-
-    def _periodic(self, evse: int) -> None:
-        mv = self._reading(evse, TX_UPDATED_MEASURANDS, "Sample.Periodic")
-        if mv is not None:
-            self._transactions.get().send_meter_update(evse, "MeterValuePeriodic", [mv])
-        self._again(evse, TX_UPDATED_INTERVAL, self._periodic)
-
-    def _ended_sample(self, evse: int) -> None:
-        mv = self._reading(evse, SAMPLED_TX_ENDED_MEASURANDS, "Sample.Periodic")
-        if mv is not None:
-            self._transactions.get().add_ended_value(evse, mv)
-        self._again(evse, SAMPLED_TX_ENDED_INTERVAL, self._ended_sample)
-
-    # ------------------------------------------------------------------ clock-aligned
-    def _arm_aligned(self) -> None:
-        for var, fn in ((ALIGNED_INTERVAL, self._aligned), (ALIGNED_TX_ENDED_INTERVAL, self._aligned_ended)):
-            self._rearm(var, fn)
-
-    def _rearm(self, var: Var[int], fn: Callable[[], None]) -> None:
-        """Set the next tick of an aligned series. A tick that comes a whole interval late (the
-        clock jumped, or it was set before the engine's first time) only sets the next one."""
-        name, interval = f"aligned-{var.name}", self.model.read(var)
-        if interval <= 0 or not self.model.read(ALIGNED_ENABLED):
-            self.core.timers.cancel(name)
-            return
-        due = next_aligned(self.core.now, interval)
-
-        def tick() -> None:
-            if self.core.now < due + interval:
-                fn()
-            else:
-                self._rearm(var, fn)
-        self.core.timers.set(name, due, tick)
-
-    def _aligned(self) -> None:
-        active = self._transactions.get().active_evses()
-        for evse in self.status.evse_ids():
-            mv = self._reading(evse, ALIGNED_MEASURANDS, "Sample.Clock")
-            if mv is None:
-                continue
-            if evse in active:
-                self._transactions.get().send_meter_update(evse, "MeterValueClock", [mv])
-            elif self.core.connected:
-                self.core.call("MeterValues", {"evseId": evse, "meterValue": [mv]})
-        self._rearm(ALIGNED_INTERVAL, self._aligned)
-
-    def _aligned_ended(self) -> None:
-        for evse in sorted(self._transactions.get().active_evses()):
-            mv = self._reading(evse, ALIGNED_TX_ENDED_MEASURANDS, "Sample.Clock")
-            if mv is not None:
-                self._transactions.get().add_ended_value(evse, mv)
-        self._rearm(ALIGNED_TX_ENDED_INTERVAL, self._aligned_ended)
+    def outside(self, tick: Tick) -> None:
+        mv = meter_value(tick.sample, tick.send, tick.context)
+        if mv is not None and self.core.connected:
+            self.core.call("MeterValues", {"evseId": tick.evse, "meterValue": [mv]})
 
     # ------------------------------------------------------------------ TriggerMessage
     def trigger(self, evse: int | None) -> bool:
         """Send MeterValues (AlignedDataCtrlr.Measurands, context Trigger) for ``evse`` or every
         EVSE with a reading; False when there is nothing to send."""
-        evses = self.status.evse_ids() if evse is None else [evse]
-        readings = [(e, self._reading(e, ALIGNED_MEASURANDS, "Trigger")) for e in evses]
-        readings = [(e, mv) for e, mv in readings if mv is not None]
-        for e, mv in readings:
+        measurands = self.model.read(ALIGNED_MEASURANDS)
+        evses = self.evse_ids if evse is None else [evse]
+        readings = [(e, meter_value(self.readings.latest(e), measurands, "Trigger")) for e in evses]
+        sent = [(e, mv) for e, mv in readings if mv is not None]
+        for e, mv in sent:
             self.core.call("MeterValues", {"evseId": e, "meterValue": [mv]})
-        return bool(readings)
+        return bool(sent)

@@ -29,25 +29,23 @@ this block's state (one EVSE event, one CSMS answer, one request of another bloc
 its TransactionEvents and its records together or not at all, on disk and in memory
 (``ocpp/state_change.py``); the bus and the other blocks hear of it after the commit.
 
-Crash / power-loss recovery: at load the outbox is the truth, should a file ever hold a
-message without its record: a record whose Ended is queued is forgotten (no second Ended), a
-record behind the queued seqNos takes them from there, and a record missing for a queued
-Started is rebuilt from that message. Any other record waits for its EVSE: a ``SessionResumed``
-(or any event) with its session id means the transaction goes on; ``EvseReady`` (after
-``get_evse`` at OCPP start) without it, or a new session on that EVSE, ends it with Ended /
-stoppedReason PowerLoss / triggerReason AbnormalCondition and the last meter reading known
-(kept in the record on every change of the energy value), and on ``EvseReady`` the EVSE is told
-(``stop_transaction`` PowerLoss), and a SessionFinished is emitted for the other blocks (the
-connector is no longer Occupied). Its seqNo continues from the record; ``offline`` is set when
-the station is not connected at that moment.
+Crash / power-loss recovery (``ocpp/common/recovery.py``): at load the outbox is the truth,
+should a file ever hold a message without its record (2.0.1's rules, ``_load``): a record whose
+Ended is queued is forgotten (no second Ended), a record behind the queued seqNos takes them
+from there, and a record missing for a queued Started is rebuilt from that message. Any other
+record waits for its EVSE to resume it; one the EVSE is ready without, or whose EVSE starts a
+new session, ends with Ended / stoppedReason PowerLoss / triggerReason AbnormalCondition and
+the last meter reading known (kept in the record on every change of the energy value); when
+the EVSE was ready without it, a SessionFinished is emitted for the other blocks too (2.0.1's
+status block set the connector Occupied at load and frees it on that). Its seqNo continues
+from the record; ``offline`` is set when the station is not connected at that moment.
 
-TransactionEventResponse: an idTokenInfo whose status is not Accepted stops the transaction
-(DeAuthorized) when TxCtrlr.StopTxOnInvalidId is true; when it is false the record is marked
-invalid and charging is paused once the transaction delivered TxCtrlr.MaxEnergyOnInvalidId Wh
-since the EVSE's TransactionStarted (energy at the start and the mark are in the record, so
-they survive a restart and go with it; the pause is asked once per run, as in 1.6). The info
-goes to the authorization cache; totalCost / chargingPriority / updatedPersonalMessage go to
-the bus.
+TransactionEventResponse: an idTokenInfo whose status is not Accepted stops the transaction or
+pauses it once it delivered TxCtrlr.MaxEnergyOnInvalidId Wh since the EVSE's TransactionStarted
+(``ocpp/common/invalid_token.py``; the energy at the start and the invalid mark are in the
+record). The info goes to the authorization cache; totalCost / chargingPriority /
+updatedPersonalMessage go to the bus. The latest meter readings are the shared
+``ocpp/common/readings.py``.
 
 Must never: send a TransactionEvent any other way than ``send_transactional``, reuse a seqNo,
 or read a clock (timestamps come from the events or ``core.now``).
@@ -56,15 +54,17 @@ or read a clock (timestamps come from the events or ``core.now``).
 from __future__ import annotations
 
 import logging
-import uuid
 from dataclasses import asdict
+from typing import Any
 
 from ocpp_bridge.ocpp import evse_events as E
-from ocpp_bridge.ocpp.auth_store import epoch
+from ocpp_bridge.ocpp.common.invalid_token import InvalidTokenGuard, InvalidTokenSettings
+from ocpp_bridge.ocpp.common.readings import MeterReadings
+from ocpp_bridge.ocpp.common.recovery import Recovery, energy_changed
 from ocpp_bridge.ocpp.context import BlockContext
 from ocpp_bridge.ocpp.events import TxAnswered, TxEnded, TxStarted, TxUpdated
 from ocpp_bridge.ocpp.state_change import StateChanges
-from ocpp_bridge.ocpp.timefmt import iso
+from ocpp_bridge.ocpp.timefmt import event_time, iso
 from ocpp_bridge.ocpp.v201.authorization import AuthorizationBlock
 from ocpp_bridge.ocpp.v201.device_model import DeviceModel
 from ocpp_bridge.ocpp.v201.dm_definitions import TX_POINTS
@@ -72,7 +72,6 @@ from ocpp_bridge.ocpp.v201.meter_values import (
     SAMPLED_TX_ENDED_MEASURANDS,
     TX_STARTED_MEASURANDS,
     TX_UPDATED_MEASURANDS,
-    MeterValuesBlock,
     meter_value,
 )
 from ocpp_bridge.ocpp.v201.status import StatusBlock
@@ -98,20 +97,15 @@ TX_STOP_POINT = member_list(TX, "TxStopPoint", "EVConnected,Authorized", values_
 VARIABLES = (EV_CONNECTION_TIME_OUT, boolean(TX, "StopTxOnEVSideDisconnect", True), TX_START_POINT, TX_STOP_POINT,
              STOP_TX_ON_INVALID_ID, MAX_ENERGY_ON_INVALID_ID,
              boolean("OCPPCommCtrlr", "UnlockOnEVSideDisconnect", True))
+INVALID_TOKEN = InvalidTokenSettings(stop=STOP_TX_ON_INVALID_ID, max_energy=MAX_ENERGY_ON_INVALID_ID)
 
 ACTION = "TransactionEvent"
 
 
-def id_token_201(token: E.IdToken | None) -> dict | None:
+def id_token_201(token: E.IdToken | None) -> dict[str, Any] | None:
     if token is None or not token.value:
         return None
     return {"idToken": token.value[:36], "type": token.type}
-
-
-def timestamp_of(text: str | None, now: float) -> str:
-    """An event's RFC 3339 time as an OCPP dateTime; ``now`` when missing or unreadable."""
-    stamp = epoch(text)
-    return iso(stamp if stamp is not None else now)
 
 
 _TX_EVENTS: dict[str, type[TxStarted] | type[TxUpdated] | type[TxEnded]] = {
@@ -120,19 +114,22 @@ _TX_EVENTS: dict[str, type[TxStarted] | type[TxUpdated] | type[TxEnded]] = {
 
 class TransactionBlock:
     def __init__(self, ctx: BlockContext[DeviceModel], status: StatusBlock, authorization: AuthorizationBlock,
-                 meter_values: MeterValuesBlock):
+                 readings: MeterReadings):
+        """``readings``: the EVSEs' latest meter readings."""
         self.core = ctx.core
         self.model = ctx.config
         self.evse = ctx.evse
+        self.new_id = ctx.new_id
+        self.store = TxStore(self.core.outbox.host(STORE_NAME, MIGRATIONS))
         self.status = status
         self.authorization = authorization
-        self.meter_values = meter_values
-        self.store = TxStore(self.core.outbox.host(STORE_NAME, MIGRATIONS))
+        self.readings = readings
         self._by_evse: dict[int, Tx] = {}
         self._remote: dict[int, tuple[str, int]] = {}  # evse -> (token value, remoteStartId)
-        self._recovering: set[str] = set()  # session ids loaded at start-up, not yet resumed
-        self._paused: set[str] = set()  # sessions paused for MaxEnergyOnInvalidId in this run
-        self.changes = StateChanges(self.core, self, ("_by_evse", "_remote", "_recovering", "_paused"))
+        self.recovery = Recovery(self.evse, self._close_power_loss)
+        self.invalid_token = InvalidTokenGuard(self.model, INVALID_TOKEN, self.evse)
+        self.changes = StateChanges(self.core, (self, ("_by_evse", "_remote")), (self.recovery, Recovery.STATE),
+                                    (self.invalid_token, InvalidTokenGuard.STATE))
         self._load()
         for tx in self._by_evse.values():
             if tx.ev_connected:
@@ -144,7 +141,7 @@ class TransactionBlock:
         """The records of the last run, squared with the outbox (the truth after a crash: each
         event is queued before its record is saved)."""
         loaded = {tx.transaction_id: tx for tx in self.store.load()}
-        queued: dict[str, list[dict]] = {}
+        queued: dict[str, list[dict[str, Any]]] = {}
         for entry in self.core.outbox.entries():
             if entry.action == ACTION and entry.tx_key is not None:
                 queued.setdefault(entry.tx_key, []).append(entry.payload)
@@ -161,10 +158,10 @@ class TransactionBlock:
                 tx.seq_no, tx.started = last + 1, True
                 self.store.save(tx)
             self._by_evse[tx.evse] = tx
-            self._recovering.add(tx.session_id)
+            self.recovery.loaded(tx.session_id)
 
     @staticmethod
-    def _rebuilt(started: dict) -> Tx:
+    def _rebuilt(started: dict[str, Any]) -> Tx:
         """A record lost by a crash right after its Started event was queued."""
         tid = started["transactionInfo"]["transactionId"]
         evse = started.get("evse") or {"id": 1}
@@ -197,9 +194,12 @@ class TransactionBlock:
         self._remote[evse] = (token_value, remote_start_id)
         timeout = self.model.read(EV_CONNECTION_TIME_OUT)
         if timeout > 0:
-            self.core.timers.set(f"remote-start-{evse}", self.core.now + timeout, lambda: self._remote.pop(evse, None))
+            self.core.timers.set(f"remote-start-{evse}", self.core.now + timeout, lambda: self._forget_remote(evse))
 
-    def _authorization_trigger(self, tx: Tx, token: dict | None) -> str:
+    def _forget_remote(self, evse: int) -> None:
+        self._remote.pop(evse, None)
+
+    def _authorization_trigger(self, tx: Tx, token: dict[str, Any] | None) -> str:
         pending = self._remote.get(tx.evse)
         if pending is not None and (token is None or token.get("idToken") == pending[0]):
             self._remote.pop(tx.evse)
@@ -208,67 +208,53 @@ class TransactionBlock:
         return "Authorized"
 
     # ------------------------------------------------------------------ events
-    def _on_event(self, event) -> None:
+    def _on_event(self, event: E.EvseEvent) -> None:
         with self.changes.change():
             self._handle_event(event)
 
-    def _handle_event(self, event) -> None:
-        session_id = getattr(event, "session_id", None)
-        if session_id in self._recovering:
-            self._recovering.discard(session_id)
-            log.info("EVSE %d: session %s resumed; its transaction goes on", event.evse, session_id)
-        if isinstance(event, E.EvseReady):
-            self._close_unresumed(event.evse)
-            return
+    def _handle_event(self, event: E.EvseEvent) -> None:
+        tx = self._by_evse.get(event.evse)
+        self.recovery.on_event(event, [tx.session_id] if tx is not None else [])
         if isinstance(event, E.MeterReading):
-            self._note_meter(event.evse, event.sample)
-            return
-        handler = {
-            E.SessionStarted: self._session_started, E.TransactionStarted: self._transaction_started,
-            E.ChargingStateChanged: self._charging_state, E.TransactionFinished: self._transaction_finished,
-            E.SessionFinished: self._session_finished,
-        }.get(type(event))
-        if handler is not None:
-            handler(event)
+            self._note_meter(event.evse)
+        elif isinstance(event, E.SessionStarted):
+            self._session_started(event)
+        elif isinstance(event, E.TransactionStarted):
+            self._transaction_started(event)
+        elif isinstance(event, E.ChargingStateChanged):
+            self._charging_state(event)
+        elif isinstance(event, E.TransactionFinished):
+            self._transaction_finished(event)
+        elif isinstance(event, E.SessionFinished):
+            self._session_finished(event)
 
-    def _close_unresumed(self, evse: int) -> None:
-        """The EVSE is ready and did not resume the session it had: it ended with the power."""
-        tx = self._by_evse.get(evse)
-        if tx is None or tx.session_id not in self._recovering:
-            return
-        self._recovering.discard(tx.session_id)
-        log.warning("EVSE %d: session %s was not resumed after the restart: ending it as PowerLoss",
-                    evse, tx.session_id)
+    def _close_power_loss(self, session_id: str, unresumed: bool) -> bool:
+        """Recovery ends a session that is gone; True when it was an OCPP transaction."""
+        tx = next(t for t in self._by_evse.values() if t.session_id == session_id)
         was_started = tx.started
         self._end(tx, "PowerLoss", iso(self.core.now), None, trigger="AbnormalCondition")
-        if was_started:
-            self.evse.stop_transaction(evse, "PowerLoss", None)
-        # the session is over: the other blocks (the connector status set Occupied at load) hear it
-        self.changes.publish(E.SessionFinished(evse, tx.connector, tx.session_id, iso(self.core.now)))
+        if unresumed:  # the other blocks (the connector status set Occupied at load) hear it is over
+            self.changes.publish(E.SessionFinished(tx.evse, tx.connector, tx.session_id, iso(self.core.now)))
+        return was_started
 
-    def _note_meter(self, evse: int, sample: E.MeterSample) -> None:
+    def _note_meter(self, evse: int) -> None:
         """Keep the last energy reading of a transaction in its record (to end it after a power loss)."""
         tx = self.on_evse(evse)
-        energy = sample.energy_import_wh
-        if tx is None or energy is None:
+        sample = self.readings.latest(evse)
+        if tx is None or sample is None:
             return
-        self._check_energy_on_invalid(tx, energy)
-        last = (tx.last_meter or {}).get("energy_import_wh")
-        if last is None or round(last) != round(energy):
+        self._check_energy_on_invalid(tx)
+        if energy_changed((tx.last_meter or {}).get("energy_import_wh"), sample.energy_import_wh):
             tx.last_meter = asdict(sample)
             self.store.save(tx)
 
-    def _open(self, event) -> Tx:
-        """The record of this event's session, ending a stale one left on the EVSE."""
+    def _open(self, event: E.SessionStarted | E.TransactionStarted) -> Tx:
+        """The record of this event's session (recovery has ended any other one left on the EVSE)."""
         tx = self._by_evse.get(event.evse)
         if tx is not None and tx.session_id == event.session_id:
             return tx
-        if tx is not None:
-            log.warning("EVSE %d: session %s replaces unfinished session %s", event.evse, event.session_id,
-                        tx.session_id)
-            self._end(tx, "PowerLoss", timestamp_of(None, self.core.now), None, trigger="AbnormalCondition")
-        sid = event.session_id or str(uuid.uuid4())
-        tid = sid if len(sid) <= 36 else str(uuid.uuid4())
+        sid = event.session_id or self.new_id()
+        tid = sid if len(sid) <= 36 else self.new_id()
         tx = Tx(session_id=sid, evse=event.evse, connector=event.connector or 1, transaction_id=tid)
         self._by_evse[event.evse] = tx
         return tx
@@ -300,7 +286,7 @@ class TransactionBlock:
             self._authorize(tx, token)
         self._evaluate(tx, ev.timestamp, ev.meter)
 
-    def _authorize(self, tx: Tx, token: dict | None) -> None:
+    def _authorize(self, tx: Tx, token: dict[str, Any] | None) -> None:
         tx.trigger = self._authorization_trigger(tx, token)
         tx.authorized = True
         if token is not None and token != tx.id_token:
@@ -331,7 +317,7 @@ class TransactionBlock:
             tx.authorized = False
         tx.charging_state = "EVConnected" if tx.ev_connected else "Idle"  # no energy flows any more
         if effect == "abort" and tx.started:
-            self._end(tx, reason, timestamp_of(ev.timestamp, self.core.now), ev.meter)
+            self._end(tx, reason, event_time(ev.timestamp, self.core.now), ev.meter)
             return
         self._evaluate(tx, ev.timestamp, ev.meter)
 
@@ -340,9 +326,9 @@ class TransactionBlock:
         if tx is None:
             return
         tx.ev_connected, tx.energy, tx.charging_state = False, False, "Idle"
-        self._end(tx, "EVDisconnected", timestamp_of(ev.timestamp, self.core.now), None,
+        self._end(tx, "EVDisconnected", event_time(ev.timestamp, self.core.now), None,
                   trigger="EVCommunicationLost")
-        self._remote.pop(ev.evse, None)
+        self._forget_remote(ev.evse)
 
     # ------------------------------------------------------------------ start / stop points
     def _holds(self, tx: Tx, point: str) -> bool:
@@ -351,7 +337,7 @@ class TransactionBlock:
                 "EnergyTransfer": tx.energy}.get(point, False)
 
     def _evaluate(self, tx: Tx, timestamp: str | None, meter: E.MeterSample | None) -> None:
-        ts = timestamp_of(timestamp, self.core.now)
+        ts = event_time(timestamp, self.core.now)
         if not tx.started:
             if any(self._holds(tx, p) for p in self.model.read(TX_START_POINT)):
                 self._start(tx, ts, meter)
@@ -376,18 +362,18 @@ class TransactionBlock:
         self._event(tx, "Updated", tx.trigger, ts, self._info(tx), id_token=stop_token)
 
     # ------------------------------------------------------------------ messages
-    def _info(self, tx: Tx, *, force_state: bool = False) -> dict:
-        info = {"transactionId": tx.transaction_id}
+    def _info(self, tx: Tx, *, force_state: bool = False) -> dict[str, Any]:
+        info: dict[str, Any] = {"transactionId": tx.transaction_id}
         if force_state or tx.charging_state != tx.reported_state:
             info["chargingState"] = tx.charging_state
             tx.reported_state = tx.charging_state
         return info
 
-    def _event(self, tx: Tx, event_type: str, trigger: str, timestamp: str, info: dict,
-               meter_values: list[dict] | None = None, *, id_token: dict | None = None) -> None:
+    def _event(self, tx: Tx, event_type: str, trigger: str, timestamp: str, info: dict[str, Any],
+               meter_values: list[dict[str, Any]] | None = None, *, id_token: dict[str, Any] | None = None) -> None:
         if tx.remote_start_id is not None and (event_type == "Started" or trigger == "RemoteStart"):
             info["remoteStartId"] = tx.remote_start_id
-        payload = {"eventType": event_type, "timestamp": timestamp, "triggerReason": trigger,
+        payload: dict[str, Any] = {"eventType": event_type, "timestamp": timestamp, "triggerReason": trigger,
                    "seqNo": tx.seq_no, "transactionInfo": info}
         if not self.core.connected:
             payload["offline"] = True
@@ -411,9 +397,8 @@ class TransactionBlock:
         self.changes.publish(_TX_EVENTS[event_type](tx.evse, tx.connector, tx.session_id, tx.transaction_id))
 
     def _meter(self, evse: int, sample: E.MeterSample | None, measurands: Var[tuple[str, ...]], context: str,
-               tx: Tx | None = None) -> list[dict]:
-        meters = self.meter_values
-        sample = sample or meters.latest(evse)
+               tx: Tx | None = None) -> list[dict[str, Any]]:
+        sample = sample or self.readings.latest(evse)
         if sample is None and tx is not None and tx.last_meter:  # after a restart: the last reading kept
             sample = E.MeterSample(**tx.last_meter)
         mv = meter_value(sample, self.model.read(measurands), context)
@@ -428,6 +413,7 @@ class TransactionBlock:
              trigger: str | None = None) -> None:
         if self._by_evse.get(tx.evse) is tx:
             del self._by_evse[tx.evse]
+        self.recovery.forget(tx.session_id)
         if not tx.started:
             self.store.remove(tx, finished=False)
             return
@@ -440,10 +426,10 @@ class TransactionBlock:
         tx.started = False  # from here on it is not ongoing
         self._event(tx, "Ended", trigger, timestamp, info, meter_values, id_token=stop_token)
         self.store.remove(tx, finished=True)
-        self._paused.discard(tx.session_id)
+        self.invalid_token.forget(tx.session_id)
 
     # ------------------------------------------------------------------ other blocks' requests
-    def send_meter_update(self, evse: int, trigger: str, meter_values: list[dict]) -> bool:
+    def send_meter_update(self, evse: int, trigger: str, meter_values: list[dict[str, Any]]) -> bool:
         """An Updated event carrying meter values (periodic, clock-aligned or triggered)."""
         tx = self.on_evse(evse)
         if tx is None:
@@ -452,7 +438,7 @@ class TransactionBlock:
             self._event(tx, "Updated", trigger, iso(self.core.now), self._info(tx), meter_values or None)
         return True
 
-    def add_ended_value(self, evse: int, meter_value_: dict) -> None:
+    def add_ended_value(self, evse: int, meter_value_: dict[str, Any]) -> None:
         """Keep a TxEnded sample (SampledDataCtrlr/AlignedDataCtrlr TxEnded*) for the Ended event."""
         tx = self.on_evse(evse)
         if tx is not None:
@@ -480,11 +466,11 @@ class TransactionBlock:
                 self._end(tx, reason, iso(self.core.now), None, trigger=TRIGGER_OF_REASON.get(reason))
 
     # ------------------------------------------------------------------ results
-    def _on_result(self, tx_key: str | None, request: dict, result: dict | None) -> None:
+    def _on_result(self, tx_key: str | None, request: dict[str, Any], result: dict[str, Any] | None) -> None:
         with self.changes.change():  # inside the commit that removes the message
             self._take_result(request, result)
 
-    def _take_result(self, request: dict, result: dict | None) -> None:
+    def _take_result(self, request: dict[str, Any], result: dict[str, Any] | None) -> None:
         tid = request["transactionInfo"]["transactionId"]
         tx = next((t for t in self._by_evse.values() if t.transaction_id == tid), None)
         where = (tx.session_id, tx.evse, tx.connector) if tx is not None else self.store.finished(tid)
@@ -501,31 +487,23 @@ class TransactionBlock:
         if info is not None and request.get("idToken") is not None:
             self._on_token_info(tx, request["idToken"], info)
 
-    def _on_token_info(self, tx: Tx | None, token: dict, info: dict) -> None:
+    def _on_token_info(self, tx: Tx | None, token: dict[str, Any], info: dict[str, Any]) -> None:
         self.authorization.update_cache(token, info)
-        if info.get("status") == "Accepted" or tx is None or not tx.started:
+        if tx is None or not tx.started or not self.invalid_token.token_status(
+                tx.session_id, tx.evse, token.get("idToken"), str(info.get("status"))):
             return
-        if self.model.read(STOP_TX_ON_INVALID_ID):
-            log.info("transaction %s: idToken %s is %s: stopping", tx.transaction_id, token.get("idToken"),
-                     info.get("status"))
-            self.evse.stop_transaction(tx.evse, "DeAuthorized", None)
-        else:  # charge on until MaxEnergyOnInvalidId Wh are delivered, then pause
-            if not tx.invalid:
-                tx.invalid = True
-                self.store.save(tx)
-            self._check_energy_on_invalid(tx, (tx.last_meter or {}).get("energy_import_wh"))
+        if not tx.invalid:
+            tx.invalid = True
+            self.store.save(tx)
+        self._check_energy_on_invalid(tx)
 
-    def _check_energy_on_invalid(self, tx: Tx, energy: float | None) -> None:
-        if not tx.invalid or tx.session_id in self._paused:
-            return
-        allowed = self.model.read(MAX_ENERGY_ON_INVALID_ID)
-        start = tx.start_energy
-        delivered = energy - start if energy is not None and start is not None else 0.0
-        if delivered >= allowed:
-            log.info("transaction %s: %.0f Wh on an invalid idToken (MaxEnergyOnInvalidId %d): pausing",
-                     tx.transaction_id, delivered, allowed)
-            self._paused.add(tx.session_id)
-            self.evse.pause_charging(tx.evse, None)
+    def _check_energy_on_invalid(self, tx: Tx) -> None:
+        """TxCtrlr.MaxEnergyOnInvalidId, counted from the reading at the EVSE's TransactionStarted."""
+        energy = self.readings.energy_wh(tx.evse)
+        if energy is None:
+            energy = (tx.last_meter or {}).get("energy_import_wh")
+        self.invalid_token.check(tx.session_id, tx.evse, invalid=tx.invalid, start_wh=tx.start_energy,
+                                 energy_wh=energy)
 
     def trigger(self, evse: int | None) -> bool:
         """TriggerMessage(TransactionEvent): an Updated for each (or this EVSE's) transaction."""

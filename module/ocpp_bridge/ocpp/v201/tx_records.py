@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import asdict, dataclass, fields
+from typing import Any
 
 from ocpp_bridge.store.database import transaction
 
@@ -93,15 +94,15 @@ class Tx:
     charging_state: str = "Idle"     # the state now
     reported_state: str | None = None  # the state the CSMS was last told
     trigger: str = "CablePluggedIn"  # why the last condition changed (for the next event)
-    id_token: dict | None = None
+    id_token: dict[str, Any] | None = None
     id_token_sent: bool = False
-    group_id_token: dict | None = None
+    group_id_token: dict[str, Any] | None = None
     remote_start_id: int | None = None
     reservation_id: int | None = None
     evse_sent: bool = False          # evse went out after the EV connected
     stop_reason: str | None = None   # 2.0.1 ReasonEnumType, once known
-    stop_id_token: dict | None = None
-    last_meter: dict | None = None   # the last MeterSample (as a dict) seen in the transaction
+    stop_id_token: dict[str, Any] | None = None
+    last_meter: dict[str, Any] | None = None   # the last MeterSample (as a dict) seen in the transaction
     start_energy: float | None = None  # Wh at the EVSE's TransactionStarted (MaxEnergyOnInvalidId)
     invalid: bool = False            # the CSMS declared the token invalid (StopTxOnInvalidId false)
 
@@ -137,12 +138,12 @@ class TxStore:
                 self.db.execute("INSERT OR REPLACE INTO finished VALUES (?, ?, ?, ?)",
                                 (tx.transaction_id, tx.session_id, tx.evse, tx.connector))
 
-    def add_ended_value(self, transaction_id: str, meter_value: dict) -> None:
+    def add_ended_value(self, transaction_id: str, meter_value: dict[str, Any]) -> None:
         with transaction(self.db):
             self.db.execute("INSERT INTO ended_value (transaction_id, meter_value) VALUES (?, ?)",
                             (transaction_id, json.dumps(meter_value)))
 
-    def ended_values(self, transaction_id: str) -> list[dict]:
+    def ended_values(self, transaction_id: str) -> list[dict[str, Any]]:
         return [json.loads(v) for (v,) in self.db.execute(
             "SELECT meter_value FROM ended_value WHERE transaction_id = ? ORDER BY id", (transaction_id,))]
 
