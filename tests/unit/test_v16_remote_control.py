@@ -134,7 +134,7 @@ def test_reset_gives_up_waiting_and_retries(tmp_path):
     rig.start_tx(1, s)
     rig.port.ok["reset"] = False
     rig.request("Reset", {"type": "Soft"})
-    rig.advance(9)
+    rig.advance(29)  # the EVSEs get common.reset.STOP_WAIT_S (30 s, both versions) to end their transactions
     assert "reset" not in rig.port.names()
     rig.advance(2)  # the transaction never ended: reset anyway after the wait
     assert rig.port.names().count("reset") == 1

@@ -136,3 +136,16 @@ def test_nothing_before_accepted(tmp_path):
     rig.answers["BootNotification"] = {"status": "Accepted", "interval": 30, "currentTime": "2026-01-01T00:00:00Z"}
     rig.advance(31)
     assert rig.statuses() == ["Available", "Preparing", "Available"]
+
+
+def test_a_refused_status_leaves_the_csms_with_what_it_had(tmp_path):
+    """A CALLERROR means the CSMS did not take the status: it still has the one before, so a
+    change back to that one is not news (common/status_reports.py, as in 2.0.1)."""
+    rig = Rig(tmp_path).boot()
+    rig.answers["StatusNotification"] = None           # held
+    s = rig.plug_in(1)
+    rig.error_held()                                     # Preparing refused: the CSMS has Available
+    rig.answers["StatusNotification"] = {}
+    rig.event(E.PluginTimeout(1, 1, s))                  # back to Available: nothing new for the CSMS
+    rig.plug_in(1)                                       # Preparing again: sent
+    assert rig.statuses(1) == ["Available", "Preparing", "Preparing"]

@@ -421,6 +421,18 @@ def test_reset_does_not_wait_for_an_unanswered_queue_forever(tmp_path):
     assert sim.port.of("reset") == [("Hard",)]
 
 
+def test_a_refused_reset_is_tried_again_reset_retries_times(tmp_path):  # OCPPCommCtrlr.ResetRetries
+    sim = Sim(tmp_path, overrides={"OCPPCommCtrlr": {"ResetRetries": 1}})
+    sim.port.ok["reset"] = False
+    assert reset(sim, "Immediate") == "Accepted"
+    sim.tick(0)
+    assert sim.port.of("reset") == [("Hard",)]
+    sim.tick(5)
+    assert sim.port.of("reset") == [("Hard",), ("Hard",)]      # one retry ...
+    sim.tick(60)
+    assert sim.port.of("reset") == [("Hard",), ("Hard",)]      # ... and no more
+
+
 def test_reset_of_one_evse_is_rejected(tmp_path):
     sim = Sim(tmp_path)
     assert reset(sim, "Immediate", evse=1) == "Rejected"

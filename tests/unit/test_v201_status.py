@@ -100,3 +100,16 @@ def test_tc_b_04_statuses_after_a_reconnect(tmp_path, threshold, outage, every_c
     sim.tick(outage)
     sim.connect()
     assert sorted(statuses(sim, n)) == ([(1, "Available")] if every_connector else []) + [(2, "Occupied")]
+
+
+def test_a_status_that_timed_out_is_unknown_to_the_csms_and_sent_again_when_it_changes_back(tmp_path):
+    """The CSMS may have the notification it did not answer: whatever comes next is sent, even
+    the status it had acknowledged before (common/status_reports.py)."""
+    sim = Sim(tmp_path)
+    n = len(statuses(sim))
+    sim.hold.add("StatusNotification")
+    sim.ev(plug(1, "s1"))                                # Occupied, never answered
+    sim.tick(31)                                         # past the message timeout (30 s)
+    sim.hold.clear()
+    sim.ev(E.SessionFinished(1, 1, "s1", "2026-01-01T00:02:11Z"))
+    assert statuses(sim, n) == [(1, "Occupied"), (1, "Available")]

@@ -21,13 +21,14 @@ import sqlite3
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Generic, TypeVar
+from typing import Any, Callable, Generic, Protocol, TypeVar
 
 from ocpp_bridge.ocpp.evse_events import Done, EvsePort, IdToken, NullEvsePort
 from ocpp_bridge.ocpp.station import StationCore
 from ocpp_bridge.store.database import open_database
 
 T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
 C = TypeVar("C")
 
 
@@ -53,6 +54,13 @@ class Later(Generic[T]):
     def peek(self) -> T | None:
         """The peer, or None while it is not built yet (for questions asked during construction)."""
         return self._value
+
+
+class Peer(Protocol[T_co]):
+    """What a block may ask of a peer built after it (a ``Later``), read-only: the peer, or None
+    while it is not built yet."""
+
+    def peek(self) -> T_co | None: ...
 
 
 class EvseSwitch:

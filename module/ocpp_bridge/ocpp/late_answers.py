@@ -21,17 +21,17 @@ Must never: read a clock or know which block answers what.
 
 from __future__ import annotations
 
-_BOTH_VERSIONS: dict[str, dict] = {
+_BOTH_VERSIONS: dict[str, dict[str, str]] = {
     "UnlockConnector": {"status": "UnlockFailed"},
     "ReserveNow": {"status": "Rejected"},
     "CancelReservation": {"status": "Rejected"},
     "DataTransfer": {"status": "Rejected"},
 }
 
-LATE_ANSWERS: dict[str, dict[str, dict]] = {"1.6": _BOTH_VERSIONS, "2.0.1": _BOTH_VERSIONS}
+LATE_ANSWERS: dict[str, dict[str, dict[str, str]]] = {"1.6": _BOTH_VERSIONS, "2.0.1": _BOTH_VERSIONS}
 
 
-def late_answer(version: str, action: str) -> dict | None:
+def late_answer(version: str, action: str) -> dict[str, str] | None:
     """The answer to ``action`` when the module it waits on is too late (a copy), or None."""
     answer = LATE_ANSWERS.get(version, {}).get(action)
     return dict(answer) if answer is not None else None

@@ -4,7 +4,7 @@ Owns the answers to RemoteStartTransaction, RemoteStopTransaction, UnlockConnect
 TriggerMessage and DataTransfer (both directions), turned into ``EvsePort`` requests:
 - RemoteStartTransaction / RemoteStopTransaction before the CSMS Accepted our BootNotification
   (Pending, Rejected): Rejected, nothing starts or stops (1.6 §4.2 does not allow them then;
-  the answer is 2.0.1 B02.FR.05's, as libocpp gives it).
+  the answer is 2.0.1 B02.FR.05's, as libocpp gives it; ``common/remote_control.py``).
 - RemoteStartTransaction: Rejected for connector 0 or an unknown one, a connector that is
   Unavailable / Faulted / in a transaction or reserved for another idTag (TC_046_2: the
   reservation's idTag, or an idTag whose known parent is the reservation's parentIdTag, may
@@ -13,24 +13,24 @@ TriggerMessage and DataTransfer (both directions), turned into ``EvsePort`` requ
   idTag goes to the Auth module (``provide_token``, type Central), prevalidated unless
   AuthorizeRemoteTxRequests is true or a reservation with a parentIdTag waits for an idTag
   whose parent is not known yet (then the Auth module asks ``validate_token``, whose Authorize
-  learns it); the profile is handed on as the ``remote_start_charging_profile`` event.
+  learns it); the profile is handed on as the ``RemoteStartProfile`` event.
 - RemoteStopTransaction: the EVSE of that transactionId stops (reason Remote); unknown id ->
   Rejected.
 - UnlockConnector: unknown connector -> NotSupported; a running transaction is stopped first
   (UnlockCommand); the answer (Unlocked / UnlockFailed) waits for the EVSE's force_unlock.
-- Reset Soft/Hard: Accepted; running transactions stop (SoftReset / HardReset), then, once
-  they ended and their messages left (both kinds: a StopTransaction cut in flight by the
-  reset would reach the CSMS twice), or after RESET_WAIT_S, ``EvsePort.reset`` runs; a
-  failed reset is tried again up to ResetRetries times.
+- Reset Soft/Hard: Accepted; running transactions stop (SoftReset / HardReset), then
+  ``EvsePort.reset`` Soft / Hard, the way ``common/reset.py`` orchestrates it for both
+  versions (both kinds wait for the StopTransactions to leave; ResetRetries). 1.6 cannot end a
+  transaction here: one its EVSE did not end in time is left to the crash recovery after the
+  restart (a StopTransaction PowerLoss unless the EVSE resumes it).
 - TriggerMessage: BootNotification, DiagnosticsStatusNotification, FirmwareStatusNotification
-  (status from the charge point's ``diagnostics_status`` / ``firmware_status`` when some
-  block provides them, else Idle), Heartbeat, MeterValues and StatusNotification (one
-  connector or all); queued after the CALLRESULT and sent while Pending too (the core's
-  ``triggered``); a triggered BootNotification goes at once and its answer moves the
-  registration on; unknown connector, or anything but BootNotification while Rejected ->
-  Rejected.
-- DataTransfer from the CSMS goes to the ``data_transfer`` module (none -> UnknownVendorId);
-  ``data_transfer_to_csms`` sends one to the CSMS (no answer -> status Offline).
+  (Idle, unless a block registered its own sender with ``add_trigger``), Heartbeat,
+  MeterValues and StatusNotification (one connector or all), through the registry both
+  versions share (``common/remote_control.py``: after the CALLRESULT, while Pending too, only
+  BootNotification while Rejected); a triggered BootNotification goes at once and its answer
+  moves the registration on; an unknown connector -> Rejected.
+- DataTransfer both ways: ``common/data_transfer.py``; 1.6 data is a string, so a module's
+  non-string data goes to the CSMS as its JSON text.
 
 Must never: change availability, reservations or transaction records itself.
 """
@@ -39,15 +39,16 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Callable
+from typing import Any, Callable
 
 from ocpp_bridge.deferred import Deferred
-from ocpp_bridge.ocpp.context import BlockContext
-from ocpp_bridge.ocpp.events import RemoteStartProfile, TxEnded
+from ocpp_bridge.ocpp.common.data_transfer import DataTransfer
+from ocpp_bridge.ocpp.common.remote_control import TriggerMessages, accepted, remote_stop, report_idle
+from ocpp_bridge.ocpp.common.reset import ResetOrchestrator
+from ocpp_bridge.ocpp.context import BlockContext, EvseSwitch
+from ocpp_bridge.ocpp.events import RemoteStartProfile
 from ocpp_bridge.ocpp.evse_events import IdToken
-from ocpp_bridge.ocpp.outcome import undelivered
 from ocpp_bridge.ocpp.registration import Registration
-from ocpp_bridge.ocpp.station import InvalidOutgoing
 from ocpp_bridge.ocpp.v16.configuration import ConfigurationKeys
 from ocpp_bridge.ocpp.v16.keys import flag, integer
 from ocpp_bridge.ocpp.v16.meter_values import MeterValues16
@@ -61,10 +62,31 @@ AUTHORIZE_REMOTE_TX_REQUESTS = flag("AuthorizeRemoteTxRequests", False)
 RESET_RETRIES = integer("ResetRetries", 3)
 KEYS = (AUTHORIZE_REMOTE_TX_REQUESTS, RESET_RETRIES)
 
-RESET_TIMER = "reset16"
-RESET_WAIT_S = 10.0
-RESET_CHECK_S = 1.0
-RESET_RETRY_S = 5.0
+Payload = dict[str, Any]
+RULE = "1.6 §4.2"
+
+
+class _ResetTransactions:
+    """The 1.6 transactions as the reset sees them: stopped by the EVSE, never ended here."""
+
+    def __init__(self, transactions: Transactions16, evse: EvseSwitch) -> None:
+        self.transactions = transactions
+        self.evse = evse
+
+    def active_evses(self) -> set[int]:
+        return {rec.evse for rec in self.transactions.records()}
+
+    def stop(self, evse: int, reason: str) -> None:
+        self.evse.stop_transaction(evse, reason)
+
+    def force_end(self, evse: int, reason: str) -> None:
+        log.warning("EVSE %d: its transaction stays open through the reset; the restart's crash recovery "
+                    "closes it unless the EVSE resumes it", evse)
+
+
+def _as_text(data: Any) -> str:
+    """1.6 DataTransfer.data is a string: other data goes as its JSON text."""
+    return data if isinstance(data, str) else json.dumps(data)
 
 
 class RemoteControl16:
@@ -79,34 +101,31 @@ class RemoteControl16:
         self.status = status
         self.tx = transactions
         self.meter_values = meter_values
-        self._reset: dict | None = None  # {"kind", "deadline", "tries"}
-        # requestedMessage -> what sends it for a connector (None: all) -> False when it cannot
-        self._triggers: dict[str, Callable[[int | None], bool]] = {
-            "BootNotification": lambda connector: self._sent(registration.send_boot),
-            "Heartbeat": lambda connector: self._sent(registration.send_heartbeat),
-            "StatusNotification": lambda connector: self._sent(lambda: status.trigger(connector)),
-            "MeterValues": lambda connector: self._sent(lambda: meter_values.trigger(connector)),
-            "DiagnosticsStatusNotification": lambda connector: self._idle("DiagnosticsStatusNotification"),
-            "FirmwareStatusNotification": lambda connector: self._idle("FirmwareStatusNotification"),
-        }
+        self.resets = ResetOrchestrator(self.core, self.evse, _ResetTransactions(transactions, self.evse),
+                                        self.keys, retries=RESET_RETRIES)
+        self.data_transfer = DataTransfer(self.core, self.evse, encode_data=_as_text)
+        # requestedMessage -> sends it for a connector (None: all)
+        self.triggers: TriggerMessages[int | None] = TriggerMessages(self.core)
+        for kind, send in (("BootNotification", lambda connector: self._sent(registration.send_boot)),
+                           ("Heartbeat", lambda connector: self._sent(registration.send_heartbeat)),
+                           ("StatusNotification", lambda connector: self._sent(lambda: status.trigger(connector))),
+                           ("MeterValues", lambda connector: self._sent(lambda: meter_values.trigger(connector))),
+                           ("DiagnosticsStatusNotification",
+                            lambda connector: report_idle(self.core, "DiagnosticsStatusNotification")),
+                           ("FirmwareStatusNotification",
+                            lambda connector: report_idle(self.core, "FirmwareStatusNotification"))):
+            self.triggers.add(kind, send)
         for action, fn in (("RemoteStartTransaction", self._remote_start), ("RemoteStopTransaction", self._remote_stop),
                            ("UnlockConnector", self._unlock), ("Reset", self._reset_request),
-                           ("TriggerMessage", self._trigger), ("DataTransfer", self._data_transfer)):
+                           ("TriggerMessage", self._trigger)):
             self.core.handle(action, fn)
-        self.core.events.subscribe(TxEnded, self._on_tx_ended)
 
     # ------------------------------------------------------------------ start / stop
-    def _registered(self, action: str) -> bool:
-        if self.core.registration == "Accepted":
-            return True
-        log.warning("%s while the registration is %s: Rejected (1.6 §4.2)", action, self.core.registration)
-        return False
-
-    def _remote_start(self, payload: dict) -> dict:
+    def _remote_start(self, payload: Payload) -> Payload:
         connector = payload.get("connectorId")
         profile = payload.get("chargingProfile")
         id_tag = payload["idTag"]
-        if not self._registered("RemoteStartTransaction"):
+        if not accepted(self.core, "RemoteStartTransaction", RULE):
             return {"status": "Rejected"}
         if connector is not None and not 1 <= connector <= self.count:
             return {"status": "Rejected"}
@@ -130,16 +149,12 @@ class RemoteControl16:
             self.core.events.publish(RemoteStartProfile(connector, profile))
         return {"status": "Accepted"}
 
-    def _remote_stop(self, payload: dict) -> dict:
-        if not self._registered("RemoteStopTransaction"):
-            return {"status": "Rejected"}
+    def _remote_stop(self, payload: Payload) -> Payload:
         rec = self.tx.by_transaction_id(payload["transactionId"])
-        if rec is None:
-            return {"status": "Rejected"}
-        self.evse.stop_transaction(rec.evse, "Remote")
-        return {"status": "Accepted"}
+        return remote_stop(self.core, "RemoteStopTransaction", RULE, None if rec is None else rec.evse,
+                           lambda evse: self.evse.stop_transaction(evse, "Remote"))
 
-    def _unlock(self, payload: dict):
+    def _unlock(self, payload: Payload) -> Any:  # a Deferred (the core waits on it)
         connector = payload["connectorId"]
         if not 1 <= connector <= self.count:
             return {"status": "NotSupported"}
@@ -156,106 +171,30 @@ class RemoteControl16:
         return answer
 
     # ------------------------------------------------------------------ reset
-    def _reset_request(self, payload: dict) -> dict:
-        kind = payload["type"]
-        reason = "SoftReset" if kind == "Soft" else "HardReset"
-        for rec in self.tx.records():
-            log.info("%s reset: stopping the transaction on EVSE %d", kind, rec.evse)
-            self.evse.stop_transaction(rec.evse, reason)
-        self._reset = {"kind": kind, "deadline": self.core.now + RESET_WAIT_S, "tries": 0}
-        self.core.timers.set(RESET_TIMER, self.core.now, self._reset_when_ready)  # after our CALLRESULT
+    def _reset_request(self, payload: Payload) -> Payload:
+        kind = payload["type"]  # Soft | Hard: what EvsePort.reset takes
+        self.resets.reset_now(kind, "SoftReset" if kind == "Soft" else "HardReset")
         return {"status": "Accepted"}
 
-    def _on_tx_ended(self, event: TxEnded) -> None:
-        if self._reset is not None and not self.tx.records():
-            self.core.timers.set(RESET_TIMER, self.core.now, self._reset_when_ready)
-
-    def _reset_when_ready(self) -> None:
-        r = self._reset
-        if r is None:
-            return
-        settled = not self.tx.records() and (self.core.messages_in_queue() == 0 or not self.core.connected)
-        if not settled and self.core.now < r["deadline"]:
-            self.core.timers.set(RESET_TIMER, self.core.now + RESET_CHECK_S, self._reset_when_ready)
-            return
-        r["tries"] += 1
-        log.info("%s reset now (try %d)", r["kind"], r["tries"])
-        self.evse.reset(r["kind"], self._reset_done)
-
-    def _reset_done(self, ok: bool) -> None:
-        r = self._reset
-        if r is None:
-            return
-        if ok:
-            self._reset = None
-            return
-        retries = self.keys.read(RESET_RETRIES)
-        if r["tries"] > retries:
-            log.error("%s reset failed %d time(s); giving up (ResetRetries %d)", r["kind"], r["tries"], retries)
-            self._reset = None
-            return
-        self.core.timers.set(RESET_TIMER, self.core.now + RESET_RETRY_S, self._reset_when_ready)
-
     # ------------------------------------------------------------------ trigger
-    def _trigger(self, payload: dict) -> dict:
+    def _trigger(self, payload: Payload) -> Payload:
         what, connector = payload["requestedMessage"], payload.get("connectorId")
         if connector is not None and not 0 <= connector <= self.count:
             return {"status": "Rejected"}
         log.info("TriggerMessage %s (connector %s)", what, connector)
-        if what != "BootNotification" and self.core.registration not in ("Accepted", "Pending"):
-            return {"status": "Rejected"}  # nothing but BootNotification may leave now (1.6 §4.2)
-        with self.core.triggered():
-            return self._send_triggered(what, connector)
+        return {"status": self.triggers.answer(what, connector)}
 
-    def add_trigger(self, requested_message: str, send: Callable[[int | None], bool]) -> None:
+    def add_trigger(self, requested_message: str, send: Callable[[int | None], str]) -> None:
         """Let another block send a TriggerMessage kind (e.g. FirmwareStatusNotification with the
-        current status); ``send(connector)`` returns False when there is nothing it can send."""
-        self._triggers[requested_message] = send
-
-    def _send_triggered(self, what: str, connector: int | None) -> dict:
-        send = self._triggers.get(what)
-        if send is None:
-            return {"status": "NotImplemented"}
-        return {"status": "Accepted" if send(connector) else "Rejected"}
+        current status); ``send(connector)`` returns the TriggerMessageStatus (Accepted or Rejected)."""
+        self.triggers.add(requested_message, send)
 
     @staticmethod
-    def _sent(fn: Callable[[], None]) -> bool:
+    def _sent(fn: Callable[[], None]) -> str:
         fn()
-        return True
-
-    def _idle(self, action: str) -> bool:
-        """No firmware update or diagnostics upload is running: the status is Idle."""
-        self.core.call(action, {"status": "Idle"})
-        return True
+        return "Accepted"
 
     # ------------------------------------------------------------------ data transfer
-    def _data_transfer(self, payload: dict):
-        answer = Deferred()
-        self.evse.data_transfer(
-            payload, lambda response: answer.resolve(response if response else {"status": "UnknownVendorId"}))
-        return answer
-
-    def data_transfer_to_csms(self, vendor_id: str, message_id: str | None, data) -> Deferred:
+    def data_transfer_to_csms(self, vendor_id: str, message_id: str | None, data: Any) -> Deferred:
         """Resolves to ``{"status", "data"?}``; status Offline when the CSMS did not answer."""
-        answer = Deferred()
-        payload: dict = {"vendorId": vendor_id}
-        if message_id is not None:
-            payload["messageId"] = message_id
-        if data is not None:
-            payload["data"] = data if isinstance(data, str) else json.dumps(data)
-
-        def done(result, error) -> None:
-            if result is None:
-                answer.resolve({"status": "Offline" if error is None or undelivered(error) else "Rejected"})
-                return
-            response = {"status": result.get("status", "Rejected")}
-            if result.get("data") is not None:
-                response["data"] = result["data"]
-            answer.resolve(response)
-
-        try:
-            self.core.call("DataTransfer", payload, done)
-        except InvalidOutgoing as exc:
-            answer.fail(str(exc))
-        return answer
-
+        return self.data_transfer.to_csms(vendor_id, message_id, data)

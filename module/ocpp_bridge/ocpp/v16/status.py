@@ -19,8 +19,10 @@ connector (connectorId == EVSE id, one connector per EVSE), computed from:
 Rules: a notification goes when (status, error) changes; with MinimumStatusDuration > 0 only
 once the new value has held that long (a change that is undone in time is never sent).
 Nothing is sent before BootNotification is Accepted; every (re)registration, and every
-reconnection while registered, sends all connectors again (MicroOcpp #178). TriggerMessage
-sends the current value at once.
+reconnection while registered, sends all connectors again (MicroOcpp #178; 1.6 has no
+OfflineThreshold). What the CSMS has is what it acknowledged (``common/status_reports.py``, as
+in 2.0.1: a status counts as reported only when its StatusNotification got a CALLRESULT).
+TriggerMessage sends the current value at once.
 
 Must never: send anything but StatusNotification, ask the EVSEs for anything, or persist
 state (availability and reservations persist in their own blocks).
@@ -30,9 +32,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 from ocpp_bridge.ocpp import evse_events as E
+from ocpp_bridge.ocpp.common.status_reports import StatusReports
 from ocpp_bridge.ocpp.context import BlockContext
 from ocpp_bridge.ocpp.events import ConnectionChanged, Registered, TxStarted
 from ocpp_bridge.ocpp.timefmt import iso
@@ -77,6 +80,9 @@ MREC_ERRORS: dict[str, tuple[str, str]] = {
 OCPP_ERRORS = {"powermeter/CommunicationFault": "PowerMeterFailure"}
 
 _SESSION_STATES = frozenset({"Charging", "SuspendedEV", "SuspendedEVSE"})
+
+# what one StatusNotification reports: status, errorCode, info, vendorId, vendorErrorCode
+Report = tuple[str, str, str | None, str | None, str | None]
 
 
 @dataclass(frozen=True)
@@ -123,7 +129,7 @@ class Status16:
         self.count = ctx.evse_count
         self._open_session = open_session
         self._c = {c: _Connector() for c in range(self.count + 1)}
-        self._sent: dict[int, tuple | None] = {}
+        self.reports: StatusReports[int, Report] = StatusReports()
         self._since: dict[int, float] = {}
         self.core.events.subscribe_many(E.EVSE_EVENTS, self._on_evse)
         self.core.events.subscribe(TxStarted, self._on_tx_started)
@@ -166,13 +172,15 @@ class Status16:
 
     # ------------------------------------------------------------------ events
     def _on_connected(self, event: ConnectionChanged) -> None:
-        if event.up and self.core.registration == "Accepted":
+        if not event.up:
+            self.reports.went_offline(self.core.now)
+        elif self.reports.reconnected(self.core.now, offline_threshold=None) and self.core.registration == "Accepted":
             self.send_all()
 
     def _on_tx_started(self, event: TxStarted) -> None:
         self._update(event.evse, session="Charging")
 
-    def _on_evse(self, ev) -> None:
+    def _on_evse(self, ev: E.EvseEvent) -> None:
         evse = getattr(ev, "evse", None)
         if evse not in self._c:
             return
@@ -202,14 +210,14 @@ class Status16:
         return self._open_session(ev.evse) == ev.session_id
 
     # ------------------------------------------------------------------ sending
-    def _report(self, connector: int) -> tuple:
+    def _report(self, connector: int) -> Report:
         c = self._c[connector]
         fault = next(reversed(c.faults.values()), None) if c.faults else None
         if fault is None:
             return (self.status(connector), "NoError", None, None, None)
         return (self.status(connector), fault.error_code, fault.info, fault.vendor_id, fault.vendor_error_code)
 
-    def _update(self, connector: int, **changes) -> None:
+    def _update(self, connector: int, **changes: Any) -> None:
         if connector not in self._c:
             return
         before = self._report(connector)
@@ -221,7 +229,7 @@ class Status16:
         self._since[connector] = self.core.now
         log.info("connector %d: %s/%s (was %s/%s)", connector, now[0], now[1], before[0], before[1])
         timer = TIMER.format(connector)
-        if now == self._sent.get(connector):
+        if not self.reports.lacks(connector, now):
             self.core.timers.cancel(timer)  # back to what the CSMS already knows
             return
         delay = self.keys.read(MINIMUM_STATUS_DURATION)
@@ -231,7 +239,7 @@ class Status16:
             self._send(connector)
 
     def _send_if_changed(self, connector: int) -> None:
-        if self._report(connector) != self._sent.get(connector):
+        if self.reports.lacks(connector, self._report(connector)):
             self._send(connector)
 
     def _send(self, connector: int) -> None:
@@ -247,12 +255,7 @@ class Status16:
             payload["vendorId"] = vendor_id
         if vendor_code:
             payload["vendorErrorCode"] = vendor_code
-        self._sent[connector] = report
-
-        def done(result, error, connector=connector, report=report):
-            if error is not None and self._sent.get(connector) == report:
-                self._sent[connector] = None  # unknown to the CSMS: the next change or reconnection resends
-
+        done = self.reports.sending(connector, report, f"connector {connector} {status}/{code}")
         self.core.call("StatusNotification", payload, done)
 
 

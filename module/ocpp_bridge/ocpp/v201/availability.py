@@ -1,10 +1,10 @@
 """OCPP 2.0.1 availability (functional block G: ChangeAvailability). PURE.
 
-Owns the operational status (Operative / Inoperative) the CSMS or the module set for the
-station, each EVSE and each connector, the changes Scheduled until a transaction ends, their
-persistence (``availability201.db``: both survive a restart), the ``Available`` variables of
-the ChargingStation / EVSE / Connector components, and what the EVSEs are told
-(``evse_port.enable_disable``).
+Owns the scopes of 2.0.1 (the station, each EVSE, each connector: ``scope_of``), their file
+(``availability201.db``: the status in force and the scheduled changes survive a restart),
+how they combine into each connector's effective status, and the ``Available`` variables of
+the ChargingStation / EVSE / Connector components. The operative / scheduled model itself
+and telling the EVSEs (``enable_disable``) are ``common/availability.py``'s, as in 1.6.
 
 Rules (as libocpp's Availability block, G03/G04):
 - An unknown EVSE or connector, or a connector without its EVSE: Rejected.
@@ -27,17 +27,17 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 from ocpp_bridge.ocpp import evse_events as E
-from ocpp_bridge.ocpp.context import BlockContext, Later
+from ocpp_bridge.ocpp.common.availability import EvseEnables, OperativeStates
+from ocpp_bridge.ocpp.context import BlockContext, Peer
 from ocpp_bridge.ocpp.events import TxEnded
-from ocpp_bridge.ocpp.v201.device_model import DeviceModel, VariableKey
+from ocpp_bridge.ocpp.v201.device_model import DeviceModel
+from ocpp_bridge.ocpp.v201.dm_definitions import VariableKey
 from ocpp_bridge.ocpp.v201.status import StatusBlock
 from ocpp_bridge.store.database import transaction
-
-if TYPE_CHECKING:
-    from ocpp_bridge.ocpp.v201.transactions import TransactionBlock
 
 log = logging.getLogger("ocpp_bridge.ocpp.v201.availability")
 
@@ -68,32 +68,50 @@ def _parse(scope: str) -> tuple[int | None, int | None]:
     return int(evse), int(connector)
 
 
+class TransactionsQuery(Protocol):
+    """What the availability and reservation blocks ask the transaction block."""
+
+    def active_evses(self) -> set[int]: ...
+
+
+class AvailabilityFile201:
+    """``availability201.db``: the status in force and the scheduled change of each scope."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def load(self) -> tuple[dict[str, bool], dict[str, bool]]:
+        return ({s: bool(v) for s, v in self.db.execute("SELECT scope, operative FROM operative")},
+                {s: bool(v) for s, v in self.db.execute("SELECT scope, operative FROM scheduled")})
+
+    def write(self, applied: Mapping[str, bool], scheduled: Mapping[str, bool]) -> None:
+        with transaction(self.db):
+            for scope, operative in applied.items():
+                self.db.execute("DELETE FROM scheduled WHERE scope = ?", (scope,))
+                self.db.execute("INSERT OR REPLACE INTO operative VALUES (?, ?)", (scope, int(operative)))
+            for scope, operative in scheduled.items():
+                self.db.execute("INSERT OR REPLACE INTO scheduled VALUES (?, ?)", (scope, int(operative)))
+
+
 class AvailabilityBlock:
-    def __init__(self, ctx: BlockContext[DeviceModel], status: StatusBlock, transactions: Later[TransactionBlock],
+    def __init__(self, ctx: BlockContext[DeviceModel], status: StatusBlock, transactions: Peer[TransactionsQuery],
                  db: sqlite3.Connection):
         """``transactions``: the transaction block (built after this one); ``db``: this block's
         file (``DATABASE_NAME``, ``MIGRATIONS``)."""
         self.core = ctx.core
         self.model = ctx.config
-        self.evse = ctx.evse
         self.status = status
         self._transactions = transactions
         self.db = db
-        self._operative = {s: bool(v) for s, v in self.db.execute("SELECT scope, operative FROM operative")}
-        self._scheduled = {s: bool(v) for s, v in self.db.execute("SELECT scope, operative FROM scheduled")}
-        self._told: dict[tuple[int, int], bool] = {}  # what each connector's EVSE was last told
-        for evse in status.evse_ids():  # the EVSEs hear their state on EvseReady
-            for c in status.connector_ids(evse):
-                self._told[(evse, c)] = self.connector_operative(evse, c)
+        self.states: OperativeStates[str] = OperativeStates(AvailabilityFile201(db))
+        self.enables = EvseEnables(ctx.evse)
+        self.enables.assume(self._effective())  # the EVSEs hear their state on EvseReady
         self.core.handle("ChangeAvailability", self._on_request)
         self.core.events.subscribe(E.EvseReady, self._on_evse_ready)
         self.core.events.subscribe(TxEnded, self._on_tx_ended)
         self._publish()
 
     # ------------------------------------------------------------------ queries
-    def _individual(self, scope: str) -> bool:
-        return self._operative.get(scope, True)
-
     def _tx_evses(self) -> set[int]:
         transactions = self._transactions.peek()  # None while the blocks are being built
         return transactions.active_evses() if transactions is not None else set()
@@ -102,33 +120,40 @@ class AvailabilityBlock:
         evse, _ = _parse(scope)
         return self.status.evse_ids() if evse is None else [evse]
 
+    def _busy(self, scope: str) -> bool:
+        return bool(set(self._scope_evses(scope)) & self._tx_evses())
+
     def _blocked(self, evse: int) -> bool:
         """A scheduled Inoperative covers this EVSE and it has no transaction to finish."""
         if evse in self._tx_evses():
             return False
-        for scope, operative in self._scheduled.items():
+        for scope, operative in self.states.scheduled().items():
             if not operative and evse in self._scope_evses(scope) and _parse(scope)[1] is None:
                 return True
         return False
 
     def station_operative(self) -> bool:
-        return self._individual(STATION)
+        return self.states.operative(STATION)
 
     def evse_operative(self, evse: int) -> bool:
-        return (self._individual(STATION) and self._individual(scope_of(evse, None))
+        return (self.states.operative(STATION) and self.states.operative(scope_of(evse, None))
                 and not self._blocked(evse))
 
     def connector_operative(self, evse: int, connector: int) -> bool:
-        if not self.evse_operative(evse) or not self._individual(scope_of(evse, connector)):
+        if not self.evse_operative(evse) or not self.states.operative(scope_of(evse, connector)):
             return False
-        scheduled = self._scheduled.get(scope_of(evse, connector))
+        scheduled = self.states.scheduled_for(scope_of(evse, connector))
         return not (scheduled is False and evse not in self._tx_evses())
 
     def scheduled(self) -> dict[str, bool]:
-        return dict(self._scheduled)
+        return self.states.scheduled()
+
+    def _effective(self) -> dict[tuple[int, int], bool]:
+        return {(evse, c): self.connector_operative(evse, c)
+                for evse in self.status.evse_ids() for c in self.status.connector_ids(evse)}
 
     # ------------------------------------------------------------------ changes
-    def _on_request(self, payload: dict) -> dict:
+    def _on_request(self, payload: dict[str, Any]) -> dict[str, Any]:
         evse = payload.get("evse") or {}
         status = self.change_availability(evse.get("id"), evse.get("connectorId"),
                                           payload["operationalStatus"] == "Operative")
@@ -143,62 +168,29 @@ class AvailabilityBlock:
             log.warning("ChangeAvailability for unknown EVSE %s connector %s: Rejected", evse, connector)
             return "Rejected"
         scope = scope_of(evse, connector)
-        busy = bool(set(self._scope_evses(scope)) & self._tx_evses())
-        already = self._individual(scope) == operative
-        with transaction(self.db):
-            if not busy or already or (scope == STATION and operative):
-                self._scheduled.pop(scope, None)
-                self.db.execute("DELETE FROM scheduled WHERE scope = ?", (scope,))
-                self._operative[scope] = operative
-                self.db.execute("INSERT OR REPLACE INTO operative VALUES (?, ?)", (scope, int(operative)))
-                result = "Accepted"
-            else:
-                self._scheduled[scope] = operative
-                self.db.execute("INSERT OR REPLACE INTO scheduled VALUES (?, ?)", (scope, int(operative)))
-                result = "Scheduled"
-        log.info("ChangeAvailability %s %s -> %s", scope, "Operative" if operative else "Inoperative", result)
+        change = self.states.change([scope], operative,
+                                    waits=lambda s: self._busy(s) and not (s == STATION and operative))
+        log.info("ChangeAvailability %s %s -> %s", scope, "Operative" if operative else "Inoperative", change.status)
         self._apply_effects()
-        return result
+        return change.status
 
     def _on_tx_ended(self, event: TxEnded) -> None:
-        busy = self._tx_evses()
-        due = [s for s in self._scheduled if not set(self._scope_evses(s)) & busy]
-        if not due:
-            return
-        with transaction(self.db):
-            for scope in due:
-                operative = self._scheduled.pop(scope)
-                self._operative[scope] = operative
-                self.db.execute("DELETE FROM scheduled WHERE scope = ?", (scope,))
-                self.db.execute("INSERT OR REPLACE INTO operative VALUES (?, ?)", (scope, int(operative)))
-                log.info("scheduled availability change applied: %s %s", scope,
-                         "Operative" if operative else "Inoperative")
-        self._apply_effects()
+        applied = self.states.apply_due(self._busy)
+        for scope, operative in applied.items():
+            log.info("scheduled availability change applied: %s %s", scope, "Operative" if operative else "Inoperative")
+        if applied:
+            self._apply_effects()
 
     def _on_evse_ready(self, event: E.EvseReady) -> None:
         if self.status.has(event.evse):
-            for c in self.status.connector_ids(event.evse):
-                self._told.pop((event.evse, c), None)
+            self.enables.forget(event.evse)
             self._apply_effects()
 
     def _apply_effects(self) -> None:
         """Tell EVSEs whose connectors changed effective status; refresh statuses and variables."""
-        port = self.evse
-        for evse in self.status.evse_ids():
-            for c in self.status.connector_ids(evse):
-                effective = self.connector_operative(evse, c)
-                if self._told.get((evse, c)) != effective:
-                    self._told[(evse, c)] = effective
-                    port.enable_disable(evse, c, effective, self._enable_done(evse, c, effective))
+        self.enables.tell(self._effective())
         self._publish()
         self.status.refresh()
-
-    def _enable_done(self, evse: int, connector: int, enable: bool):
-        def done(ok: bool) -> None:
-            if not ok:
-                log.warning("EVSE %d connector %d did not accept %s", evse, connector,
-                            "enable" if enable else "disable")
-        return done
 
     def _publish(self) -> None:
         model = self.model

@@ -18,20 +18,20 @@ Rules (libocpp's RemoteTransactionControl unless said):
 - GetTransactionStatus: messagesInQueue from the outbox; ongoingIndicator for a given id.
 - UnlockConnector: unknown connector -> UnknownConnector; an authorized transaction there ->
   OngoingAuthorizedTransaction; else the EVSE's answer (Unlocked / UnlockFailed).
-- TriggerMessage (the answer goes before the message, F06.FR.04; while Pending too, B02.FR.01,
-  through the core's ``triggered``; while Rejected only BootNotification, B03): BootNotification
+- TriggerMessage (the registry both versions share, ``common/remote_control.py``: the answer
+  goes before the message, F06.FR.04; while Pending too, B02.FR.01; while Rejected only
+  BootNotification, B03): BootNotification
   only while not Accepted (F06.FR.17); StatusNotification needs evse with connectorId (F06.FR.12);
   MeterValues / TransactionEvent need a reading / a transaction; Heartbeat always;
   LogStatusNotification and FirmwareStatusNotification report Idle unless a block registered
   its own sender (``add_trigger``); other kinds: NotImplemented.
 - Reset: with evseId -> Rejected (per-EVSE reset is not supported, as in EVerest). No
   transaction -> Accepted, reset right after the answer. Immediate -> Accepted; every
-  transaction is stopped (ImmediateReset), the reset follows when the last has ended (or after
-  ``RESET_STOP_WAIT_S``, ending what is left here). OnIdle -> Scheduled; the reset follows
-  when the last transaction has ended. The reset waits (up to ``RESET_FLUSH_WAIT_S``) for the
-  queued transaction messages to reach the CSMS. Immediate asks the system for a Hard reset,
-  OnIdle a Soft.
-- DataTransfer from the CSMS goes to the ``data_transfer`` module; none -> UnknownVendorId.
+  transaction is stopped (ImmediateReset). OnIdle -> Scheduled; the reset follows when the
+  last transaction has ended, none is stopped. Immediate asks the system for a Hard reset,
+  OnIdle a Soft. The waiting (for the transactions, for their messages to reach the CSMS),
+  ending what is left and OCPPCommCtrlr.ResetRetries: ``common/reset.py``, as in 1.6.
+- DataTransfer both ways: ``common/data_transfer.py``; 2.0.1 data is anyType, sent as it is.
 
 Must never: change availability or transactions' state directly (it asks their blocks), or
 read a clock.
@@ -40,13 +40,14 @@ read a clock.
 from __future__ import annotations
 
 import logging
-from typing import Callable
+from typing import Any, Callable
 
 from ocpp_bridge.deferred import Deferred, now_or_later
+from ocpp_bridge.ocpp.common.data_transfer import DataTransfer
+from ocpp_bridge.ocpp.common.remote_control import TriggerMessages, accepted, remote_stop, report_idle
+from ocpp_bridge.ocpp.common.reset import ResetOrchestrator
 from ocpp_bridge.ocpp.context import BlockContext
-from ocpp_bridge.ocpp.events import TxEnded
 from ocpp_bridge.ocpp.evse_events import IdToken
-from ocpp_bridge.ocpp.outcome import Failure, undelivered
 from ocpp_bridge.ocpp.v201.authorization import AUTHORIZE_REMOTE_START, AuthorizationBlock
 from ocpp_bridge.ocpp.v201.device_model import DeviceModel
 from ocpp_bridge.ocpp.v201.meter_values import MeterValuesBlock
@@ -61,14 +62,27 @@ log = logging.getLogger("ocpp_bridge.ocpp.v201.remote_control")
 RESET_RETRIES = integer("OCPPCommCtrlr", "ResetRetries", 3)
 VARIABLES = (RESET_RETRIES,)
 
-RESET_STOP_WAIT_S = 30.0   # how long the EVSEs may take to end their transactions
-RESET_FLUSH_WAIT_S = 10.0  # how long queued transaction messages may take to reach the CSMS
-FLUSH_POLL_S = 0.5
-RESET_TIMER, RESET_DEADLINE = "reset", "reset-deadline"
-DATA_TRANSFER_STATUSES = ("Accepted", "Rejected", "UnknownMessageId", "UnknownVendorId")
+Payload = dict[str, Any]
+Evse = dict[str, int]  # EVSEType: {"id", "connectorId"?}
+# requestedMessage -> fn(evse or None) -> TriggerMessageStatusEnumType
+Trigger = Callable[[Evse | None], str]
+RULE = "B02.FR.05"
 
-# requestedMessage -> fn(evse dict or None) -> TriggerMessageStatusEnumType
-Trigger = Callable[[dict | None], str]
+
+class _ResetTransactions:
+    """The 2.0.1 transactions as the reset sees them."""
+
+    def __init__(self, transactions: TransactionBlock) -> None:
+        self.transactions = transactions
+
+    def active_evses(self) -> set[int]:
+        return self.transactions.active_evses()
+
+    def stop(self, evse: int, reason: str) -> None:
+        self.transactions.stop(evse, reason)
+
+    def force_end(self, evse: int, reason: str) -> None:
+        self.transactions.force_end(evse, reason)
 
 
 class RemoteControlBlock:
@@ -84,39 +98,35 @@ class RemoteControlBlock:
         self.reservation = reservation
         self.meter_values = meter_values
         self.transactions = transactions
-        self._reset_pending: str | None = None  # "Immediate" | "OnIdle"
-        self._flush_until = 0.0
-        self._triggers: dict[str, Trigger] = {
-            "BootNotification": self._trigger_boot,
-            "Heartbeat": self._trigger_heartbeat,
-            "StatusNotification": self._trigger_status,
-            "MeterValues": lambda evse: self._accepted(self.meter_values.trigger(evse and evse["id"])),
-            "TransactionEvent": lambda evse: self._accepted(self.transactions.trigger(evse and evse["id"])),
-            "LogStatusNotification": lambda evse: self._idle("LogStatusNotification"),
-            "FirmwareStatusNotification": lambda evse: self._idle("FirmwareStatusNotification"),
-        }
-        for action, fn in (("RequestStartTransaction", self._on_start), ("RequestStopTransaction", self._on_stop),
-                           ("GetTransactionStatus", self._on_transaction_status),
-                           ("UnlockConnector", self._on_unlock), ("TriggerMessage", self._on_trigger),
-                           ("Reset", self._on_reset), ("DataTransfer", self._on_data_transfer)):
-            self.core.handle(action, fn)
-        self.core.events.subscribe(TxEnded, self._on_tx_ended)
+        self.resets = ResetOrchestrator(self.core, self.evse, _ResetTransactions(transactions), self.model,
+                                        retries=RESET_RETRIES)
+        self.data_transfer = DataTransfer(self.core, self.evse, encode_data=lambda data: data)
+        self.triggers: TriggerMessages[Evse | None] = TriggerMessages(self.core)
+        for kind, fn in (("BootNotification", self._trigger_boot),
+                         ("Heartbeat", self._trigger_heartbeat),
+                         ("StatusNotification", self._trigger_status),
+                         ("MeterValues", lambda evse: self._accepted(self.meter_values.trigger(evse and evse["id"]))),
+                         ("TransactionEvent",
+                          lambda evse: self._accepted(self.transactions.trigger(evse and evse["id"]))),
+                         ("LogStatusNotification", lambda evse: report_idle(self.core, "LogStatusNotification")),
+                         ("FirmwareStatusNotification",
+                          lambda evse: report_idle(self.core, "FirmwareStatusNotification"))):
+            self.triggers.add(kind, fn)
+        for action, handler in (("RequestStartTransaction", self._on_start), ("RequestStopTransaction", self._on_stop),
+                                ("GetTransactionStatus", self._on_transaction_status),
+                                ("UnlockConnector", self._on_unlock), ("TriggerMessage", self._on_trigger),
+                                ("Reset", self._on_reset)):
+            self.core.handle(action, handler)
 
     def add_trigger(self, requested_message: str, fn: Trigger) -> None:
         """Let another block answer (and send) a TriggerMessage kind, e.g. FirmwareStatusNotification."""
-        self._triggers[requested_message] = fn
+        self.triggers.add(requested_message, fn)
 
     # ------------------------------------------------------------------ start / stop
-    def _registered(self, action: str) -> bool:
-        if self.core.registration == "Accepted":
-            return True
-        log.warning("%s while the registration is %s: Rejected (B02.FR.05)", action, self.core.registration)
-        return False
-
-    def _on_start(self, payload: dict) -> dict:
+    def _on_start(self, payload: Payload) -> Payload:
         evse, token = payload.get("evseId"), payload["idToken"]
         status_block, transactions = self.status, self.transactions
-        if not self._registered("RequestStartTransaction"):
+        if not accepted(self.core, "RequestStartTransaction", RULE):
             return {"status": "Rejected"}
         if evse is None or not status_block.has(evse):
             log.info("RequestStartTransaction without a known evseId (%s): Rejected", evse)
@@ -134,31 +144,27 @@ class RemoteControlBlock:
         transactions.expect_remote_start(evse, token["idToken"], payload["remoteStartId"])
         prevalidated = not self.model.read(AUTHORIZE_REMOTE_START)
         self.evse.provide_token(IdToken(token["idToken"], token["type"]), [evse], prevalidated,
-                                        payload["remoteStartId"])
-        response = {"status": "Accepted"}
+                                payload["remoteStartId"])
+        response: Payload = {"status": "Accepted"}
         if tx is not None:
             response["transactionId"] = tx.transaction_id
         log.info("RequestStartTransaction %s on EVSE %d: Accepted", payload["remoteStartId"], evse)
         return response
 
-    def _on_stop(self, payload: dict) -> dict:
-        if not self._registered("RequestStopTransaction"):
-            return {"status": "Rejected"}
+    def _on_stop(self, payload: Payload) -> Payload:
         tx = self.transactions.by_transaction_id(payload["transactionId"])
-        if tx is None:
-            return {"status": "Rejected"}
-        self.transactions.stop(tx.evse, "Remote")
-        return {"status": "Accepted"}
+        return remote_stop(self.core, "RequestStopTransaction", RULE, None if tx is None else tx.evse,
+                           lambda evse: self.transactions.stop(evse, "Remote"))
 
-    def _on_transaction_status(self, payload: dict) -> dict:
+    def _on_transaction_status(self, payload: Payload) -> Payload:
         tid = payload.get("transactionId")
-        response = {"messagesInQueue": self.core.messages_in_queue(tid) > 0}
+        response: Payload = {"messagesInQueue": self.core.messages_in_queue(tid) > 0}
         if tid is not None:
             response["ongoingIndicator"] = self.transactions.by_transaction_id(tid) is not None
         return response
 
     # ------------------------------------------------------------------ unlock
-    def _on_unlock(self, payload: dict):
+    def _on_unlock(self, payload: Payload) -> Any:  # the answer, or a Deferred the core waits on
         evse, connector = payload["evseId"], payload["connectorId"]
         if not self.status.has(evse, connector):
             return {"status": "UnknownConnector"}
@@ -171,18 +177,11 @@ class RemoteControlBlock:
         return now_or_later(answer)
 
     # ------------------------------------------------------------------ TriggerMessage
-    def _on_trigger(self, payload: dict) -> dict:
+    def _on_trigger(self, payload: Payload) -> Payload:
         kind, evse = payload["requestedMessage"], payload.get("evse")
         if evse is not None and not self.status.has(evse["id"]):
             return {"status": "Rejected"}
-        fn = self._triggers.get(kind)
-        if fn is None:
-            status = "NotImplemented"
-        elif kind != "BootNotification" and self.core.registration not in ("Accepted", "Pending"):
-            status = "Rejected"  # B03: nothing but a BootNotification may leave now
-        else:
-            with self.core.triggered():
-                status = fn(evse)
+        status = self.triggers.answer(kind, evse)
         log.info("TriggerMessage %s %s: %s", kind, evse or "", status)
         return {"status": status}
 
@@ -190,117 +189,40 @@ class RemoteControlBlock:
     def _accepted(sent: bool) -> str:
         return "Accepted" if sent else "Rejected"
 
-    def _trigger_boot(self, evse: dict | None) -> str:
+    def _trigger_boot(self, evse: Evse | None) -> str:
         if self.core.registration == "Accepted":
-            return "Rejected"
+            return "Rejected"  # F06.FR.17
         self.provisioning.boot_reason = "Triggered"
         self.provisioning.registration.send_boot()
         return "Accepted"
 
-    def _trigger_heartbeat(self, evse: dict | None) -> str:
+    def _trigger_heartbeat(self, evse: Evse | None) -> str:
         self.provisioning.registration.send_heartbeat()
         return "Accepted"
 
-    def _trigger_status(self, evse: dict | None) -> str:
+    def _trigger_status(self, evse: Evse | None) -> str:
         if evse is None or evse.get("connectorId") is None:
-            return "Rejected"
+            return "Rejected"  # F06.FR.12
         return self._accepted(self.status.send_one(evse["id"], evse["connectorId"]))
 
-    def _idle(self, action: str) -> str:
-        self.core.call(action, {"status": "Idle"})
-        return "Accepted"
-
     # ------------------------------------------------------------------ Reset
-    def _on_reset(self, payload: dict) -> dict:
+    def _on_reset(self, payload: Payload) -> Payload:
         kind = payload["type"]
         if payload.get("evseId") is not None:
             log.info("Reset of EVSE %s: Rejected (not supported)", payload["evseId"])
             return {"status": "Rejected"}
-        active = sorted(self.transactions.active_evses())
-        if not active:
-            self._reset_pending = kind
-            self._reset_soon()  # after the answer
-            return {"status": "Accepted"}
         if kind == "OnIdle":
-            if self._reset_pending != "Immediate":
-                self._reset_pending = "OnIdle"
-            log.info("Reset OnIdle scheduled: waiting for %d transaction(s)", len(active))
+            busy = len(self.transactions.active_evses())
+            self.resets.reset_when_idle("Soft")
+            if not busy:
+                return {"status": "Accepted"}
+            log.info("Reset OnIdle scheduled: waiting for %d transaction(s)", busy)
             return {"status": "Scheduled"}
-        self._reset_pending = "Immediate"
-        for evse in active:
-            self.transactions.stop(evse, "ImmediateReset")
-        self.core.timers.set(RESET_DEADLINE, self.core.now + RESET_STOP_WAIT_S, self._reset_deadline)
-        if not self.transactions.active_evses():
-            self._reset_soon()
+        self.resets.reset_now("Hard", "ImmediateReset")
         return {"status": "Accepted"}
 
-    def _on_tx_ended(self, event: TxEnded) -> None:
-        if self._reset_pending is not None and not self.transactions.active_evses():
-            self._reset_soon()
-
-    def _reset_soon(self) -> None:
-        """Reset once the queued transaction messages are out (they are durable anyway, so at
-        most ``RESET_FLUSH_WAIT_S`` later, and at once while offline)."""
-        self._flush_until = self.core.now + RESET_FLUSH_WAIT_S
-        self.core.timers.cancel(RESET_DEADLINE)
-        self.core.timers.set(RESET_TIMER, self.core.now, self._reset_when_flushed)
-
-    def _reset_when_flushed(self) -> None:
-        if self.core.connected and self.core.messages_in_queue() and self.core.now < self._flush_until:
-            self.core.timers.set(RESET_TIMER, self.core.now + FLUSH_POLL_S, self._reset_when_flushed)
-            return
-        self._reset_now()
-
-    def _reset_deadline(self) -> None:
-        for evse in sorted(self.transactions.active_evses()):
-            log.warning("EVSE %d did not end its transaction for the reset: ending it here", evse)
-            self.transactions.force_end(evse, "ImmediateReset")
-        self._reset_soon()
-
-    def _reset_now(self) -> None:
-        kind, self._reset_pending = self._reset_pending, None
-        if kind is None:
-            return
-        self.core.timers.cancel(RESET_DEADLINE)
-        self.core.timers.cancel(RESET_TIMER)
-        system_kind = "Hard" if kind == "Immediate" else "Soft"
-        log.info("Reset %s: asking for a %s reset", kind, system_kind)
-        self.evse.reset(system_kind, lambda ok: ok or log.warning("the %s reset was refused", system_kind))
-
     # ------------------------------------------------------------------ DataTransfer
-    def _on_data_transfer(self, payload: dict):
-        answer = Deferred()
-
-        def done(response: dict | None) -> None:
-            if response is None:
-                answer.resolve({"status": "UnknownVendorId"})
-                return
-            status = response.get("status")
-            result = {"status": status if status in DATA_TRANSFER_STATUSES else "UnknownVendorId"}
-            if response.get("data") is not None:
-                result["data"] = response["data"]
-            answer.resolve(result)
-
-        self.evse.data_transfer(payload, done)
-        return now_or_later(answer)
-
-    def data_transfer_to_csms(self, vendor_id: str, message_id: str | None, data) -> Deferred:
+    def data_transfer_to_csms(self, vendor_id: str, message_id: str | None, data: Any) -> Deferred:
         """A module's DataTransfer to the CSMS; resolves to the CSMS's answer ({"status", "data"?}),
         {"status": "Offline"} when it could not be delivered, Rejected on a CALLERROR."""
-        answer = Deferred()
-        payload = {"vendorId": vendor_id}
-        if message_id is not None:
-            payload["messageId"] = message_id
-        if data is not None:
-            payload["data"] = data
-
-        def done(result: dict | None, error: Failure | None) -> None:
-            if result is not None and self.core.check_response("DataTransfer", result):
-                answer.resolve({k: result[k] for k in ("status", "data") if k in result})
-            elif undelivered(error):
-                answer.resolve({"status": "Offline"})
-            else:
-                answer.resolve({"status": "Rejected"})
-
-        self.core.call("DataTransfer", payload, done)
-        return answer
+        return self.data_transfer.to_csms(vendor_id, message_id, data)

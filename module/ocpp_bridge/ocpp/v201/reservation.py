@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from typing import Any, Callable, Protocol
+from typing import Any, Callable
 
 from ocpp_bridge.ocpp import evse_events as E
 from ocpp_bridge.ocpp.auth_store import epoch
@@ -52,8 +52,9 @@ from ocpp_bridge.ocpp.common.reservations import (
     adopting,
     given,
 )
-from ocpp_bridge.ocpp.context import BlockContext
+from ocpp_bridge.ocpp.context import BlockContext, Peer
 from ocpp_bridge.ocpp.events import ConnectorStatusChanged
+from ocpp_bridge.ocpp.v201.availability import TransactionsQuery
 from ocpp_bridge.ocpp.v201.device_model import DeviceModel
 from ocpp_bridge.ocpp.v201.dm_definitions import RO
 from ocpp_bridge.ocpp.v201.status import StatusBlock
@@ -83,14 +84,6 @@ UNUSABLE = ("Faulted", "Unavailable")
 GroupOf = Callable[[E.IdToken], tuple[bool, str | None]]  # what the authorization block knows of a token's group
 
 
-
-
-class TransactionsLater(Protocol):
-    """The transaction block, built after this one (a ``Later``)."""
-
-    def peek(self) -> TransactionsQuery | None: ...
-
-
 def fits(pools: list[set[int]]) -> bool:
     """Can each station-wide reservation (its ``pool``: the free EVSEs it may use) still get an
     EVSE in any order of arrival and any choice of EVSE? Sufficient rule: every pool holds at
@@ -100,7 +93,7 @@ def fits(pools: list[set[int]]) -> bool:
 
 
 class ReservationBlock:
-    def __init__(self, ctx: BlockContext[DeviceModel], status: StatusBlock, transactions: TransactionsLater,
+    def __init__(self, ctx: BlockContext[DeviceModel], status: StatusBlock, transactions: Peer[TransactionsQuery],
                  db: sqlite3.Connection, *, group_of: GroupOf = lambda token: (False, None)) -> None:
         """``transactions``: the transaction block (built after this one); ``db``: this block's
         file (``DATABASE_NAME``, ``MIGRATIONS``); ``group_of``: what the authorization block

@@ -18,12 +18,11 @@ When messages go: a changed status is sent while connected and Accepted; after t
 BootNotification is Accepted every connector is sent; after a reconnect (no new boot, B04)
 every connector is sent when the outage lasted longer than OCPPCommCtrlr.OfflineThreshold
 (read at each reconnect), else only the connectors whose status differs from what the CSMS
-has. What the CSMS has is what it acknowledged: a status counts as reported only when its
-StatusNotification got a CALLRESULT; one dropped offline, cut by a disconnect or answered
-with a CALLERROR is sent again at the next change or reconnect (one still queued is not
-queued twice). ``send_one`` serves TriggerMessage. Every change is also told to the other
-blocks (core event ``connector_status``). Every active fault counts (the bus side forwards
-only the EVSE's own errors).
+has. What the CSMS has is what it acknowledged (``common/status_reports.py``, as in 1.6: a
+status counts as reported only when its StatusNotification got a CALLRESULT; one still
+queued is not queued twice). ``send_one`` serves TriggerMessage. Every change is also told
+to the other blocks (``ConnectorStatusChanged``). Every active fault counts (the bus side
+forwards only the EVSE's own errors).
 
 Must never: decide availability (it asks ``availability``), send anything but
 StatusNotification, or read a clock (``core.now`` only).
@@ -33,18 +32,16 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Iterable, Protocol
 
 from ocpp_bridge.ocpp import evse_events as E
-from ocpp_bridge.ocpp.context import BlockContext, Later
+from ocpp_bridge.ocpp.common.status_reports import StatusReports
+from ocpp_bridge.ocpp.context import BlockContext, Peer
 from ocpp_bridge.ocpp.events import ConnectionChanged, ConnectorStatusChanged, Registered
-from ocpp_bridge.ocpp.outcome import Failure
 from ocpp_bridge.ocpp.timefmt import iso
-from ocpp_bridge.ocpp.v201.device_model import DeviceModel, VariableKey
+from ocpp_bridge.ocpp.v201.device_model import DeviceModel
+from ocpp_bridge.ocpp.v201.dm_definitions import VariableKey
 from ocpp_bridge.ocpp.v201.variables import integer
-
-if TYPE_CHECKING:
-    from ocpp_bridge.ocpp.v201.availability import AvailabilityBlock
 
 log = logging.getLogger("ocpp_bridge.ocpp.v201.status")
 
@@ -53,7 +50,6 @@ VARIABLES = (OFFLINE_THRESHOLD,)
 
 # EVSE / station AvailabilityState from their connectors': the first present wins.
 _AGGREGATE = ("Occupied", "Faulted", "Reserved", "Available", "Unavailable")
-_NOT_SENT = frozenset({"Dropped", "Disconnected", "Timeout"})  # the session's own codes: no CALLERROR came
 
 
 @dataclass
@@ -61,18 +57,21 @@ class _Connector:
     occupied: bool = False
     reserved: bool = False
     disabled: bool = False
-    reported: str | None = None  # last status the CSMS acknowledged (CALLRESULT)
-    queued: str | None = None    # the status of the last StatusNotification not answered yet
-    sends: int = 0               # counts this connector's sends (which one is the last)
-    current: str | None = None   # last status computed (core event "connector_status" on change)
+    current: str | None = None   # last status computed (ConnectorStatusChanged on change)
 
-    def known(self) -> str | None:
-        """What the CSMS has, or will have once the queued notification is answered."""
-        return self.queued if self.queued is not None else self.reported
+
+class AvailabilityQuery(Protocol):
+    """What the status block asks the availability block."""
+
+    def station_operative(self) -> bool: ...
+
+    def evse_operative(self, evse: int) -> bool: ...
+
+    def connector_operative(self, evse: int, connector: int) -> bool: ...
 
 
 class StatusBlock:
-    def __init__(self, ctx: BlockContext[DeviceModel], availability: Later[AvailabilityBlock]):
+    def __init__(self, ctx: BlockContext[DeviceModel], availability: Peer[AvailabilityQuery]):
         """``availability``: the availability block (built after this one) that decides which
         EVSEs and connectors are operative."""
         self.core = ctx.core
@@ -83,7 +82,7 @@ class StatusBlock:
         self._connectors: dict[tuple[int, int], _Connector] = {
             (e, 1): _Connector() for e in self._layout}
         self._faults: dict[int, set[str]] = {e: set() for e in self._layout}
-        self._offline_since: float | None = None
+        self.reports: StatusReports[tuple[int, int], str] = StatusReports()
         self.core.events.subscribe_many(E.EVSE_EVENTS, self._on_event)
         self.core.events.subscribe(Registered, lambda _: self.refresh(force=True))
         self.core.events.subscribe(ConnectionChanged, self._on_connected)
@@ -127,7 +126,7 @@ class StatusBlock:
             self._connectors[(evse, connector)].occupied = True
             self.refresh(evse)
 
-    def _on_event(self, event) -> None:
+    def _on_event(self, event: E.EvseEvent) -> None:
         evse = getattr(event, "evse", None)
         if isinstance(event, E.EvseFault) and evse == 0:
             for e in self._layout:
@@ -162,15 +161,9 @@ class StatusBlock:
 
     def _on_connected(self, event: ConnectionChanged) -> None:
         if not event.up:
-            if self._offline_since is None:
-                self._offline_since = self.core.now
+            self.reports.went_offline(self.core.now)
             return
-        since, self._offline_since = self._offline_since, None
-        outage = self.core.now - since if since is not None else 0.0
-        long_outage = outage > self.model.read(OFFLINE_THRESHOLD)
-        if long_outage and self._may_send():
-            log.info("offline for %.0fs (more than OfflineThreshold): sending every connector's status", outage)
-        self.refresh(force=long_outage)
+        self.refresh(force=self.reports.reconnected(self.core.now, self.model.read(OFFLINE_THRESHOLD)))
 
     # ------------------------------------------------------------------ status
     def status(self, evse: int, connector: int) -> str:
@@ -204,7 +197,7 @@ class StatusBlock:
                 if conn.current != status:
                     conn.current = status
                     self.core.events.publish(ConnectorStatusChanged(e, c, status))
-                if (force or conn.known() != status) and self._may_send():
+                if (force or self.reports.lacks((e, c), status)) and self._may_send():
                     self._send(e, c, status)
             self._set_state(VariableKey("EVSE", "AvailabilityState", evse=e),
                             _aggregate(self.status(e, c) for c in self.connector_ids(e)))
@@ -224,22 +217,7 @@ class StatusBlock:
     def _send(self, evse: int, connector: int, status: str) -> None:
         payload = {"timestamp": iso(self.core.now), "connectorStatus": status, "evseId": evse,
                    "connectorId": connector}
-        conn = self._connectors[(evse, connector)]
-        conn.sends += 1
-        conn.queued, send = status, conn.sends
-
-        def done(result: dict | None, error: Failure | None) -> None:
-            if conn.sends == send:
-                conn.queued = None
-            if result is not None:
-                conn.reported = status
-                return
-            code = error.code if error is not None else "no answer"
-            refused = code not in _NOT_SENT
-            log.log(logging.WARNING if refused else logging.INFO,
-                    "StatusNotification EVSE %d connector %d %s %s (%s): sent again at the next change or "
-                    "reconnect", evse, connector, status, "refused" if refused else "not delivered", code)
-
+        done = self.reports.sending((evse, connector), status, f"EVSE {evse} connector {connector} {status}")
         if self.core.call("StatusNotification", payload, done) is not None:
             log.info("EVSE %d connector %d: %s", evse, connector, status)
 
@@ -250,6 +228,6 @@ class StatusBlock:
             log.warning("cannot record %s.%s: %s", key.component, key.variable, exc)
 
 
-def _aggregate(statuses) -> str:
+def _aggregate(statuses: Iterable[str]) -> str:
     present = set(statuses)
     return next((s for s in _AGGREGATE if s in present), "Unavailable")
