@@ -7,4 +7,6 @@ demo:
 
 test:
 	./scripts/bootstrap.sh --mosquitto
+	.venv/bin/ruff check .
+	.venv/bin/mypy
 	.venv/bin/python -m pytest $(PYTEST_ARGS)

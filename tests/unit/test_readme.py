@@ -22,6 +22,8 @@ def test_the_test_command_builds_and_installs_the_wheel_not_editable():
     make = (ROOT / "Makefile").read_text()
     test_target = make.split("\ntest:", 1)[1].split("\n\n", 1)[0]
     assert "./scripts/bootstrap.sh" in test_target and ".venv/bin/python -m pytest" in test_target
+    steps = [line.strip() for line in test_target.splitlines()[1:]]
+    assert steps.index(".venv/bin/ruff check .") < steps.index(".venv/bin/mypy") < len(steps) - 1  # before pytest
     bootstrap = (ROOT / "scripts" / "bootstrap.sh").read_text()
     assert "python -m build" in bootstrap
     assert "--force-reinstall --no-deps" in bootstrap       # every run: a stale install cannot hide a change

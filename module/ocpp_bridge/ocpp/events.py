@@ -176,6 +176,15 @@ class ConfigurationChanged:
 
 
 @dataclass(frozen=True)
+class ChargingProfilesChanged:
+    """The installed charging profiles changed (set, replaced, cleared, or a TxProfile removed
+    at its transaction's end): every composite schedule may have changed. ``evses``: the EVSEs
+    whose profiles changed (0: the station, which touches every EVSE)."""
+
+    evses: frozenset[int]
+
+
+@dataclass(frozen=True)
 class RemoteStartProfile:
     """A RemoteStart / RequestStartTransaction came with a charging profile for ``evse``
     (None: the EVSE the transaction will start on)."""
