@@ -9,6 +9,7 @@ to anything.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from ocpp_bridge.ocpp_versions import parse_offered
 
 MODULE_NAME = "OcppBridge"
 
-_TYPES = {"boolean": bool, "integer": int, "number": (int, float), "string": str}
+_TYPES: dict[str, type | tuple[type, ...]] = {"boolean": bool, "integer": int, "number": (int, float), "string": str}
 
 
 class ConfigError(Exception):
@@ -144,10 +145,10 @@ def build_settings(where: Settings, *, options: dict[str, Any], connections: dic
 
 
 def load_run_config(path: str | Path, module_id: str | None, declared: dict[str, dict],
-                    requires: dict[str, dict], env: dict[str, str] | None = None,
+                    requires: dict[str, dict], env: Mapping[str, str] | None = None,
                     impl_declared: dict[str, dict[str, dict]] | None = None) -> Settings:
     """Read an EVerest run-config YAML file and build our Settings."""
-    env = os.environ if env is None else env
+    environment: Mapping[str, str] = os.environ if env is None else env
     try:
         doc = yaml.safe_load(Path(path).read_text()) or {}
     except (OSError, yaml.YAMLError) as exc:
@@ -162,10 +163,10 @@ def load_run_config(path: str | Path, module_id: str | None, declared: dict[str,
     if not isinstance(entry, dict) or entry.get("module") != MODULE_NAME:
         raise ConfigError(f"{path}: no active module {module_id!r} with module: {MODULE_NAME}")
     settings = doc.get("settings") or {}
-    host = str(env.get("MQTT_SERVER_ADDRESS") or settings.get("mqtt_broker_host") or "localhost")
-    port = int(env.get("MQTT_SERVER_PORT") or settings.get("mqtt_broker_port") or 1883)
+    host = str(environment.get("MQTT_SERVER_ADDRESS") or settings.get("mqtt_broker_host") or "localhost")
+    port = int(environment.get("MQTT_SERVER_PORT") or settings.get("mqtt_broker_port") or 1883)
     prefix = str(settings.get("mqtt_everest_prefix") or "everest")
-    socket_path = settings.get("mqtt_broker_socket_path") if env.get("MQTT_SERVER_ADDRESS") is None else None
+    socket_path = settings.get("mqtt_broker_socket_path") if environment.get("MQTT_SERVER_ADDRESS") is None else None
     where = Settings(module_id, prefix=prefix, broker_host=host, broker_port=port, broker_socket=socket_path)
     return build_settings(
         where, options=entry.get("config_module") or {}, connections=entry.get("connections"),

@@ -41,6 +41,7 @@ the system module (``impls/system_link``).
 
 from __future__ import annotations
 
+import functools
 import logging
 import queue
 import time
@@ -131,7 +132,11 @@ class Engine:
                           offered_versions(settings.ocpp_version, str(settings["AutoOcppVersions"]))))
         self.csms = CsmsLink(settings, self.inbox.put, self.secrets, lambda: self.station.basic_auth_password())
         self.transport = self.csms.transport
-        self.impls = build_impls(self)
+        bus_side = build_impls(self)
+        self.impls = bus_side.impls
+        self.auth_link = bus_side.auth_link
+        self.system_link = bus_side.system_link
+        self.evse_link = bus_side.evse_link
         self._attach(self.station)
 
     # ================================================================ lifecycle
@@ -336,7 +341,7 @@ class Engine:
         for index, conn in enumerate(self.settings.connections.get(requirement, [])):
             key = (conn.module_id, conn.implementation_id, var)
             self._var_interfaces[key] = interface
-            self._var_handlers.setdefault(key, []).append(lambda v, i=index: handler(i, v))
+            self._var_handlers.setdefault(key, []).append(functools.partial(handler, index))
 
     def _valid_required_var(self, msg: P.IncomingVar) -> bool:
         """Like EVerest's subscribers (with validation on): a value that breaks its type is dropped."""

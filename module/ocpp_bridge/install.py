@@ -132,12 +132,19 @@ def plan(prefix: Path, root: Path | None = None) -> list[Step]:
     return steps
 
 
+def _source_of(step: Step) -> Path:
+    """The file or folder a ``copy``, ``update`` or ``link`` step takes its content from."""
+    if step.source is None:
+        raise ValueError(f"{step.action} {step.path}: the step names no source")
+    return step.source
+
+
 def apply(step: Step) -> None:
     if step.action == "mkdir":
         step.path.mkdir(exist_ok=True)
     elif step.action in ("copy", "update"):
         tmp = step.path.with_name(step.path.name + ".tmp")
-        shutil.copyfile(step.source, tmp)
+        shutil.copyfile(_source_of(step), tmp)
         os.chmod(tmp, 0o755 if step.path.name == "module.py" else 0o644)
         os.replace(tmp, step.path)
     elif step.action == "remove":
@@ -145,7 +152,7 @@ def apply(step: Step) -> None:
     elif step.action == "link":
         if step.path.is_symlink():
             step.path.unlink()
-        step.path.symlink_to(step.source, target_is_directory=True)
+        step.path.symlink_to(_source_of(step), target_is_directory=True)
     elif step.action == "venv":
         venv.EnvBuilder(system_site_packages=True, symlinks=True, with_pip=False).create(step.path)
 

@@ -9,14 +9,26 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable, TypedDict
 
 from ocpp_bridge.config import ConfigError, Settings
 from ocpp_bridge.ocpp.charge_point import ChargePoint
 from ocpp_bridge.ocpp_versions import database_dir
 
 
-def station_info(settings: Settings) -> dict:
+class StationArgs(TypedDict):
+    """The constructor arguments both charge points take."""
+
+    db_dir: str
+    send_text: Callable[[str], bool]
+    station: dict[str, Any]
+    overrides: dict[str, Any] | None
+    timeout_s: float
+    evse_count: int
+    security_profile: int
+
+
+def station_info(settings: Settings) -> dict[str, Any]:
     return {
         "vendor": str(settings["ChargePointVendor"]),
         "model": str(settings["ChargePointModel"]),
@@ -25,21 +37,26 @@ def station_info(settings: Settings) -> dict:
     }
 
 
-def read_overrides(settings: Settings) -> dict | None:
+def read_overrides(settings: Settings) -> dict[str, Any] | None:
+    """The JSON object in the ConfigOverridesPath file (None without one); ConfigError when
+    the file cannot be read or holds anything but an object."""
     path = settings["ConfigOverridesPath"]
     if not path:
         return None
     try:
-        return json.loads(Path(path).read_text())
+        overrides = json.loads(Path(path).read_text())
     except (OSError, ValueError) as exc:
         raise ConfigError(f"ConfigOverridesPath {path}: {exc}") from None
+    if not isinstance(overrides, dict):
+        raise ConfigError(f"ConfigOverridesPath {path}: expected a JSON object, got {type(overrides).__name__}")
+    return overrides
 
 
 def build_station(settings: Settings, version: str, send_text: Callable[[str], bool]) -> ChargePoint:
     """The charge point of ``version`` (the fixed OcppVersion, or the one an "auto" CSMS picked),
     on that version's files."""
     evse_count = len(settings.connections.get("evse_manager", []))
-    common = dict(
+    common = StationArgs(
         db_dir=database_dir(str(settings["DatabasePath"]), settings.ocpp_version, version),
         send_text=send_text,
         station=station_info(settings),

@@ -16,6 +16,10 @@ import subprocess
 import tempfile
 import threading
 import time
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import asyncio
 
 _FALLBACK = "/usr/sbin/mosquitto"
 
@@ -51,7 +55,7 @@ class Mosquitto:
         self.conf_path = os.path.join(self.dir, "mosquitto.conf")
         self.log_path = os.path.join(self.dir, "mosquitto.log")
         self._proc: subprocess.Popen | None = None
-        self._log = None
+        self._log: IO[bytes] | None = None
 
     # -- lifecycle -------------------------------------------------------------------
     def start(self, timeout: float = 10.0) -> Mosquitto:
@@ -167,8 +171,8 @@ class EmbeddedBroker:
 
     def __init__(self, port: int) -> None:
         self.port = port
-        self._loop = None
-        self._broker = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._broker: Any = None  # amqtt's Broker (amqtt has no type annotations)
         self._thread: threading.Thread | None = None
 
     def start(self, timeout: float = 10.0) -> EmbeddedBroker:
@@ -182,12 +186,12 @@ class EmbeddedBroker:
                   "topic-check": {"enabled": False}}
 
         def run() -> None:
-            self._loop = asyncio.new_event_loop()
-            asyncio.set_event_loop(self._loop)
-            self._broker = Broker(config, loop=self._loop)
-            self._loop.run_until_complete(self._broker.start())
+            loop = self._loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(loop)
+            broker = self._broker = Broker(config, loop=loop)
+            loop.run_until_complete(broker.start())
             started.set()
-            self._loop.run_forever()
+            loop.run_forever()
 
         self._thread = threading.Thread(target=run, name="amqtt", daemon=True)
         self._thread.start()
@@ -198,11 +202,12 @@ class EmbeddedBroker:
     def stop(self) -> None:
         import asyncio
 
-        if self._loop is None:
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None:
             return
-        asyncio.run_coroutine_threadsafe(self._broker.shutdown(), self._loop).result(timeout=5)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=5)
+        asyncio.run_coroutine_threadsafe(self._broker.shutdown(), loop).result(timeout=5)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=5)
         self._loop = None
 
     def describe(self) -> str:

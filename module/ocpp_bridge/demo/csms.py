@@ -17,12 +17,13 @@ import asyncio
 import base64
 import concurrent.futures
 import copy
+import enum
 import json
 import logging
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from datetime import datetime, timezone
 from http import HTTPStatus
 from typing import Any, Callable
@@ -37,8 +38,9 @@ from ocpp.v16 import ChargePoint as _ChargePoint16
 from ocpp.v16.enums import Action as _Action16
 from ocpp.v201 import ChargePoint as _ChargePoint201
 from ocpp.v201.enums import Action as _Action201
-from websockets.asyncio.server import ServerConnection, serve
+from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
+from websockets.typing import Subprotocol
 
 LOG = logging.getLogger("ocpp_bridge.demo.csms")
 VERSIONS = ("1.6", "2.0.1")
@@ -60,7 +62,7 @@ class InvalidResponse(Exception):
         self.action, self.payload, self.cause = action, payload, cause
 
 
-class CallErrorReply(OCPPError):
+class CallErrorReply(OCPPError):  # type: ignore[misc]  # the ocpp package has no type information
     """Give to ``set_response`` (or raise from a response function) to answer with a
     CALLERROR carrying exactly this ``code`` (any spelling)."""
 
@@ -181,6 +183,14 @@ class _StationMixin:
 
     _csms: Csms
     _tap: _Tap
+    _actions: type[enum.Enum]  # the version's Action enum (``_station_class`` sets it)
+    # what the ocpp package's ChargePoint, the other base of every station class, provides
+    id: str
+    route_map: dict[str, dict[str, Any]]
+    _ocpp_version: str
+    _call_lock: asyncio.Lock
+    _send: Callable[[str], Awaitable[None]]
+    _get_specific_response: Callable[[str, float], Awaitable[Any]]
 
     async def _handle_call(self, msg: Call) -> None:  # replaces the package's camel/snake path
         csms = self._csms
@@ -241,7 +251,7 @@ def _make_handler(action: str) -> Callable:
     return on(action)(handler)
 
 
-def _station_class(base: type, defaults: dict, actions: type) -> type:
+def _station_class(base: type[Any], defaults: dict, actions: type[enum.Enum]) -> type:
     attrs: dict[str, Any] = {"_actions": actions}
     for action in defaults:
         fn = _make_handler(action)
@@ -286,7 +296,7 @@ class Csms:
         self._tx = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-        self._server = None
+        self._server: Server | None = None
 
     # -- lifecycle -------------------------------------------------------------------
     @property
@@ -295,33 +305,36 @@ class Csms:
 
     def start(self) -> Csms:
         ocpp.messages.ASYNC_VALIDATION = False    # field-notes: halves the latency
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="csms", daemon=True)
+        loop = self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=loop.run_forever, name="csms", daemon=True)
         self._thread.start()
         self._run(self._astart(), 10)
         return self
 
     async def _astart(self) -> None:
-        self._server = await serve(self._serve, self.host, self.port,
-                                   subprotocols=[self.subprotocol, *self.also_accepts],
-                                   process_request=self._process_request, ping_interval=None,
-                                   close_timeout=3)
-        self.port = self._server.sockets[0].getsockname()[1]
+        server = self._server = await serve(
+            self._serve, self.host, self.port,
+            subprotocols=[Subprotocol(name) for name in (self.subprotocol, *self.also_accepts)],
+            process_request=self._process_request, ping_interval=None, close_timeout=3)
+        self.port = next(iter(server.sockets)).getsockname()[1]
 
     def stop(self) -> None:
-        if self._loop is None:
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None:
             return
         try:
             self._run(self._astop(), 10)
         finally:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(10)
-            self._loop.close()
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(10)
+            loop.close()
             self._loop = None
 
     async def _astop(self) -> None:
-        self._server.close()
-        await self._server.wait_closed()
+        server, self._server = self._server, None
+        if server is not None:  # None when serve() failed in start()
+            server.close()
+            await server.wait_closed()
 
     def __enter__(self) -> Csms:
         return self.start()
@@ -568,7 +581,9 @@ class Csms:
         return connection.respond(status, text + "\n")
 
     async def _serve(self, ws: ServerConnection) -> None:
-        cp_id = unquote(ws.request.path.split("?", 1)[0][len("/ocpp/"):])
+        request = ws.request
+        assert request is not None  # websockets runs the handler only after the handshake
+        cp_id = unquote(request.path.split("?", 1)[0][len("/ocpp/"):])
         tap = _Tap(self, cp_id, ws)
         station = self._station_cls(cp_id, tap, response_timeout=30,
                                    logger=LOG.getChild("ocpp"))
@@ -576,8 +591,8 @@ class Csms:
         with self._cv:
             self._stations[cp_id] = station
             self._conn_count[cp_id] = self._conn_count.get(cp_id, 0) + 1
-            self._handshakes[cp_id] = {"path": ws.request.path,
-                                       "headers": dict(ws.request.headers.raw_items()),
+            self._handshakes[cp_id] = {"path": request.path,
+                                       "headers": dict(request.headers.raw_items()),
                                        "subprotocol": ws.subprotocol}
             self._cv.notify_all()
         try:

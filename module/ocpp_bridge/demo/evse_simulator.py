@@ -160,11 +160,12 @@ class EvseSimulator:
                 raise SimulatorError("an EV is already plugged in")
             self._check_connector(connector_id)
             self._plugged = True
-            if self._session is None:
-                self._connector = connector_id
-                self._start_session("EVConnected")
-                self._event("AuthRequired")
-            return self._session
+            if self._session is not None:
+                return self._session
+            self._connector = connector_id
+            session = self._start_session("EVConnected")
+            self._event("AuthRequired")
+            return session
 
     def authorize(self, id_token: str | dict, type: str = "RFID") -> dict:
         """The user presents a token. The EVSE manager does not decide: the token is recorded
@@ -199,9 +200,12 @@ class EvseSimulator:
                 raise SimulatorError("start_transaction: no EV plugged in")
             if self._transaction is not None:
                 raise SimulatorError("start_transaction: a transaction is already running")
-            if id_token is None and self._authorized is None:
+            if id_token is not None:
+                token = shapes.provided_token(id_token, type)
+            elif self._authorized is not None:
+                token = self._authorized
+            else:
                 raise SimulatorError("start_transaction: no token given and none authorized")
-            token = shapes.provided_token(id_token, type) if id_token is not None else self._authorized
             if meter_wh is not None:
                 self._reading = shapes.powermeter(meter_wh)
             if self._authorized != token:
@@ -396,9 +400,10 @@ class EvseSimulator:
                     return
                 self.commands.append((call.cmd, args))
                 self._emit("cmd", call.cmd, args)
+                then: list[Callable[[], None]] = []
                 if call.cmd in self._answers:
                     given = self._answers[call.cmd]
-                    result, then = (given(args) if callable(given) else given), []
+                    result = given(args) if callable(given) else given
                 else:
                     result, then = handler(args)
                 try:
@@ -496,14 +501,16 @@ class EvseSimulator:
         self.publish_var("session_event", value)
         return value
 
-    def _start_session(self, reason: str, id_tag: dict | None = None) -> None:
-        self._session = str(uuid.uuid4())
-        started = {"reason": reason, "meter_value": self._meter_value()}
+    def _start_session(self, reason: str, id_tag: dict | None = None) -> str:
+        """A new session (its uuid, returned) and its SessionStarted."""
+        session = self._session = str(uuid.uuid4())
+        started: dict[str, Any] = {"reason": reason, "meter_value": self._meter_value()}
         if id_tag is not None:
             started["id_tag"] = id_tag
         if self._reservation is not None:
             started["reservation_id"] = self._reservation
         self._event("SessionStarted", started)
+        return session
 
     def _charging_event(self, name: str, state: str, **members: Any) -> None:
         with self._cv:

@@ -13,6 +13,7 @@ import uuid
 from typing import Any, Callable
 
 import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion
 
 from ocpp_bridge.everest import protocol as P
 
@@ -27,7 +28,7 @@ class DemoPeer:
         self._port = broker_port
         self._ready = threading.Event()
         self._results: dict[str, tuple[threading.Event, list]] = {}
-        self._client = paho.Client(callback_api_version=paho.CallbackAPIVersion.VERSION2, protocol=paho.MQTTv311)
+        self._client = paho.Client(callback_api_version=CallbackAPIVersion.VERSION2, protocol=paho.MQTTv311)
         self._client.on_message = self._on_message
 
     def start(self) -> None:

@@ -126,7 +126,9 @@ class Definitions:
         self.root = root
         self.manifest = manifest
         self._types = types
-        self._registry: Registry = Registry(retrieve=self._retrieve).with_resources(
+        # referencing's attrs classes declare their fields through a ``__dataclass_transform__``
+        # stub mypy does not read, so it sees no constructor arguments (here and in _retrieve)
+        self._registry: Registry = Registry(retrieve=self._retrieve).with_resources(  # type: ignore[call-arg]
             (f"/{name}", DRAFT7.create_resource(tmap)) for name, tmap in types.items()
         ).crawl()
         self._interfaces: dict[str, dict] = {}
@@ -165,7 +167,7 @@ class Definitions:
 
     def _retrieve(self, uri: str) -> Resource:
         # Every type file is registered up front; anything else is a broken reference.
-        raise NoSuchResource(ref=uri)
+        raise NoSuchResource(ref=uri)  # type: ignore[call-arg]  # see __init__
 
     def _prepare(self, interface: str) -> None:
         """Load an interface, check its schemas and references, build its validators."""

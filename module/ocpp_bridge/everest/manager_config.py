@@ -162,8 +162,8 @@ def _connections(raw: Any) -> dict[str, list[dict]]:
             if not isinstance(e, dict) or not isinstance(e.get("module_id"), str) \
                     or not isinstance(e.get("implementation_id"), str):
                 raise ManagerConfigError(f"bad connection of {req!r}: {_short(e)}")
-            requirement = e.get("requirement") if isinstance(e.get("requirement"), dict) else {}
-            index = requirement.get("index", position)
+            requirement = e.get("requirement")
+            index = requirement.get("index", position) if isinstance(requirement, dict) else position
             indexed.append((index if isinstance(index, int) else position, position,
                             {"module_id": e["module_id"], "implementation_id": e["implementation_id"]}))
         out[req] = [entry for _i, _p, entry in sorted(indexed, key=lambda t: (t[0], t[1]))]

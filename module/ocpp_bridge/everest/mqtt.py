@@ -24,9 +24,10 @@ from __future__ import annotations
 import logging
 import socket
 import threading
-from typing import Callable
+from typing import Callable, Literal
 
 import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion
 
 log = logging.getLogger("ocpp_bridge.mqtt")
 
@@ -55,9 +56,9 @@ class MqttLink:
         self._connected = threading.Event()
         self._started = False
         self._stopping = False
-        transport = "unix" if socket_path else "tcp"
+        transport: Literal["unix", "tcp"] = "unix" if socket_path else "tcp"
         self._client = paho.Client(
-            callback_api_version=paho.CallbackAPIVersion.VERSION2,
+            callback_api_version=CallbackAPIVersion.VERSION2,
             protocol=paho.MQTTv311,
             transport=transport,
         )

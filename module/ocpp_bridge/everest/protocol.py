@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ocpp_bridge import json_edge
-from ocpp_bridge.json_edge import Unusable
+from ocpp_bridge.json_edge import Unusable as Unusable  # re-exported: every encoder here raises it
 
 G3 = "2025.12"
 G2 = "2024.11"

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ocpp_bridge.engine import Engine
+    from ocpp_bridge.impls.auth import AuthModuleLink
+    from ocpp_bridge.impls.evse_link import EvseLink
+    from ocpp_bridge.impls.system_link import SystemLink
 
 
 class Implementation:
@@ -29,9 +36,21 @@ class Implementation:
         return None
 
 
-def build_impls(engine) -> dict:
-    """Every provided implementation; DefinitionError when the manifest or an interface file
-    asks for one, or for a command, that the code does not serve (EVerest's init_done rule)."""
+@dataclass(frozen=True)
+class BusSide:
+    """The engine's side of the bus: the implementations it provides (by implementation id)
+    and its links to the modules it requires."""
+
+    impls: dict[str, Implementation]
+    auth_link: AuthModuleLink
+    system_link: SystemLink
+    evse_link: EvseLink
+
+
+def build_impls(engine: Engine) -> BusSide:
+    """Every provided implementation and the links to the required modules; DefinitionError
+    when the manifest or an interface file asks for an implementation, or for a command, that
+    the code does not serve (EVerest's init_done rule)."""
     from ocpp_bridge.everest.definitions import DefinitionError
     from ocpp_bridge.impls.auth import AuthModuleLink, AuthProviderImpl, AuthValidatorImpl
     from ocpp_bridge.impls.data_transfer import DataTransferImpl
@@ -40,17 +59,17 @@ def build_impls(engine) -> dict:
     from ocpp_bridge.impls.ocpp_generic import OcppGenericImpl
     from ocpp_bridge.impls.system_link import SystemLink
 
-    impls = {
+    auth_provider = AuthProviderImpl(engine)
+    data_transfer = DataTransferImpl(engine)
+    impls: dict[str, Implementation] = {
         "ocpp_generic": OcppGenericImpl(engine),
         "main": MainImpl(engine),
         "auth_validator": AuthValidatorImpl(engine),
-        "auth_provider": AuthProviderImpl(engine),
-        "data_transfer": DataTransferImpl(engine),
+        "auth_provider": auth_provider,
+        "data_transfer": data_transfer,
     }
-    engine.auth_link = AuthModuleLink(engine)
-    engine.system_link = SystemLink(engine)
-    engine.evse_link = EvseLink(engine, token_sink=impls["auth_provider"].provide,
-                                data_transfer=impls["data_transfer"].forward)
+    bus_side = BusSide(impls, auth_link=AuthModuleLink(engine), system_link=SystemLink(engine),
+                       evse_link=EvseLink(engine, token_sink=auth_provider.provide, data_transfer=data_transfer.forward))
     declared = engine.definitions.provides()
     missing = set(declared) - set(impls)
     if missing:
@@ -59,4 +78,4 @@ def build_impls(engine) -> dict:
         unhandled = set(engine.definitions.commands(impl.interface)) - set(impl.commands)
         if unhandled:
             raise DefinitionError(f"{impl_id} ({impl.interface}): no handler for {sorted(unhandled)}")
-    return impls
+    return bus_side

@@ -16,6 +16,7 @@ the connection in the run config. Explicit field maps; no name guessing.
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any, Callable
 
@@ -46,6 +47,10 @@ def meter_sample(pm: dict | None) -> E.MeterSample | None:
     def phases(obj: Any, keys: tuple[str, ...] = ("L1", "L2", "L3")) -> dict:
         return {k: obj[k] for k in keys if isinstance(obj, dict) and obj.get(k) is not None}
 
+    def dc(obj: Any) -> dict:
+        value = total(obj, "DC")
+        return {"DC": value} if value is not None else {}
+
     current = pm.get("current_A")
     voltage = pm.get("voltage_V")
     freq = pm.get("frequency_Hz")
@@ -57,9 +62,8 @@ def meter_sample(pm: dict | None) -> E.MeterSample | None:
         power_w=total(pm.get("power_W")),
         reactive_power_var=total(pm.get("VAR")),
         frequency_hz=total(freq, "L1"),
-        current_a=(phases(current, ("L1", "L2", "L3", "N"))
-                   or ({"DC": current["DC"]} if total(current, "DC") is not None else {})),
-        voltage_v=phases(voltage) or ({"DC": voltage["DC"]} if total(voltage, "DC") is not None else {}),
+        current_a=phases(current, ("L1", "L2", "L3", "N")) or dc(current),
+        voltage_v=phases(voltage) or dc(voltage),
         power_w_phases=phases(pm.get("power_W")),
         energy_import_wh_phases=phases(pm.get("energy_Wh_import")),
         temperature_c=temps[0].get("temperature") if temps and isinstance(temps[0], dict) else None,
@@ -111,10 +115,10 @@ class EvseLink:
     def on_ocpp_started(self) -> None:
         """Ask each EVSE for its connectors, then tell it OCPP is ready (EVerest's order)."""
         for evse in range(1, self.count + 1):
-            self._call(evse, "get_evse", {}, on_value=lambda value, evse=evse: self._on_layout(evse, value))
+            self._call(evse, "get_evse", {}, on_value=functools.partial(self._on_layout, evse))
 
     def _on_layout(self, evse: int, value: Any) -> None:
-        connectors = (1,)
+        connectors: tuple[int, ...] = (1,)
         if isinstance(value, dict) and value.get("connectors"):
             connectors = tuple(int(c["id"]) for c in value["connectors"])
         else:

@@ -9,6 +9,7 @@ EVerest's own OCPP modules do (spec/everest.md §3).
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from ocpp_bridge.impls import Implementation
 from ocpp_bridge.impls.shapes import security_event_value
@@ -25,12 +26,19 @@ from ocpp_bridge.ocpp.events import (
 from ocpp_bridge.ocpp.security_events import send_security_event
 from ocpp_bridge.ocpp.timefmt import iso
 
+if TYPE_CHECKING:
+    from ocpp_bridge.impls.variables16 import Variables16
+    from ocpp_bridge.impls.variables201 import Variables201
+
 log = logging.getLogger("ocpp_bridge.impls.ocpp_generic")
 
 
 class OcppGenericImpl(Implementation):
     interface = "ocpp"
     impl_id = "ocpp_generic"
+    # set by ``attach`` (which the engine calls before it serves any command), for its station
+    variables: Variables16 | Variables201
+    _monitors: dict  # monitor key -> component_variable as the caller gave it
 
     def __init__(self, engine):
         self.engine = engine
@@ -51,7 +59,7 @@ class OcppGenericImpl(Implementation):
         else:
             from ocpp_bridge.impls.variables201 import Variables201
             self.variables = Variables201(station.model)
-        self._monitors: dict = {}  # monitor key -> component_variable as the caller gave it
+        self._monitors = {}
         bus = station.core.events
         bus.subscribe(ConfigurationChanged, lambda event: self._on_changed_by_csms(event.key))
         bus.subscribe(ConnectionChanged, lambda event: self.engine.publish_var(self.impl_id, "is_connected", event.up))
@@ -89,8 +97,10 @@ class OcppGenericImpl(Implementation):
             if evse is not None and "connector_id" not in evse:
                 return {"status": "Rejected", "status_info": {
                     "reason_code": "InvalidInput", "additional_info": "OCPP 1.6 needs evse.connector_id"}}
-            evse_id = None if evse is None or evse["id"] == 0 else evse["id"]
-            connector = None if evse_id is None else evse["connector_id"]
+            if evse is None or evse["id"] == 0:
+                evse_id, connector = None, None  # the whole station
+            else:
+                evse_id, connector = evse["id"], evse["connector_id"]
         else:
             evse_id = None if evse is None else evse["id"]
             connector = None if evse is None else evse.get("connector_id")
