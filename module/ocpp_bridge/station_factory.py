@@ -52,21 +52,38 @@ def read_overrides(settings: Settings) -> dict[str, Any] | None:
     return overrides
 
 
+def overrides_for(overrides: dict[str, Any] | None, version: str, auto: bool) -> dict[str, Any] | None:
+    """The part of the overrides file that ``version`` takes. With a fixed OcppVersion, all of
+    it (a 2.0.1 component in a 1.6 file fails loudly). With OcppVersion "auto", one file serves
+    both versions, told apart by shape: a 1.6 key has a value, a 2.0.1 component an object."""
+    if overrides is None or not auto:
+        return overrides
+    for_201 = version != "1.6"
+    return {name: value for name, value in overrides.items() if isinstance(value, dict) == for_201}
+
+
 def build_station(settings: Settings, version: str, send_text: Callable[[str], bool]) -> ChargePoint:
     """The charge point of ``version`` (the fixed OcppVersion, or the one an "auto" CSMS picked),
-    on that version's files."""
+    on that version's files. ConfigError when the overrides file names an unknown key or an
+    invalid value."""
     evse_count = len(settings.connections.get("evse_manager", []))
+    overrides = overrides_for(read_overrides(settings), version, settings.ocpp_version == "auto")
     common = StationArgs(
         db_dir=database_dir(str(settings["DatabasePath"]), settings.ocpp_version, version),
         send_text=send_text,
         station=station_info(settings),
-        overrides=read_overrides(settings),
+        overrides=overrides,
         timeout_s=float(settings["MessageTimeoutS"]),
         evse_count=evse_count,
         security_profile=int(settings["SecurityProfile"]),
     )
-    if version == "1.6":
-        from ocpp_bridge.ocpp.v16.charge_point import ChargePoint16
-        return ChargePoint16(**common)
-    from ocpp_bridge.ocpp.v201.charge_point import ChargePoint201
-    return ChargePoint201(**common)
+    try:
+        if version == "1.6":
+            from ocpp_bridge.ocpp.v16.charge_point import ChargePoint16
+            return ChargePoint16(**common)
+        from ocpp_bridge.ocpp.v201.charge_point import ChargePoint201
+        return ChargePoint201(**common)
+    except ValueError as exc:
+        if not overrides:
+            raise
+        raise ConfigError(f"ConfigOverridesPath {settings['ConfigOverridesPath']} (OCPP {version}): {exc}") from None

@@ -11,8 +11,11 @@ import json
 
 import pytest
 
-from ocpp_bridge.config import ConfigError, Settings
-from ocpp_bridge.station_factory import read_overrides
+from ocpp_bridge.config import ConfigError, Settings, build_settings
+from ocpp_bridge.everest.definitions import Definitions
+from ocpp_bridge.station_factory import build_station, overrides_for, read_overrides
+
+DEFINITIONS = Definitions.load()
 
 
 def settings_with_overrides(path: str) -> Settings:
@@ -48,3 +51,41 @@ def test_a_file_that_is_not_json_is_a_config_error(tmp_path):
 def test_a_missing_file_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError, match="ConfigOverridesPath"):
         read_overrides(settings_with_overrides(str(tmp_path / "absent.json")))
+
+
+# ----------------------------------------------------------------------------- building a station
+def full_settings(tmp_path, overrides, version="1.6") -> Settings:
+    path = tmp_path / "overrides.json"
+    path.write_text(json.dumps(overrides))
+    return build_settings(Settings("ocpp", broker_port=1),
+                          options={"ChargePointId": "CP1", "CentralSystemURI": "ws://127.0.0.1:1/ocpp",
+                                   "DatabasePath": str(tmp_path / "db"), "ConfigOverridesPath": str(path),
+                                   "OcppVersion": version},
+                          connections={"evse_manager": [{"module_id": "evse_manager_1", "implementation_id": "evse"}]},
+                          declared=DEFINITIONS.config_options(), requires=DEFINITIONS.requires())
+
+
+@pytest.mark.parametrize("version, overrides", [
+    ("1.6", {"NoSuchKey": "1"}),
+    ("1.6", {"HeartbeatInterval": "not a number"}),
+    ("2.0.1", {"OCPPCommCtrlr": {"NoSuchVariable": "1"}}),
+    ("2.0.1", {"NoSuchComponent": {"Enabled": "true"}}),
+])
+def test_an_override_the_station_refuses_is_a_config_error_not_a_crash(tmp_path, version, overrides):
+    settings = full_settings(tmp_path, overrides, version)
+    with pytest.raises(ConfigError, match=f"ConfigOverridesPath .*OCPP {version}"):
+        build_station(settings, version, lambda text: True)
+
+
+def test_auto_mode_gives_each_version_its_part_of_one_overrides_file(tmp_path):
+    both = {"HeartbeatInterval": "61", "OCPPCommCtrlr": {"HeartbeatInterval": "62"}}
+    assert overrides_for(both, "1.6", auto=True) == {"HeartbeatInterval": "61"}
+    assert overrides_for(both, "2.0.1", auto=True) == {"OCPPCommCtrlr": {"HeartbeatInterval": "62"}}
+    assert overrides_for(both, "1.6", auto=False) == both
+    settings = full_settings(tmp_path, both, "auto")
+    for version in ("1.6", "2.0.1"):
+        station = build_station(settings, version, lambda text: True)
+        try:
+            assert station.version == version
+        finally:
+            station.close()
