@@ -64,6 +64,7 @@ from ocpp_bridge.ocpp.secrets import Redactor
 from ocpp_bridge.ocpp.station import InvalidOutgoing
 from ocpp_bridge.ocpp.transport import Connected, Disconnected, TextReceived
 from ocpp_bridge.ocpp_versions import first_version, offered_versions, remember_version
+from ocpp_bridge.station_factory import build_station, check_overrides
 
 log = logging.getLogger("ocpp_bridge.engine")
 
@@ -127,9 +128,10 @@ class Engine:
         self.frame_log = FrameLog(str(settings["MessageLogPath"]), str(settings["ChargePointId"]), self.secrets, clock)
         self.required_errors = RequiredErrors(settings, definitions, self.protocol.generation)
         self.evse_errors = self.required_errors.evse_errors
+        offered = offered_versions(settings.ocpp_version, str(settings["AutoOcppVersions"]))
+        check_overrides(settings, offered)  # every version this run may speak, before anything starts
         self.station: ChargePoint = self._build_station(
-            first_version(str(settings["DatabasePath"]), settings.ocpp_version,
-                          offered_versions(settings.ocpp_version, str(settings["AutoOcppVersions"]))))
+            first_version(str(settings["DatabasePath"]), settings.ocpp_version, offered))
         self.csms = CsmsLink(settings, self.inbox.put, self.secrets, lambda: self.station.basic_auth_password())
         self.transport = self.csms.transport
         bus_side = build_impls(self)
@@ -420,8 +422,6 @@ class Engine:
 
     # ================================================================ the station
     def _build_station(self, version: str) -> ChargePoint:
-        from ocpp_bridge.station_factory import build_station
-
         station = build_station(self.settings, version, lambda text: self.csms.send(text))
         station.core.resume_delay_s = float(self.settings["MessageQueueResumeDelay"])
         station.core.answer_timeout_s = float(self.settings["CsmsAnswerTimeoutS"])

@@ -8,12 +8,19 @@ arguments; nothing else.
 from __future__ import annotations
 
 import json
+import sqlite3
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Callable, TypedDict
+from typing import TYPE_CHECKING, Any, Callable, TypedDict
 
 from ocpp_bridge.config import ConfigError, Settings
 from ocpp_bridge.ocpp.charge_point import ChargePoint
 from ocpp_bridge.ocpp_versions import database_dir
+from ocpp_bridge.store.database import apply_migrations
+
+if TYPE_CHECKING:
+    from ocpp_bridge.ocpp.v16.charge_point import ChargePoint16
+    from ocpp_bridge.ocpp.v201.charge_point import ChargePoint201
 
 
 class StationArgs(TypedDict):
@@ -78,12 +85,41 @@ def build_station(settings: Settings, version: str, send_text: Callable[[str], b
         security_profile=int(settings["SecurityProfile"]),
     )
     try:
-        if version == "1.6":
-            from ocpp_bridge.ocpp.v16.charge_point import ChargePoint16
-            return ChargePoint16(**common)
-        from ocpp_bridge.ocpp.v201.charge_point import ChargePoint201
-        return ChargePoint201(**common)
+        return _station_class(version)(**common)
     except ValueError as exc:
         if not overrides:
             raise
-        raise ConfigError(f"ConfigOverridesPath {settings['ConfigOverridesPath']} (OCPP {version}): {exc}") from None
+        raise _refused(settings, version, exc) from None
+
+
+def check_overrides(settings: Settings, versions: Iterable[str]) -> None:
+    """ConfigError when a version in ``versions`` would refuse its part of the overrides file:
+    with OcppVersion "auto", a version may be spoken only long after the start, and its
+    station is built then; the file is checked at the start (on a database in memory)."""
+    evse_count = len(settings.connections.get("evse_manager", []))
+    read = read_overrides(settings)
+    for version in versions:
+        overrides = overrides_for(read, version, settings.ocpp_version == "auto")
+        if not overrides:
+            continue
+        cls = _station_class(version)
+        db = sqlite3.connect(":memory:")
+        try:
+            apply_migrations(db, cls.config_migrations)
+            cls.open_configuration(db, overrides, evse_count)
+        except ValueError as exc:
+            raise _refused(settings, version, exc) from None
+        finally:
+            db.close()
+
+
+def _station_class(version: str) -> type[ChargePoint16] | type[ChargePoint201]:
+    if version == "1.6":
+        from ocpp_bridge.ocpp.v16.charge_point import ChargePoint16
+        return ChargePoint16
+    from ocpp_bridge.ocpp.v201.charge_point import ChargePoint201
+    return ChargePoint201
+
+
+def _refused(settings: Settings, version: str, exc: ValueError) -> ConfigError:
+    return ConfigError(f"ConfigOverridesPath {settings['ConfigOverridesPath']} (OCPP {version}): {exc}")

@@ -12,8 +12,9 @@ import json
 import pytest
 
 from ocpp_bridge.config import ConfigError, Settings, build_settings
+from ocpp_bridge.engine import Engine
 from ocpp_bridge.everest.definitions import Definitions
-from ocpp_bridge.station_factory import build_station, overrides_for, read_overrides
+from ocpp_bridge.station_factory import build_station, check_overrides, overrides_for, read_overrides
 
 DEFINITIONS = Definitions.load()
 
@@ -89,3 +90,18 @@ def test_auto_mode_gives_each_version_its_part_of_one_overrides_file(tmp_path):
             assert station.version == version
         finally:
             station.close()
+
+
+def test_auto_mode_checks_every_offered_version_at_the_start(tmp_path):
+    """The 2.0.1 station of an auto run may be built only when a CSMS first picks 2.0.1;
+    a bad 2.0.1 override must stop the start, not that switch."""
+    settings = full_settings(tmp_path, {"HeartbeatInterval": "61", "OCPPCommCtrlr": {"NoSuchVariable": "1"}}, "auto")
+    check_overrides(settings, ["1.6"])  # 1.6's part is fine
+    with pytest.raises(ConfigError, match="OCPP 2.0.1"):
+        check_overrides(settings, ["1.6", "2.0.1"])
+
+
+def test_an_engine_with_a_bad_override_of_the_other_version_does_not_start(tmp_path):
+    settings = full_settings(tmp_path, {"OCPPCommCtrlr": {"NoSuchVariable": "1"}}, "auto")
+    with pytest.raises(ConfigError, match="OCPP 2.0.1"):
+        Engine(settings, DEFINITIONS)

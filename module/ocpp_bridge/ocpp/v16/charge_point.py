@@ -7,6 +7,7 @@ implementations call the entry points (``ocpp/charge_point.py``).
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any, Callable
 
 from ocpp_bridge.deferred import Deferred
@@ -41,7 +42,7 @@ class ChargePoint16(ChargePoint):
         self.evse_count = evse_count
         databases = Databases(db_dir)
         self._db = databases.open(configuration.DATABASE_NAME, configuration.MIGRATIONS)
-        self.keys = ConfigurationKeys(self._db, overrides, definitions=STANDARD_KEYS)
+        self.keys = self.open_configuration(self._db, overrides)
         self.config = self.keys
         self.keys.set_internal(NUMBER_OF_CONNECTORS.name, str(evse_count))
         self.keys.set_internal(SECURITY_PROFILE.name, str(security_profile))
@@ -51,6 +52,15 @@ class ChargePoint16(ChargePoint):
         self._evse = EvseSwitch()
         context = BlockContext(self.core, self.keys, self._evse, evse_count, databases)
         self.blocks: Blocks16 = build_blocks(context, self.provisioning.registration)
+
+    config_migrations = configuration.MIGRATIONS
+
+    @staticmethod
+    def open_configuration(db: sqlite3.Connection, overrides: dict[str, Any] | None,
+                           evse_count: int = 0) -> ConfigurationKeys:
+        """The key store on ``db``; ValueError when ``overrides`` names an unknown key or an
+        invalid value."""
+        return ConfigurationKeys(db, overrides, definitions=STANDARD_KEYS)
 
     @property
     def registration(self) -> Registration:

@@ -7,6 +7,7 @@ implementations call the entry points (``ocpp/charge_point.py``).
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any, Callable
 
 from ocpp_bridge.deferred import Deferred
@@ -46,10 +47,8 @@ class ChargePoint201(ChargePoint):
         self.evse_count = evse_count
         databases = Databases(db_dir)
         self._db = databases.open(device_model.DATABASE_NAME, device_model.MIGRATIONS)
-        self.model = DeviceModel(self._db, overrides, components=STANDARD_COMPONENTS)
+        self.model = self.open_configuration(self._db, overrides, evse_count)
         self.config = self.model
-        for evse_id in range(1, evse_count + 1):
-            self.model.ensure_evse(evse_id, [1])
         if security_profile >= 1:  # 2.0.1 knows profiles 1..3 only; 0 (plain ws) is ours
             self.model.set_internal(VariableKey(SECURITY_PROFILE.component, SECURITY_PROFILE.name),
                                     str(security_profile))
@@ -59,6 +58,18 @@ class ChargePoint201(ChargePoint):
         self._evse = EvseSwitch()
         context = BlockContext(self.core, self.model, self._evse, evse_count, databases)
         self.blocks: Blocks201 = build_blocks(context, self.provisioning)
+
+    config_migrations = device_model.MIGRATIONS
+
+    @staticmethod
+    def open_configuration(db: sqlite3.Connection, overrides: dict[str, Any] | None,
+                           evse_count: int = 0) -> DeviceModel:
+        """The device model on ``db``, with EVSEs 1..``evse_count``; ValueError when
+        ``overrides`` names an unknown component or variable or an invalid value."""
+        model = DeviceModel(db, overrides, components=STANDARD_COMPONENTS)
+        for evse_id in range(1, evse_count + 1):
+            model.ensure_evse(evse_id, [1])
+        return model
 
     @property
     def registration(self) -> Registration:
