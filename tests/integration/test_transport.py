@@ -359,6 +359,33 @@ def test_stop_cuts_a_hanging_handshake_short(make_transport):
         assert not transport._thread.is_alive()  # it ended within stop's 10 s: not the 30 s connect timeout
 
 
+def test_stop_cuts_a_tcp_connect_that_never_completes(make_transport):
+    # A listener whose backlog is full: the kernel drops our SYN, so connect() itself hangs,
+    # the way it does towards a CSMS behind a firewall that black-holes packets.
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    fillers = []
+    try:
+        while True:  # fill the backlog until a connect times out
+            filler = socket.socket()
+            filler.settimeout(0.3)
+            fillers.append(filler)
+            try:
+                filler.connect(("127.0.0.1", port))
+            except TimeoutError:
+                break
+        transport = make_transport(f"ws://127.0.0.1:{port}/ocpp/{CP_ID}", Events(), connect_timeout_s=60)
+        transport.start()
+        assert wait_until(lambda: transport._dialing is not None, timeout=20)
+        transport.stop(timeout=10)
+        assert not transport._thread.is_alive()  # within stop's 10 s: not the 60 s connect timeout
+    finally:
+        for s in fillers + [listener]:
+            s.close()
+
+
 def test_pause_closes_1000_and_waits_for_resume(make_transport):
     with CsmsServer() as server:
         events = Events()

@@ -37,8 +37,11 @@ drops the connection, like any failed write; the engine hears ``Disconnected``.
 Frames still queued when a connection ends are discarded, never written on the
 next connection: each connection has a number (``Connected.connection``) and a
 ``send`` for another number is refused. A dial in progress is cut short by
-``pause``/``stop`` shutting its socket down; a server that accepts TCP and never
-answers the handshake is given ``connect_timeout_s``.
+``pause``/``stop`` shutting its socket down: the socket is opened here (TCP, then TLS for
+``wss://``) and handed to websocket-client for the HTTP upgrade, so every step of the dial
+can be cut, the TCP connect included. A server that never completes TCP, TLS or the
+handshake is given ``connect_timeout_s`` for each step. HTTP proxies are not used: the
+CSMS is dialled directly.
 """
 
 from __future__ import annotations
@@ -50,10 +53,11 @@ import socket
 import ssl
 import threading
 import time
+import urllib.parse
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Callable
 
 import websocket
 
@@ -103,7 +107,7 @@ class WebSocketTransport:
     def __init__(self, url: str, subprotocols: str | Sequence[str], on_event: Callable[[object], None], *,
                  basic_auth: tuple[str, str] | None = None, ping_interval_s: float = 30,
                  pong_timeout_s: float = 10, backoff: Backoff, connect_timeout_s: float = 10,
-                 sslopt: dict[str, Any] | None = None) -> None:
+                 ssl_context: ssl.SSLContext | None = None) -> None:
         if ping_interval_s < 0 or pong_timeout_s <= 0 or connect_timeout_s <= 0:
             raise ValueError("ping interval must be >= 0 (0: no pings), timeouts > 0")
         self._url = url
@@ -116,7 +120,7 @@ class WebSocketTransport:
         self._pong_timeout_s = float(pong_timeout_s)
         self._connect_timeout_s = float(connect_timeout_s)
         self._backoff = backoff
-        self._sslopt = sslopt
+        self._ssl_context = ssl_context  # for wss:// (None: the system's default trust)
         self._authorization: str | None = None
         if basic_auth is not None:
             self._authorization = f"Authorization: Basic {basic_auth_token(*basic_auth)}"
@@ -133,7 +137,7 @@ class WebSocketTransport:
         self._dial_now = False
         self._reconnect = False  # close the live connection once and dial again (reconnect())
         self._ws: websocket.WebSocket | None = None       # up and handed out
-        self._dialing: websocket.WebSocket | None = None  # handshake in progress
+        self._dialing: socket.socket | None = None        # a duplicate of the socket being dialled
         self._connection = 0                              # number of the latest connection that came up
         self._outgoing: deque[str] = deque()              # frames queued for the live connection
 
@@ -179,7 +183,7 @@ class WebSocketTransport:
             dialing = self._dialing
         self._wake()
         if dialing is not None:
-            self._abort(dialing)
+            _cut(dialing)
 
     def resume(self) -> None:
         """Dial again now, with the back-off reset. No effect while connected."""
@@ -209,7 +213,7 @@ class WebSocketTransport:
             dialing = self._dialing
         self._wake()
         if dialing is not None:
-            self._abort(dialing)
+            _cut(dialing)
         if thread is None:
             self._close_wake_pair()
             return
@@ -283,32 +287,28 @@ class WebSocketTransport:
                 self._wait_backoff()
 
     def _dial(self) -> websocket.WebSocket | None:
-        ws = websocket.WebSocket(
-            sockopt=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
-            sslopt=self._sslopt,
-            enable_multithread=True,
-            # We decode text ourselves (``_serve``) so that bad UTF-8 gets its close code 1007;
-            # websocket-client's own check raises first and the connection would just drop.
-            skip_utf8_validation=True,
-        )
         with self._lock:
-            if self._stop or self._paused:
-                return None
-            self._dialing = ws
             headers = [f"Sec-WebSocket-Protocol: {', '.join(self._subprotocols)}"]
             if self._authorization is not None:
                 headers.append(self._authorization)
         try:
+            sock = self._open_socket()
+            if sock is None:
+                return None  # stopped or paused before the dial began
+            ws = websocket.WebSocket(
+                enable_multithread=True,
+                # We decode text ourselves (``_serve``) so that bad UTF-8 gets its close code 1007;
+                # websocket-client's own check raises first and the connection would just drop.
+                skip_utf8_validation=True,
+            )
             # The subprotocol header is ours, not websocket-client's
             # ``subprotocols=``: we check the answer ourselves and say why.
-            ws.connect(self._url, timeout=self._connect_timeout_s, header=headers)
+            ws.connect(self._url, socket=sock, timeout=self._connect_timeout_s, header=headers)
         except Exception as exc:
             log.warning("dial %s failed: %s", self._url, _describe(exc))
-            ws.shutdown()
+            self._end_dial()
             return None
-        finally:
-            with self._lock:
-                self._dialing = None
+        self._end_dial()
         agreed = (ws.getheaders() or {}).get("sec-websocket-protocol")
         if agreed is None or agreed.strip() not in self._subprotocols:
             log.warning("dial %s failed: server agreed subprotocol %r, we offered %s",
@@ -317,6 +317,46 @@ class WebSocketTransport:
             return None
         self._agreed = agreed.strip()
         return ws
+
+    def _open_socket(self) -> socket.socket | None:
+        """TCP (and for ``wss://`` TLS) to the URL's host, each step bounded by the connect timeout.
+
+        The socket is ours, not websocket-client's, so that ``pause``/``stop`` can cut every
+        step of the dial (TCP connect, TLS and HTTP handshakes) by shutting down a duplicate of
+        it (``_dialing``); websocket-client would hand its socket out only after TCP is up.
+        None when stopped or paused before the dial began."""
+        parts = urllib.parse.urlsplit(self._url)
+        secure = parts.scheme == "wss"
+        host = parts.hostname or ""
+        port = parts.port or (443 if secure else 80)
+        error: OSError = OSError(f"no address for {host}")
+        for family, kind, proto, _, address in socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM):
+            sock = socket.socket(family, kind, proto)
+            with self._lock:
+                if self._stop or self._paused:
+                    sock.close()
+                    return None
+                self._dialing = sock.dup()
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sock.settimeout(self._connect_timeout_s)
+            try:
+                sock.connect(address)
+                if secure:
+                    context = self._ssl_context or ssl.create_default_context()
+                    sock = context.wrap_socket(sock, server_hostname=host)
+                return sock
+            except OSError as exc:
+                sock.close()
+                self._end_dial()
+                error = exc
+        raise error
+
+    def _end_dial(self) -> None:
+        """The dial is over: drop the duplicate that let ``pause``/``stop`` cut it."""
+        with self._lock:
+            dialing, self._dialing = self._dialing, None
+        if dialing is not None:
+            dialing.close()
 
     def _serve(self, ws: websocket.WebSocket) -> str:
         """Write, read and ping until the connection ends; returns why it ended."""
@@ -484,12 +524,16 @@ class WebSocketTransport:
 
     @staticmethod
     def _abort(ws: websocket.WebSocket) -> None:
-        sock = ws.sock
-        if sock is not None:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        if ws.sock is not None:
+            _cut(ws.sock)
+
+
+def _cut(sock: socket.socket) -> None:
+    """Shut the connection down under whatever is blocked on it (connect, handshake, write)."""
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
 
 
 def _close_status(data: bytes) -> str:
