@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from ocpp_bridge.ocpp.auth_store import epoch
 from ocpp_bridge.ocpp.common.composite import CompositeSchedule, Context, Profile, Running, Unit, composite
 from ocpp_bridge.ocpp.events import ChargingProfilesChanged, EventBus, TxEnded
 from ocpp_bridge.store.database import transaction
@@ -67,6 +68,17 @@ class Installed:
 
 ToProfile = Callable[[dict[str, Any], int], Profile]  # (wire profile, EVSE) -> Profile
 RunningOn = Callable[[int], "Running | None"]          # EVSE -> the transaction running there
+
+
+def profile_time(text: str | None) -> float | None:
+    """A profile's optional dateTime (validFrom, startSchedule, ...) in epoch seconds; ValueError
+    for one that is not a dateTime (the adapters' ``to_profile`` refuse such a profile)."""
+    if text is None:
+        return None
+    value = epoch(text)
+    if value is None:
+        raise ValueError(f"not a dateTime: {text!r}")
+    return value
 
 
 class ProfileStore:

@@ -14,7 +14,7 @@ from typing import Any
 
 from ocpp_bridge.ocpp.auth_store import epoch
 from ocpp_bridge.ocpp.common.composite import Context, Profile, Purpose, Running, Schedule, SchedulePeriod
-from ocpp_bridge.ocpp.common.smart_charging import MIGRATIONS, ProfileStore, SmartCharging
+from ocpp_bridge.ocpp.common.smart_charging import MIGRATIONS, ProfileStore, SmartCharging, profile_time
 from ocpp_bridge.ocpp.context import BlockContext
 from ocpp_bridge.ocpp.v16.configuration import ConfigurationKeys
 from ocpp_bridge.ocpp.v16.transactions import Transactions16
@@ -32,23 +32,14 @@ def to_profile(wire: dict[str, Any], evse: int) -> Profile:
     return Profile(
         id=wire["chargingProfileId"], stack_level=wire["stackLevel"], purpose=PURPOSES[wire["chargingProfilePurpose"]],
         kind=wire["chargingProfileKind"], evse=evse, recurrency=wire.get("recurrencyKind"),
-        valid_from=_time(wire.get("validFrom")), valid_to=_time(wire.get("validTo")),
+        valid_from=profile_time(wire.get("validFrom")), valid_to=profile_time(wire.get("validTo")),
         transaction_id=None if transaction_id is None else str(transaction_id),
         schedules=(Schedule(
-            unit=schedule["chargingRateUnit"], start_schedule=_time(schedule.get("startSchedule")),
+            unit=schedule["chargingRateUnit"], start_schedule=profile_time(schedule.get("startSchedule")),
             duration=schedule.get("duration"), min_charging_rate=schedule.get("minChargingRate"),
             periods=tuple(SchedulePeriod(p["startPeriod"], float(p["limit"]), p.get("numberPhases"))
                           for p in schedule["chargingSchedulePeriod"])),),
     )
-
-
-def _time(text: str | None) -> float | None:
-    if text is None:
-        return None
-    value = epoch(text)
-    if value is None:
-        raise ValueError(f"not a dateTime: {text!r}")
-    return value
 
 
 def build(ctx: BlockContext[ConfigurationKeys], transactions: Transactions16) -> SmartCharging:

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ocpp_bridge.ocpp.auth_store import epoch
 from ocpp_bridge.ocpp.common.composite import Context, Profile, Running, Schedule, SchedulePeriod
-from ocpp_bridge.ocpp.common.smart_charging import MIGRATIONS, ProfileStore, SmartCharging
+from ocpp_bridge.ocpp.common.smart_charging import MIGRATIONS, ProfileStore, SmartCharging, profile_time
 from ocpp_bridge.ocpp.context import BlockContext
 from ocpp_bridge.ocpp.v201.device_model import DeviceModel
 from ocpp_bridge.ocpp.v201.transactions import TransactionBlock
@@ -28,23 +27,14 @@ def to_profile(wire: dict[str, Any], evse: int) -> Profile:
     return Profile(
         id=wire["id"], stack_level=wire["stackLevel"], purpose=wire["chargingProfilePurpose"],
         kind=wire["chargingProfileKind"], evse=evse, recurrency=wire.get("recurrencyKind"),
-        valid_from=_time(wire.get("validFrom")), valid_to=_time(wire.get("validTo")),
+        valid_from=profile_time(wire.get("validFrom")), valid_to=profile_time(wire.get("validTo")),
         transaction_id=wire.get("transactionId"),
         schedules=tuple(Schedule(
-            unit=s["chargingRateUnit"], start_schedule=_time(s.get("startSchedule")),
+            unit=s["chargingRateUnit"], start_schedule=profile_time(s.get("startSchedule")),
             duration=s.get("duration"), min_charging_rate=s.get("minChargingRate"),
             periods=tuple(SchedulePeriod(p["startPeriod"], float(p["limit"]), p.get("numberPhases"))
                           for p in s["chargingSchedulePeriod"])) for s in wire["chargingSchedule"]),
     )
-
-
-def _time(text: str | None) -> float | None:
-    if text is None:
-        return None
-    value = epoch(text)
-    if value is None:
-        raise ValueError(f"not a dateTime: {text!r}")
-    return value
 
 
 def build(ctx: BlockContext[DeviceModel], transactions: TransactionBlock) -> SmartCharging:
