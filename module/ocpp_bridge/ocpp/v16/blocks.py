@@ -17,18 +17,17 @@ from dataclasses import dataclass
 from ocpp_bridge.ocpp import auth_store
 from ocpp_bridge.ocpp.auth_store import AuthStore
 from ocpp_bridge.ocpp.common.readings import MeterReadings
-from ocpp_bridge.ocpp.common.smart_charging import SmartCharging
 from ocpp_bridge.ocpp.context import BlockContext, Later
 from ocpp_bridge.ocpp.registration import Registration
 from ocpp_bridge.ocpp.v16 import availability as availability_db
 from ocpp_bridge.ocpp.v16 import reservation as reservation_db
-from ocpp_bridge.ocpp.v16 import smart_charging
 from ocpp_bridge.ocpp.v16.authorization import Authorization16
 from ocpp_bridge.ocpp.v16.availability import Availability16
 from ocpp_bridge.ocpp.v16.configuration import ConfigurationKeys
 from ocpp_bridge.ocpp.v16.meter_values import MeterValues16
 from ocpp_bridge.ocpp.v16.remote_control import RemoteControl16
 from ocpp_bridge.ocpp.v16.reservation import Reservation16
+from ocpp_bridge.ocpp.v16.smart_charging import SmartCharging16
 from ocpp_bridge.ocpp.v16.status import Status16
 from ocpp_bridge.ocpp.v16.transactions import Transactions16
 
@@ -42,7 +41,7 @@ class Blocks16:
     availability: Availability16
     reservation: Reservation16
     remote_control: RemoteControl16
-    smart_charging: SmartCharging
+    smart_charging: SmartCharging16
 
     def close(self) -> None:
         for block in (self.authorization, self.transactions, self.availability, self.reservation,
@@ -66,6 +65,6 @@ def build_blocks(ctx: BlockContext[ConfigurationKeys], registration: Registratio
     availability = Availability16(ctx, status, transactions, ctx.databases.open(availability_db.DATABASE_NAME,
                                                                                 availability_db.MIGRATIONS))
     remote_control = RemoteControl16(ctx, registration, status, transactions, meter_values, reservation)
-    charging = smart_charging.build(ctx, transactions)
+    charging = SmartCharging16(ctx, transactions)
     return Blocks16(status, authorization, transactions, meter_values, availability, reservation, remote_control,
                     charging)

@@ -3,9 +3,9 @@
 Owns the declarations of the station-level keys: what the charge point is (NumberOfConnectors,
 SupportedFeatureProfiles), how transaction messages are retried (TransactionMessage*: the
 station core's delivery policy), the connection (WebSocketPingInterval, SecurityProfile;
-AuthorizationKey belongs to provisioning), the Auth module's timeout (ConnectionTimeOut), the
-smart-charging limits, and the Core keys that describe hardware this module does not drive
-(BlinkRepeat, LightIntensity, ConnectorPhaseRotation). Blocks' own keys are declared in their
+AuthorizationKey belongs to provisioning), the Auth module's timeout (ConnectionTimeOut), and the
+Core keys that describe hardware this module does not drive (BlinkRepeat, LightIntensity,
+ConnectorPhaseRotation). Blocks' own keys (the smart-charging limits too) are declared in their
 modules.
 
 Must never: hold a value or logic.
@@ -13,7 +13,7 @@ Must never: hold a value or logic.
 
 from __future__ import annotations
 
-from ocpp_bridge.ocpp.v16.keys import R, choices, integer, limit, phase_rotation
+from ocpp_bridge.ocpp.v16.keys import choices, integer, limit, phase_rotation
 
 NUMBER_OF_CONNECTORS = limit("NumberOfConnectors", 1)
 SUPPORTED_FEATURE_PROFILES = choices("SupportedFeatureProfiles", "profiles",
@@ -36,9 +36,5 @@ KEYS = (
     TRANSACTION_MESSAGE_ATTEMPTS,
     TRANSACTION_MESSAGE_RETRY_INTERVAL,
     integer("WebSocketPingInterval", 30),
-    limit("ChargeProfileMaxStackLevel", 8),
-    choices("ChargingScheduleAllowedChargingRateUnit", "rate_units", "Current,Power", access=R),
-    limit("ChargingScheduleMaxPeriods", 24),
-    limit("MaxChargingProfilesInstalled", 10),
     SECURITY_PROFILE,
 )
