@@ -180,6 +180,18 @@ def test_relative_tx_profile_counts_from_the_transaction_start(sim):
     assert [(p["startPeriod"], p["limit"]) for p in schedule["chargingSchedulePeriod"]][:2] == [(0, 20), (300, 8)]
 
 
+def test_relative_tx_profile_keeps_its_origin_after_a_restart(sim):
+    full_session_start(sim, 1, "s1")
+    sim.restart()
+    sim.connect()
+    sim.tick(300)
+    periods = [{"startPeriod": 0, "limit": 20}, {"startPeriod": 600, "limit": 8}]
+    assert status(set_profile(sim, purpose="TxProfile", transactionId="s1", kind="Relative", start=None,
+                              periods=periods)) == ("Accepted", None)
+    schedule = composite(sim, duration=1200)["schedule"]
+    assert [(p["startPeriod"], p["limit"]) for p in schedule["chargingSchedulePeriod"]][:2] == [(0, 20), (300, 8)]
+
+
 def test_tx_profile_ends_with_its_transaction(sim):
     full_session_start(sim, 1, "s1")
     set_profile(sim, purpose="TxProfile", transactionId="s1")
