@@ -67,7 +67,8 @@ EXPECTED = {
                 "TxStopPoint", "StopTxOnInvalidId", "MaxEnergyOnInvalidId"},
     "ReservationCtrlr": {"Enabled", "NonEvseSpecific"},
     "SmartChargingCtrlr": {"Enabled", "ProfileStackLevel", "RateUnit", "PeriodsPerSchedule",
-                           "Entries[ChargingProfiles]", "ExternalControlSignalsEnabled"},
+                           "Entries[ChargingProfiles]", "ExternalControlSignalsEnabled", "Available",
+                           "LimitChangeSignificance"},
     "ClockCtrlr": {"DateTime", "TimeSource"},
     "ChargingStation": {"Available", "AvailabilityState", "SupplyPhases"},
 }

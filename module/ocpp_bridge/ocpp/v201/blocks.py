@@ -17,11 +17,9 @@ from dataclasses import dataclass
 from ocpp_bridge.ocpp import auth_store
 from ocpp_bridge.ocpp.auth_store import AuthStore
 from ocpp_bridge.ocpp.common.readings import MeterReadings
-from ocpp_bridge.ocpp.common.smart_charging import SmartCharging
 from ocpp_bridge.ocpp.context import BlockContext, Later
 from ocpp_bridge.ocpp.v201 import availability as availability_db
 from ocpp_bridge.ocpp.v201 import reservation as reservation_db
-from ocpp_bridge.ocpp.v201 import smart_charging
 from ocpp_bridge.ocpp.v201.authorization import AuthorizationBlock
 from ocpp_bridge.ocpp.v201.availability import AvailabilityBlock
 from ocpp_bridge.ocpp.v201.device_model import DeviceModel
@@ -29,6 +27,7 @@ from ocpp_bridge.ocpp.v201.meter_values import MeterValuesBlock
 from ocpp_bridge.ocpp.v201.provisioning import Provisioning201
 from ocpp_bridge.ocpp.v201.remote_control import RemoteControlBlock
 from ocpp_bridge.ocpp.v201.reservation import ReservationBlock
+from ocpp_bridge.ocpp.v201.smart_charging import SmartChargingBlock
 from ocpp_bridge.ocpp.v201.status import StatusBlock
 from ocpp_bridge.ocpp.v201.transactions import TransactionBlock
 
@@ -42,7 +41,7 @@ class Blocks201:
     meter_values: MeterValuesBlock
     transactions: TransactionBlock
     remote_control: RemoteControlBlock
-    smart_charging: SmartCharging
+    smart_charging: SmartChargingBlock
 
     def close(self) -> None:
         for store in (self.availability, self.reservation, self.authorization, self.transactions,
@@ -67,6 +66,6 @@ def build_blocks(ctx: BlockContext[DeviceModel], provisioning: Provisioning201) 
     meter_values = MeterValuesBlock(ctx, transactions, readings)
     remote_control = RemoteControlBlock(ctx, provisioning, status, authorization, reservation, meter_values,
                                         transactions)
-    charging = smart_charging.build(ctx, transactions)
+    charging = SmartChargingBlock(ctx, transactions)
     return Blocks201(status, availability, reservation, authorization, meter_values, transactions, remote_control,
                      charging)

@@ -5,9 +5,9 @@ Owns the declarations of the station-level variables: how messages are timed and
 (OCPPCommCtrlr MessageTimeout, MessageAttempts/MessageAttemptInterval[TransactionEvent],
 QueueAllMessages: the station core's delivery policy), the connection (network profiles,
 RetryBackOff*, WebSocketPingInterval, SecurityCtrlr's identity and profile), what the station
-supports (FileTransferProtocols, SmartChargingCtrlr), its clock (ClockCtrlr) and the
+supports (FileTransferProtocols), its clock (ClockCtrlr) and the
 ChargingStation component (its Available / AvailabilityState are written by the availability and
-status blocks). Blocks' own variables are declared in their modules.
+status blocks). Blocks' own variables (SmartChargingCtrlr: ``smart_charging``) are declared in their modules.
 
 Must never: hold a value or logic.
 """
@@ -18,7 +18,6 @@ from ocpp_bridge.ocpp.v201.dm_definitions import AVAILABILITY_STATES, RO, TIME_S
 from ocpp_bridge.ocpp.v201.variables import (
                                              boolean,
                                              date_time,
-                                             enabled,
                                              fixed,
                                              integer,
                                              member_list,
@@ -27,8 +26,7 @@ from ocpp_bridge.ocpp.v201.variables import (
                                              string,
 )
 
-COMM, SECURITY, SMART, CLOCK, STATION = "OCPPCommCtrlr", "SecurityCtrlr", "SmartChargingCtrlr", "ClockCtrlr", \
-    "ChargingStation"
+COMM, SECURITY, CLOCK, STATION = "OCPPCommCtrlr", "SecurityCtrlr", "ClockCtrlr", "ChargingStation"
 
 MESSAGE_ATTEMPTS = integer(COMM, "MessageAttempts", 3, instance="TransactionEvent")
 MESSAGE_ATTEMPT_INTERVAL = integer(COMM, "MessageAttemptInterval", 60, instance="TransactionEvent", unit="s")
@@ -51,12 +49,6 @@ VARIABLES = (
     string(SECURITY, "Identity", "", max_limit=48),
     string(SECURITY, "OrganizationName", ""),
     SECURITY_PROFILE,
-    enabled(SMART),
-    integer(SMART, "Entries", 0, mutability=RO, instance="ChargingProfiles", max_limit=20),
-    boolean(SMART, "ExternalControlSignalsEnabled", False),
-    fixed(SMART, "PeriodsPerSchedule", 24, min_limit=1),
-    fixed(SMART, "ProfileStackLevel", 8),
-    member_list(SMART, "RateUnit", "A,W", values_list="A,W", mutability=RO, constant=True),
     date_time(CLOCK, "DateTime", persistent=False),
     sequence_list(CLOCK, "TimeSource", "Heartbeat", values_list=TIME_SOURCES),
     boolean(STATION, "Available", True, mutability=RO),

@@ -3,22 +3,94 @@
 
 Owns the file ``charging_profiles201.db``, the mapping of a 2.0.1 ``ChargingProfileType`` onto
 the version-neutral ``Profile`` (its one to three ``chargingSchedule`` entries kept in order),
-and what a running 2.0.1 transaction is to a TxProfile (its ``transactionId``).
+what a running 2.0.1 transaction is to a TxProfile (its ``transactionId`` and the time of its
+Started event), the SmartChargingCtrlr variables (declared here) and the CSMS's messages of
+block K: SetChargingProfile (K01), GetCompositeSchedule (K08), GetChargingProfiles (K09, with
+its ReportChargingProfiles messages) and ClearChargingProfile (K10).
+
+Rules (2.0.1 part 2; statusInfo.reasonCode from its reason-code table):
+- SmartChargingCtrlr.Available false: every K message answers CALLERROR NotSupported (as
+  libocpp does). Enabled false: SetChargingProfile Rejected (NotEnabled); the other messages
+  still answer from what is installed.
+- SetChargingProfile is Rejected when: the evseId is not an EVSE of the station
+  (UnknownEvse); the purpose is ChargingStationExternalConstraints (the CSMS shall not set it,
+  K01.FR.22: InvalidValue); a ChargingStationMaxProfile is not on evseId 0 or is Relative
+  (K01.FR.38; InvalidValue); a TxProfile is on evseId 0 (K01.FR.16), has no transactionId
+  (InvalidValue) or names a transaction that is not the one running on its EVSE (TxNotFound);
+  the stackLevel is above SmartChargingCtrlr.ProfileStackLevel (InvalidStackLevel); a
+  schedule's chargingRateUnit is not in SmartChargingCtrlr.RateUnit (UnsupportedRateUnit); a
+  schedule has more periods than SmartChargingCtrlr.PeriodsPerSchedule (TooManyElements); its
+  first period does not start at 0 or its periods are not in increasing startPeriod, an
+  Absolute/Recurring schedule has no startSchedule, a Relative one has one, a Recurring
+  profile has no recurrencyKind, or a period has phaseToUse (with numberPhases other than 1
+  it is invalid; with 1 the station cannot switch phases) (InvalidSchedule); another
+  profile with the same purpose and stackLevel on the same EVSE and an overlapping
+  validFrom..validTo exists (K01.FR.06; for TxProfiles: the same transaction,
+  DuplicateProfile); or installing it would exceed the Entries maxLimit (OutOfStorage).
+  A profile with the id of an installed one replaces it (K01.FR.05).
+- ClearChargingProfile: a chargingProfileId clears that profile; else the criteria (evseId,
+  purpose, stackLevel; each optional) clear every profile matching all of them. Accepted when
+  something was cleared, else Unknown. ChargingStationExternalConstraints are never cleared.
+- GetCompositeSchedule: evseId 0 (the station) or an EVSE, else Rejected (UnknownEvse); a
+  chargingRateUnit not in RateUnit: Rejected (UnsupportedRateUnit); no unit: the first of
+  RateUnit. The schedule starts now and lasts ``duration``.
+- GetChargingProfiles: the profiles matching evseId (omitted: all) and every criterion
+  given; none: NoProfiles, else Accepted and one ReportChargingProfiles per EVSE (source CSO,
+  ``tbc`` on all but the last).
+- SmartChargingCtrlr.Entries[ChargingProfiles] holds the number of installed profiles.
+  LimitChangeSignificance is declared (the device model requires it) but nothing reports
+  limit changes yet.
 
 Must never: keep profiles itself (the common core does), or read a clock.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+from typing import Any, cast
 
-from ocpp_bridge.ocpp.common.composite import Context, Profile, Running, Schedule, SchedulePeriod
-from ocpp_bridge.ocpp.common.smart_charging import MIGRATIONS, ProfileStore, SmartCharging, profile_time
+from ocpp_bridge.ocpp.common.composite import CompositeSchedule, Context, Profile, Running, Schedule, SchedulePeriod
+from ocpp_bridge.ocpp.common.composite import Unit as RateUnit
+from ocpp_bridge.ocpp.common.smart_charging import (
+    MIGRATIONS,
+    Installed,
+    ProfileStore,
+    SmartCharging,
+    profile_time,
+)
 from ocpp_bridge.ocpp.context import BlockContext
+from ocpp_bridge.ocpp.errors import NotSupportedAction
+from ocpp_bridge.ocpp.events import ChargingProfilesChanged
+from ocpp_bridge.ocpp.timefmt import iso
 from ocpp_bridge.ocpp.v201.device_model import DeviceModel
+from ocpp_bridge.ocpp.v201.dm_definitions import RO, VariableKey
 from ocpp_bridge.ocpp.v201.transactions import TransactionBlock
+from ocpp_bridge.ocpp.v201.variables import boolean, decimal, enabled, fixed, integer, member_list
+
+log = logging.getLogger("ocpp_bridge.ocpp.v201.smart_charging")
 
 DATABASE_NAME = "charging_profiles201"
+SMART = "SmartChargingCtrlr"
+MAX_PROFILES = 20  # the Entries[ChargingProfiles] maxLimit
+EXTERNAL = "ChargingStationExternalConstraints"
+
+SMART_CHARGING_ENABLED = enabled(SMART)
+SMART_CHARGING_AVAILABLE = boolean(SMART, "Available", True, mutability=RO)
+ENTRIES = integer(SMART, "Entries", 0, mutability=RO, instance="ChargingProfiles", max_limit=MAX_PROFILES)
+PERIODS_PER_SCHEDULE = fixed(SMART, "PeriodsPerSchedule", 24, min_limit=1)
+PROFILE_STACK_LEVEL = fixed(SMART, "ProfileStackLevel", 8)
+RATE_UNIT = member_list(SMART, "RateUnit", "A,W", values_list="A,W", mutability=RO, constant=True)
+VARIABLES = (
+    SMART_CHARGING_ENABLED,
+    ENTRIES,
+    boolean(SMART, "ExternalControlSignalsEnabled", False),
+    PERIODS_PER_SCHEDULE,
+    PROFILE_STACK_LEVEL,
+    RATE_UNIT,
+    SMART_CHARGING_AVAILABLE,
+    decimal(SMART, "LimitChangeSignificance", 1.0, unit="Percent"),
+)
+_ENTRIES_KEY = VariableKey(SMART, "Entries", variable_instance="ChargingProfiles")
 
 
 def to_profile(wire: dict[str, Any], evse: int) -> Profile:
@@ -44,8 +116,201 @@ def build(ctx: BlockContext[DeviceModel], transactions: TransactionBlock) -> Sma
         tx = transactions.on_evse(evse)
         if tx is None or not tx.started:
             return None
-        return Running(tx.transaction_id, ctx.core.now)  # TODO(smart charging 2.0.1): the tx's start time
+        return Running(tx.transaction_id, tx.started_at if tx.started_at is not None else ctx.core.now)
 
     return SmartCharging(ctx.core.events, ProfileStore(ctx.databases.open(DATABASE_NAME, MIGRATIONS)), to_profile,
                          evses=tuple(range(1, ctx.evse_count + 1)), running_on=running_on,
                          context=lambda: Context(evses=()))
+
+
+def _status(status: str, reason: str | None = None, info: str | None = None) -> dict[str, Any]:
+    answer: dict[str, Any] = {"status": status}
+    if reason is not None:
+        answer["statusInfo"] = {"reasonCode": reason, **({"additionalInfo": info[:512]} if info else {})}
+    return answer
+
+
+def _overlap(a: Profile, b: Profile) -> bool:
+    inf = float("inf")
+    a_from, a_to = a.valid_from if a.valid_from is not None else -inf, a.valid_to if a.valid_to is not None else inf
+    b_from, b_to = b.valid_from if b.valid_from is not None else -inf, b.valid_to if b.valid_to is not None else inf
+    return a_from < b_to and b_from < a_to
+
+
+class SmartChargingBlock:
+    def __init__(self, ctx: BlockContext[DeviceModel], transactions: TransactionBlock) -> None:
+        self.core = ctx.core
+        self.model = ctx.config
+        self.evse_count = ctx.evse_count
+        self.transactions = transactions
+        self.profiles = build(ctx, transactions)
+        self.core.handle("SetChargingProfile", self._on_set)
+        self.core.handle("ClearChargingProfile", self._on_clear)
+        self.core.handle("GetCompositeSchedule", self._on_get_composite)
+        self.core.handle("GetChargingProfiles", self._on_get_profiles)
+        self.core.events.subscribe(ChargingProfilesChanged, lambda changed: self._count())
+        self._count()
+
+    # ------------------------------------------------------------------ questions
+    def installed(self) -> list[Installed]:
+        return self.profiles.installed()
+
+    def schedule(self, evse: int, start: float, duration: int, unit: RateUnit) -> CompositeSchedule:
+        return self.profiles.schedule(evse, start, duration, unit)
+
+    def _available(self) -> None:
+        if not self.model.read(SMART_CHARGING_AVAILABLE):
+            raise NotSupportedAction("smart charging is not available (SmartChargingCtrlr.Available is false)")
+
+    def _count(self) -> None:
+        try:
+            self.model.set_internal(_ENTRIES_KEY, str(len(self.profiles.installed())))
+        except (KeyError, ValueError) as exc:
+            log.warning("cannot record SmartChargingCtrlr.Entries: %s", exc)
+
+    # ------------------------------------------------------------------ K01
+    def _on_set(self, payload: dict[str, Any]) -> dict[str, Any]:
+        self._available()
+        evse, wire = payload["evseId"], payload["chargingProfile"]
+        refusal = self._refusal(evse, wire)
+        if refusal is not None:
+            log.info("SetChargingProfile %s on EVSE %d rejected: %s (%s)", wire["id"], evse, *refusal)
+            return _status("Rejected", *refusal)
+        self.profiles.install(wire, evse)
+        return _status("Accepted")
+
+    def _refusal(self, evse: int, wire: dict[str, Any]) -> tuple[str, str] | None:
+        """(reasonCode, additionalInfo) of a profile the station does not take; None: it does."""
+        if not self.model.read(SMART_CHARGING_ENABLED):
+            return "NotEnabled", "SmartChargingCtrlr.Enabled is false"
+        if not 0 <= evse <= self.evse_count:
+            return "UnknownEvse", f"no EVSE {evse}"
+        try:
+            new = to_profile(wire, evse)
+        except (KeyError, TypeError, ValueError) as exc:
+            return "InvalidValue", f"unusable profile: {exc}"
+        if new.purpose == EXTERNAL:
+            return "InvalidValue", "the CSMS may not set ChargingStationExternalConstraints (K01.FR.22)"
+        if new.purpose == "ChargingStationMaxProfile":
+            if evse != 0:
+                return "InvalidValue", "a ChargingStationMaxProfile belongs on evseId 0"
+            if new.kind == "Relative":
+                return "InvalidValue", "a ChargingStationMaxProfile cannot be Relative (K01.FR.38)"
+        if new.purpose == "TxProfile":
+            if evse == 0:
+                return "InvalidValue", "a TxProfile needs an EVSE (K01.FR.16)"
+            if new.transaction_id is None:
+                return "InvalidValue", "a TxProfile needs a transactionId"
+            running = self.transactions.on_evse(evse)
+            if running is None or running.transaction_id != new.transaction_id:
+                return "TxNotFound", f"transaction {new.transaction_id} is not running on EVSE {evse}"
+        if new.stack_level > self.model.read(PROFILE_STACK_LEVEL):
+            return "InvalidStackLevel", f"stackLevel above {self.model.read(PROFILE_STACK_LEVEL)}"
+        if new.kind == "Recurring" and new.recurrency is None:
+            return "InvalidSchedule", "a Recurring profile needs a recurrencyKind"
+        for raw, schedule in zip(wire["chargingSchedule"], new.schedules, strict=True):
+            refused = self._schedule_refusal(raw, schedule, new.kind)
+            if refused is not None:
+                return refused
+        clash = next((i for i in self.profiles.installed() if self._clashes(i.profile, new)), None)
+        if clash is not None:
+            return "DuplicateProfile", f"profile {clash.id} has the same purpose and stackLevel (K01.FR.06)"
+        kept = sum(1 for i in self.profiles.installed() if i.id != new.id)
+        if kept + 1 > MAX_PROFILES:
+            return "OutOfStorage", f"at most {MAX_PROFILES} charging profiles"
+        return None
+
+    def _schedule_refusal(self, raw: dict[str, Any], schedule: Schedule, kind: str) -> tuple[str, str] | None:
+        if schedule.unit not in self.model.read(RATE_UNIT):
+            return "UnsupportedRateUnit", f"chargingRateUnit {schedule.unit} is not supported"
+        if len(schedule.periods) > self.model.read(PERIODS_PER_SCHEDULE):
+            return "TooManyElements", f"more than {self.model.read(PERIODS_PER_SCHEDULE)} periods"
+        starts = [p.start_period for p in schedule.periods]
+        if starts[0] != 0 or any(b <= a for a, b in zip(starts, starts[1:], strict=False)):
+            return "InvalidSchedule", "periods must start at 0 and increase"
+        if kind in ("Absolute", "Recurring") and schedule.start_schedule is None:
+            return "InvalidSchedule", f"an {kind} schedule needs a startSchedule"
+        if kind == "Relative" and schedule.start_schedule is not None:
+            return "InvalidSchedule", "a Relative schedule has no startSchedule"
+        for period in raw["chargingSchedulePeriod"]:
+            if "phaseToUse" in period:
+                if period.get("numberPhases") != 1:
+                    return "InvalidSchedule", "phaseToUse needs numberPhases 1"
+                return "InvalidSchedule", "this station cannot switch phases (phaseToUse)"
+        return None
+
+    @staticmethod
+    def _clashes(old: Profile, new: Profile) -> bool:
+        """K01.FR.06: same EVSE, purpose and stackLevel, another id, overlapping validity (a
+        TxProfile only clashes with one of its own transaction)."""
+        if old.id == new.id or old.evse != new.evse or old.purpose != new.purpose or old.stack_level != new.stack_level:
+            return False
+        if new.purpose == "TxProfile" and old.transaction_id != new.transaction_id:
+            return False
+        return _overlap(old, new)
+
+    # ------------------------------------------------------------------ K10
+    def _on_clear(self, payload: dict[str, Any]) -> dict[str, Any]:
+        self._available()
+        profile_id = payload.get("chargingProfileId")
+        criteria = payload.get("chargingProfileCriteria") or {}
+
+        def match(i: Installed) -> bool:
+            if i.profile.purpose == EXTERNAL:
+                return False
+            if profile_id is not None:
+                return bool(i.id == profile_id)
+            return (criteria.get("evseId") in (None, i.evse)
+                    and criteria.get("chargingProfilePurpose") in (None, i.profile.purpose)
+                    and criteria.get("stackLevel") in (None, i.profile.stack_level))
+
+        return _status("Accepted" if self.profiles.clear(match) else "Unknown")
+
+    # ------------------------------------------------------------------ K08
+    def _on_get_composite(self, payload: dict[str, Any]) -> dict[str, Any]:
+        self._available()
+        evse, duration = payload["evseId"], payload["duration"]
+        units = self.model.read(RATE_UNIT)
+        unit = payload.get("chargingRateUnit") or (units[0] if units else "A")
+        if not 0 <= evse <= self.evse_count:
+            return _status("Rejected", "UnknownEvse", f"no EVSE {evse}")
+        if unit not in units:
+            return _status("Rejected", "UnsupportedRateUnit", f"chargingRateUnit {unit} is not supported")
+        now = self.core.now
+        composite = self.schedule(evse, now, duration, cast(RateUnit, unit))
+        periods = [{"startPeriod": p.start_period, "limit": round(p.limit, 1), "numberPhases": p.number_phases}
+                   for p in composite.periods]
+        return {"status": "Accepted", "schedule": {
+            "evseId": evse, "duration": duration, "scheduleStart": iso(now), "chargingRateUnit": unit,
+            "chargingSchedulePeriod": periods}}
+
+    # ------------------------------------------------------------------ K09
+    def _on_get_profiles(self, payload: dict[str, Any]) -> dict[str, Any]:
+        self._available()
+        evse = payload.get("evseId")
+        criterion = payload["chargingProfile"]
+        ids, sources = criterion.get("chargingProfileId"), criterion.get("chargingLimitSource")
+
+        def match(i: Installed) -> bool:
+            return (evse in (None, i.evse)
+                    and criterion.get("chargingProfilePurpose") in (None, i.profile.purpose)
+                    and criterion.get("stackLevel") in (None, i.profile.stack_level)
+                    and (not ids or i.id in ids) and (not sources or "CSO" in sources))
+
+        found = self.profiles.installed(match)
+        if not found:
+            return _status("NoProfiles")
+        by_evse: dict[int, list[dict[str, Any]]] = {}
+        for i in found:
+            by_evse.setdefault(i.evse, []).append(i.wire)
+        evses = sorted(by_evse)
+        for n, e in enumerate(evses):
+            report: dict[str, Any] = {"requestId": payload["requestId"], "chargingLimitSource": "CSO",
+                                      "evseId": e, "chargingProfile": by_evse[e]}
+            if n < len(evses) - 1:
+                report["tbc"] = True
+            self.core.call("ReportChargingProfiles", report)
+        return _status("Accepted")
+
+    def close(self) -> None:
+        self.profiles.close()

@@ -58,6 +58,7 @@ from dataclasses import asdict
 from typing import Any
 
 from ocpp_bridge.ocpp import evse_events as E
+from ocpp_bridge.ocpp.auth_store import epoch
 from ocpp_bridge.ocpp.common.invalid_token import InvalidTokenGuard, InvalidTokenSettings
 from ocpp_bridge.ocpp.common.readings import MeterReadings
 from ocpp_bridge.ocpp.common.recovery import Recovery, energy_changed
@@ -172,7 +173,7 @@ class TransactionBlock:
                   started=True, ev_connected=True, authorized=token is not None, id_token=token,
                   id_token_sent=token is not None, charging_state=state, reported_state=state, evse_sent=True,
                   remote_start_id=started["transactionInfo"].get("remoteStartId"),
-                  reservation_id=started.get("reservationId"))
+                  reservation_id=started.get("reservationId"), started_at=epoch(started.get("timestamp")))
 
     # ------------------------------------------------------------------ queries
     def active_evses(self) -> set[int]:
@@ -406,6 +407,8 @@ class TransactionBlock:
 
     def _start(self, tx: Tx, timestamp: str, meter: E.MeterSample | None) -> None:
         tx.started = True
+        stamp = epoch(timestamp)
+        tx.started_at = stamp if stamp is not None else self.core.now
         meter_values = self._meter(tx.evse, meter, TX_STARTED_MEASURANDS, "Transaction.Begin")
         self._event(tx, "Started", tx.trigger, timestamp, self._info(tx, force_state=True), meter_values)
 

@@ -2,7 +2,7 @@
 
 Owns what must survive a restart for each EVerest session the 2.0.1 transaction block
 follows: the ``Tx`` record (start/stop conditions, transactionId, the next seqNo, charging
-state, idToken and whether the CSMS has it, remoteStartId, reservationId, the last meter
+state, idToken and whether the CSMS has it, remoteStartId, reservationId, when it started, the last meter
 reading, the energy at the EVSE's TransactionStarted and whether the CSMS declared the token
 invalid, for TxCtrlr.MaxEnergyOnInvalidId), the meter values kept for the Ended event
 (TxEnded sampled/aligned data), and which EVSE an ended transaction was on until its last
@@ -105,6 +105,7 @@ class Tx:
     last_meter: dict[str, Any] | None = None   # the last MeterSample (as a dict) seen in the transaction
     start_energy: float | None = None  # Wh at the EVSE's TransactionStarted (MaxEnergyOnInvalidId)
     invalid: bool = False            # the CSMS declared the token invalid (StopTxOnInvalidId false)
+    started_at: float | None = None  # epoch seconds of the Started event (a Relative TxProfile's origin)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))

@@ -3,7 +3,7 @@
 Owns the typed handle ``Var[T]`` (a component, a ``VariableDef`` and how its stored text reads
 as a ``T``: a ``settings.Setting``) that a block reads through ``model.read(VAR)`` and hooks with
 ``model.on_change(VAR, fn)``, and the constructors blocks use next to the code that gives the
-variable its meaning (``boolean``, ``integer``, ``member_list``, ``string``, ``option``,
+variable its meaning (``boolean``, ``integer``, ``decimal``, ``member_list``, ``string``, ``option``,
 ``enabled``, ``fixed``).
 
 ``REPORT_ORDER``: the standardized components in the order GetBaseReport reports them, each
@@ -68,6 +68,25 @@ def enabled(component: str, default: bool = True) -> Var[bool]:
 def integer(component: str, name: str, default: int, *, mutability: str = RW, min_limit: int | None = 0,
             **kw: Any) -> Var[int]:
     return _declare(component, name, "integer", mutability, str(default), INT, default, min_limit=min_limit, **kw)
+
+
+def _decimal_text(value: float) -> str:
+    return f"{value:g}"
+
+
+def _decimal(raw: str | None) -> float:
+    if raw is None:
+        raise ValueError("no value")
+    return float(raw)
+
+
+DECIMAL: Codec[float] = Codec(_decimal, _decimal_text)
+
+
+def decimal(component: str, name: str, default: float, *, mutability: str = RW, min_limit: int | None = 0,
+            **kw: Any) -> Var[float]:
+    return _declare(component, name, "decimal", mutability, _decimal_text(default), DECIMAL, default,
+                    min_limit=min_limit, **kw)
 
 
 def fixed(component: str, name: str, default: int, *, instance: str | None = None, **kw: Any) -> Var[int]:
