@@ -101,6 +101,12 @@ def resolve_options(given: dict[str, Any], declared: dict[str, dict]) -> dict[st
             raise ConfigError(str(exc)) from None
     if options.get("EverestProtocol") not in ("2025.12", "2024.11"):
         raise ConfigError(f"EverestProtocol must be \"2025.12\" or \"2024.11\", got {options.get('EverestProtocol')!r}")
+    if options.get("RequestCompositeScheduleUnit", "A") not in ("A", "W"):
+        raise ConfigError(f"RequestCompositeScheduleUnit must be \"A\" or \"W\", "
+                          f"got {options.get('RequestCompositeScheduleUnit')!r}")
+    for name in ("PublishChargingScheduleIntervalS", "PublishChargingScheduleDurationS"):
+        if options.get(name, 0) < 0:
+            raise ConfigError(f"{name} must not be negative")
     if options.get("SecurityProfile") not in (0, 1):
         raise ConfigError("SecurityProfile must be 0 (no auth) or 1 (HTTP Basic auth)")
     return options
