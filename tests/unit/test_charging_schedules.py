@@ -2,20 +2,24 @@
 EVerest's ``/ocpp#/ChargingSchedules`` value (checked against our types/ocpp.yaml as the engine
 checks what it publishes), and a real ``Engine`` (no broker, no CSMS, a fake clock) publishes
 one per EVSE, 0 first, when OCPP starts, when the installed profiles change, and every
-PublishChargingScheduleIntervalS on the station core's timers. Profiles are installed
-in-process on ``station.blocks.smart_charging`` (no CSMS message installs them yet)."""
+PublishChargingScheduleIntervalS on the station core's timers; with each publication every
+``evse_energy_sink`` connection is called with ``set_external_limits`` and the composite of its
+EVSE (the run config's ``mapping``; none: the station), an ``ExternalLimits`` checked against
+types/energy.yaml. Profiles are installed in-process on ``station.blocks.smart_charging`` (no
+CSMS message installs them yet)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
+import yaml
 
-from ocpp_bridge.config import ConfigError, Settings, build_settings
+from ocpp_bridge.config import ConfigError, Connection, Settings, build_settings, load_run_config
 from ocpp_bridge.engine import Engine
 from ocpp_bridge.everest.definitions import Definitions, ValidationFailure
-from ocpp_bridge.impls.charging_schedules import schedule_value, schedules_value
+from ocpp_bridge.impls.charging_schedules import external_limits_value, schedule_value, schedules_value
 from ocpp_bridge.ocpp.common.composite import CompositePeriod, CompositeSchedule
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -71,13 +75,15 @@ def test_the_type_check_would_catch_a_broken_value(definitions):
 def make_engine(tmp_path, definitions):
     made = []
 
-    def make(clock, *, evses: int = 2, **options) -> tuple[Engine, list]:
+    def make(clock, *, evses: int = 2, connections: dict | None = None, **options) -> tuple[Engine, list]:
         given = {"ChargePointId": "CP1", "CentralSystemURI": "ws://127.0.0.1:1/ocpp",
                  "DatabasePath": str(tmp_path / "db"), **options}
         managers = [{"module_id": f"evse_manager_{n}", "implementation_id": "evse"} for n in range(1, evses + 1)]
         settings = build_settings(Settings("ocpp", broker_port=1), options=given,
                                   connections={"evse_manager": managers},
                                   declared=definitions.config_options(), requires=definitions.requires())
+        if connections:  # with their EVSE mappings, as a run config gives them (see the test above)
+            settings = replace(settings, connections={**settings.connections, **connections})
         engine = Engine(settings, definitions, clock=clock)
         made.append(engine)
         published: list = []
@@ -189,3 +195,78 @@ def test_profile_changes_before_ocpp_starts_publish_nothing(make_engine):
 def test_bad_schedule_options_are_refused(make_engine, option, value):
     with pytest.raises(ConfigError, match=option):
         make_engine(Clock(), **{option: value})
+
+
+# ----------------------------------------------------------------------------- enforcement
+def test_a_composite_becomes_external_limits_at_absolute_times(definitions):
+    composite = CompositeSchedule(1, T0, 600, "A", (CompositePeriod(0, 16.0, 3), CompositePeriod(300, 10.5, 1)))
+    value = external_limits_value(composite)
+    assert value == {"schedule_export": [], "schedule_setpoints": [], "schedule_import": [
+        {"timestamp": "2026-01-01T00:00:00.000Z", "limits_to_leaves": {},
+         "limits_to_root": {"ac_max_current_A": {"value": 16, "source": "OCPP"},
+                            "ac_max_phase_count": {"value": 3, "source": "OCPP"}}},
+        {"timestamp": "2026-01-01T00:05:00.000Z", "limits_to_leaves": {},
+         "limits_to_root": {"ac_max_current_A": {"value": 10.5, "source": "OCPP"},
+                            "ac_max_phase_count": {"value": 1, "source": "OCPP"}}}]}
+    definitions.check_arguments("external_energy_limits", "set_external_limits", {"value": value})
+    watts = external_limits_value(CompositeSchedule(0, T0, 60, "W", (CompositePeriod(0, 11000.0, 3),)))
+    assert watts["schedule_import"][0]["limits_to_root"]["total_power_W"] == {"value": 11000, "source": "OCPP"}
+    definitions.check_arguments("external_energy_limits", "set_external_limits", {"value": watts})
+
+
+def test_the_run_config_maps_each_energy_sink_to_its_evse(tmp_path, definitions):
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump({"active_modules": {
+        "ocpp": {"module": "OcppBridge", "config_module": {"ChargePointId": "CP1"}, "connections": {
+            "evse_manager": [{"module_id": "evse_manager_1", "implementation_id": "evse"}],
+            "evse_energy_sink": [{"module_id": "grid", "implementation_id": "external_limits"},
+                                 {"module_id": "sink_1", "implementation_id": "external_limits"},
+                                 {"module_id": "sink_2", "implementation_id": "external_limits"}]}},
+        "evse_manager_1": {"module": "EvseManager", "mapping": {"module": {"evse": 1}}},
+        "grid": {"module": "EnergyNode"},
+        "sink_1": {"module": "EnergyNode", "mapping": {"module": {"evse": 1}}},
+        "sink_2": {"module": "EnergyNode", "mapping": {"module": {"evse": 9},
+                                                       "implementations": {"external_limits": {"evse": 2}}}}}}))
+    settings = load_run_config(path, "ocpp", definitions.config_options(), definitions.requires(), env={})
+    assert [(c.module_id, c.evse) for c in settings.connections["evse_energy_sink"]] == [
+        ("grid", None), ("sink_1", 1), ("sink_2", 2)]
+    assert settings.connections["evse_manager"][0].evse == 1
+
+
+def test_each_energy_sink_gets_the_composite_of_its_evse_with_every_publication(make_engine, definitions):
+    clock = Clock()
+    sinks = {"evse_energy_sink": [Connection("grid", "external_limits"), Connection("sink_2", "external_limits", 2),
+                                  Connection("sink_9", "external_limits", 9)]}
+    engine, published = make_engine(clock, evses=2, OcppVersion="1.6", connections=sinks)
+    calls: list = []
+    engine.call_required = lambda req, index, cmd, args, on_done, timeout_s=None: calls.append(  # type: ignore
+        (req, index, cmd, args))
+    start_ocpp(engine, clock())
+    assert [(req, index, cmd) for req, index, cmd, _ in calls] == [
+        ("evse_energy_sink", 0, "set_external_limits"), ("evse_energy_sink", 1, "set_external_limits")]  # no EVSE 9
+    for *_, args in calls:
+        definitions.check_arguments("external_energy_limits", "set_external_limits", args)
+    station, evse_2 = (args["value"]["schedule_import"] for *_, args in calls)
+    assert [e["limits_to_root"]["ac_max_current_A"]["value"] for e in station] == [96]
+    assert [e["limits_to_root"]["ac_max_current_A"]["value"] for e in evse_2] == [48]
+    engine.station.blocks.smart_charging.install({
+        "chargingProfileId": 3, "stackLevel": 0, "chargingProfilePurpose": "TxDefaultProfile",
+        "chargingProfileKind": "Absolute", "chargingSchedule": {
+            "chargingRateUnit": "A", "startSchedule": "2026-01-01T00:00:00Z",
+            "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 20}, {"startPeriod": 60, "limit": 8}]}}, 2)
+    assert len(calls) == 4 and len(published) == 2
+    evse_2 = calls[3][3]["value"]["schedule_import"]
+    assert [(e["timestamp"], e["limits_to_root"]["ac_max_current_A"]["value"]) for e in evse_2] == [
+        ("2026-01-01T00:00:00.000Z", 20), ("2026-01-01T00:01:00.000Z", 8)]
+    clock.now = T0 + 30
+    engine._tick(clock())
+    assert len(calls) == 6  # and again with the interval's publication
+
+
+def test_without_energy_sinks_nothing_is_called(make_engine):
+    clock = Clock()
+    engine, published = make_engine(clock, evses=1)
+    calls: list = []
+    engine.call_required = lambda *args, **kwargs: calls.append(args)  # type: ignore[method-assign]
+    start_ocpp(engine, clock())
+    assert len(published) == 1 and calls == []

@@ -9,6 +9,12 @@ change (``ChargingProfilesChanged``) and every ``PublishChargingScheduleInterval
 (0: only on those occasions), as EVerest's OCPP module does (spec/everest.md §3). The period
 runs on the station core's timers (the engine thread); no thread of its own.
 
+Also owns enforcement (``EnergySinks``): with each publication, every ``evse_energy_sink``
+connection (interface ``external_energy_limits``) is called with ``set_external_limits`` and the
+composite of the EVSE its implementation is mapped to in the run config (no mapping: EVSE 0,
+the station), as an ``ExternalLimits`` whose ``schedule_import`` has one entry per period at
+its absolute UTC time. Without such connections nothing is called.
+
 Must never: compute a limit itself (the composite is the smart-charging core's), or publish
 before OCPP has started.
 """
@@ -26,6 +32,8 @@ from ocpp_bridge.ocpp.timefmt import iso
 log = logging.getLogger("ocpp_bridge.impls.charging_schedules")
 
 TIMER = "bus.charging_schedules"
+SINK = "evse_energy_sink"
+SOURCE = "OCPP"  # the ``source`` of each limit we hand the energy tree
 
 
 def _number(value: float) -> float | int:
@@ -105,3 +113,42 @@ class SchedulePublisher:
         self.publish(schedules_value(schedules))
         for fn in self._listeners:
             fn(schedules)
+
+
+def external_limits_value(schedule: CompositeSchedule) -> dict[str, Any]:
+    """EVerest's ``ExternalLimits`` of one composite: an import limit per period (amperes per
+    phase or watts, the composite's unit, and its number of phases) from the period's absolute
+    start; the last one holds after the schedule (the type's rule). No export, no setpoints."""
+    key = "ac_max_current_A" if schedule.unit == "A" else "total_power_W"
+    entries = []
+    for p in schedule.periods:
+        limits: dict[str, Any] = {key: {"value": _number(p.limit), "source": SOURCE},
+                                  "ac_max_phase_count": {"value": p.number_phases, "source": SOURCE}}
+        entries.append({"timestamp": iso(schedule.start + p.start_period), "limits_to_root": limits,
+                        "limits_to_leaves": {}})
+    return {"schedule_import": entries, "schedule_export": [], "schedule_setpoints": []}
+
+
+class EnergySinks:
+    """The ``evse_energy_sink`` connections, each told the limits of its EVSE (module doc)."""
+
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+        self.connections = list(engine.settings.connections.get(SINK, []))
+
+    def enforce(self, schedules: list[CompositeSchedule]) -> None:
+        by_evse = {s.evse: s for s in schedules}
+        for index, conn in enumerate(self.connections):
+            evse = 0 if conn.evse is None else conn.evse
+            schedule = by_evse.get(evse)
+            if schedule is None:
+                log.warning("energy sink %s.%s is mapped to EVSE %d, which this station does not have",
+                            conn.module_id, conn.implementation_id, evse)
+                continue
+            self.engine.call_required(SINK, index, "set_external_limits", {"value": external_limits_value(schedule)},
+                                      lambda _value, error, conn=conn: self._done(conn, error))
+
+    @staticmethod
+    def _done(conn: Any, error: tuple[str, str] | None) -> None:
+        if error is not None:
+            log.warning("set_external_limits on %s.%s failed: %s", conn.module_id, conn.implementation_id, error)

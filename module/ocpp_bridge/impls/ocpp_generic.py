@@ -3,7 +3,8 @@
 Owns the commands other modules call (stop, restart, get/set/monitor_variables,
 change_availability, security_event) and the variables we publish for them
 (is_connected, boot_notification_response, security_event, event_data, and
-charging_schedules through ``impls/charging_schedules.py``), mapped the way EVerest's own OCPP
+charging_schedules through ``impls/charging_schedules.py``, which also hands each schedule to
+the ``evse_energy_sink`` connections), mapped the way EVerest's own OCPP
 modules do (spec/everest.md §3).
 """
 
@@ -13,7 +14,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from ocpp_bridge.impls import Implementation
-from ocpp_bridge.impls.charging_schedules import SchedulePublisher
+from ocpp_bridge.impls.charging_schedules import EnergySinks, SchedulePublisher
 from ocpp_bridge.impls.shapes import security_event_value
 from ocpp_bridge.ocpp.events import (
     BootAnswered,
@@ -59,6 +60,7 @@ class OcppGenericImpl(Implementation):
             interval_s=int(settings["PublishChargingScheduleIntervalS"]),
             duration_s=int(settings["PublishChargingScheduleDurationS"]),
             unit=settings["RequestCompositeScheduleUnit"])
+        self.schedules.on_schedules(EnergySinks(engine).enforce)
 
     def attach(self, station) -> None:
         if station.version == "1.6":
