@@ -9,7 +9,7 @@ to anything.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ class Connection:
 
     module_id: str
     implementation_id: str
+    evse: int | None = None  # the EVSE the connected implementation is mapped to (run config ``mapping``)
 
 
 @dataclass(frozen=True)
@@ -101,17 +102,28 @@ def resolve_options(given: dict[str, Any], declared: dict[str, dict]) -> dict[st
             raise ConfigError(str(exc)) from None
     if options.get("EverestProtocol") not in ("2025.12", "2024.11"):
         raise ConfigError(f"EverestProtocol must be \"2025.12\" or \"2024.11\", got {options.get('EverestProtocol')!r}")
+    if options.get("RequestCompositeScheduleUnit", "A") not in ("A", "W"):
+        raise ConfigError(f"RequestCompositeScheduleUnit must be \"A\" or \"W\", "
+                          f"got {options.get('RequestCompositeScheduleUnit')!r}")
+    for name in ("PublishChargingScheduleIntervalS", "PublishChargingScheduleDurationS"):
+        if options.get(name, 0) < 0:
+            raise ConfigError(f"{name} must not be negative")
     if options.get("SecurityProfile") not in (0, 1):
         raise ConfigError("SecurityProfile must be 0 (no auth) or 1 (HTTP Basic auth)")
     return options
 
 
-def parse_connections(raw: dict | None, requires: dict[str, dict]) -> dict[str, list[Connection]]:
+MappingOf = Callable[[str, str], "int | None"]  # (module id, implementation id) -> its EVSE
+
+
+def parse_connections(raw: dict | None, requires: dict[str, dict],
+                      mapping_of: MappingOf = lambda module_id, impl_id: None) -> dict[str, list[Connection]]:
     raw = raw or {}
     result: dict[str, list[Connection]] = {}
     for req_id, spec in requires.items():
         entries = raw.get(req_id) or []
-        conns = [Connection(str(e["module_id"]), str(e["implementation_id"])) for e in entries]
+        conns = [Connection(str(e["module_id"]), str(e["implementation_id"]),
+                            mapping_of(str(e["module_id"]), str(e["implementation_id"]))) for e in entries]
         low, high = spec.get("min_connections", 1), spec.get("max_connections", 1)
         if not low <= len(conns) <= high:
             raise ConfigError(f"requirement {req_id!r} needs {low}..{high} connections, got {len(conns)}")
@@ -131,15 +143,16 @@ def impl_config_options(manifest: dict) -> dict[str, dict[str, dict]]:
 def build_settings(where: Settings, *, options: dict[str, Any], connections: dict | None,
                    declared: dict[str, dict], requires: dict[str, dict],
                    impl_options: dict[str, dict] | None = None,
-                   impl_declared: dict[str, dict[str, dict]] | None = None) -> Settings:
+                   impl_declared: dict[str, dict[str, dict]] | None = None,
+                   mapping_of: MappingOf = lambda module_id, impl_id: None) -> Settings:
     """``where`` (module id, prefix, broker) completed with given values, wherever they came
     from (a run-config file or a manager): options checked against the manifest, connections
-    against its requirements."""
+    against its requirements (each with its EVSE mapping, where ``mapping_of`` knows one)."""
     return replace(
         where,
         prefix=where.prefix if where.prefix.endswith("/") else where.prefix + "/",
         options=resolve_options(options, declared),
-        connections=parse_connections(connections, requires),
+        connections=parse_connections(connections, requires, mapping_of),
         impl_options=resolve_impl_options(impl_options or {}, impl_declared) if impl_declared is not None else {},
     )
 
@@ -172,4 +185,19 @@ def load_run_config(path: str | Path, module_id: str | None, declared: dict[str,
         where, options=entry.get("config_module") or {}, connections=entry.get("connections"),
         declared=declared, requires=requires,
         impl_options=entry.get("config_implementation") or {}, impl_declared=impl_declared,
+        mapping_of=lambda mid, impl: run_config_mapping(modules, mid, impl),
     )
+
+
+def run_config_mapping(modules: dict, module_id: str, impl_id: str) -> int | None:
+    """The EVSE a run config maps ``module_id``'s implementation ``impl_id`` to: its
+    ``mapping.implementations.<impl>.evse``, else the module's ``mapping.module.evse``, else None."""
+    entry = modules.get(module_id)
+    mapping = entry.get("mapping") if isinstance(entry, dict) else None
+    if not isinstance(mapping, dict):
+        return None
+    impls = mapping.get("implementations")
+    for found in (impls.get(impl_id) if isinstance(impls, dict) else None, mapping.get("module")):
+        if isinstance(found, dict) and isinstance(found.get("evse"), int) and not isinstance(found["evse"], bool):
+            return int(found["evse"])
+    return None

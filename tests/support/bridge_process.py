@@ -69,6 +69,7 @@ class BridgeProcess:
                  evse_managers: list[tuple[str, str]] | None = None,
                  connections: dict[str, list[tuple[str, str]]] | None = None,
                  peers: dict[str, str] | None = None,
+                 mappings: dict[str, dict] | None = None,
                  config_implementation: dict | None = None,
                  workdir: str | os.PathLike | None = None,
                  env: dict[str, str] | None = None,
@@ -77,6 +78,7 @@ class BridgeProcess:
         ``evse_managers``: [(module_id, implementation_id)] for ``evse_manager`` (default
         one, ``evse_manager_1``/``evse``); ``connections``: other requirements the same way.
         ``peers``: module id -> module name for the peers' entries (default ProbeModule).
+        ``mappings``: module id -> the ``mapping`` of that peer's entry (its EVSE).
         ``settings``: extra/override keys of the run config's ``settings``."""
         self.config = dict(config)
         self.module_id = module_id
@@ -87,6 +89,7 @@ class BridgeProcess:
                                  else [("evse_manager_1", "evse")])}
         self.connections.update(connections or {})
         self.peers = dict(peers or {})
+        self.mappings = dict(mappings or {})
         self.config_implementation = config_implementation
         self.settings = dict(settings or {})
         self.dir = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="bridge-"))
@@ -118,6 +121,8 @@ class BridgeProcess:
                 modules.setdefault(peer_id, {"module": self.peers.get(peer_id, "ProbeModule")})
         for peer_id, name in self.peers.items():
             modules.setdefault(peer_id, {"module": name})
+        for peer_id, mapping in self.mappings.items():
+            modules[peer_id]["mapping"] = mapping
         return {"settings": settings, "active_modules": modules}
 
     def write_config(self) -> Path:

@@ -58,6 +58,9 @@ CONFIG_DEFAULTS = {
     "RetryBackOffRepeatTimes": 5,
     "MessageQueueResumeDelay": 0,
     "DelayOcppStart": 0,
+    "PublishChargingScheduleIntervalS": 30,   # EVerest OCPP's defaults (spec/everest.md §4)
+    "PublishChargingScheduleDurationS": 600,
+    "RequestCompositeScheduleUnit": "A",
     "ValidateSchema": True,
 }
 

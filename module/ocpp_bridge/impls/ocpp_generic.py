@@ -2,8 +2,10 @@
 
 Owns the commands other modules call (stop, restart, get/set/monitor_variables,
 change_availability, security_event) and the variables we publish for them
-(is_connected, boot_notification_response, security_event, event_data), mapped the way
-EVerest's own OCPP modules do (spec/everest.md §3).
+(is_connected, boot_notification_response, security_event, event_data, and
+charging_schedules through ``impls/charging_schedules.py``, which also hands each schedule to
+the ``evse_energy_sink`` connections), mapped the way EVerest's own OCPP
+modules do (spec/everest.md §3).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from ocpp_bridge.impls import Implementation
+from ocpp_bridge.impls.charging_schedules import EnergySinks, SchedulePublisher
 from ocpp_bridge.impls.shapes import security_event_value
 from ocpp_bridge.ocpp.events import (
     BootAnswered,
@@ -51,6 +54,13 @@ class OcppGenericImpl(Implementation):
             "change_availability": self.change_availability,
             "monitor_variables": self.monitor_variables,
         }
+        settings = engine.settings
+        self.schedules = SchedulePublisher(
+            lambda value: self.engine.publish_var(self.impl_id, "charging_schedules", value),
+            interval_s=int(settings["PublishChargingScheduleIntervalS"]),
+            duration_s=int(settings["PublishChargingScheduleDurationS"]),
+            unit=settings["RequestCompositeScheduleUnit"])
+        self.schedules.on_schedules(EnergySinks(engine).enforce)
 
     def attach(self, station) -> None:
         if station.version == "1.6":
@@ -68,9 +78,11 @@ class OcppGenericImpl(Implementation):
         for kind in (TxStarted, TxUpdated, TxEnded):
             bus.subscribe(kind, self._on_transaction_event)
         bus.subscribe(TxAnswered, self._on_transaction_answer)
+        self.schedules.attach(station)
 
     def on_ocpp_started(self) -> None:
         self.engine.publish_var(self.impl_id, "is_connected", False)
+        self.schedules.start()
 
     # ------------------------------------------------------------------ commands
     def stop(self) -> bool:
