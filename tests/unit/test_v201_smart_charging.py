@@ -47,14 +47,14 @@ def sim(tmp_path):
 # ---------------------------------------------------------------------------- K01 accepted
 def test_tx_default_profile_is_accepted_and_counted(sim):
     assert status(set_profile(sim)) == ("Accepted", None)
-    assert [i.id for i in sim.cp.blocks.smart_charging.installed()] == [1]
+    assert [i.id for i in sim.cp.blocks.smart_charging.profiles.installed()] == [1]
     assert entries(sim) == 1
 
 
 def test_same_id_replaces_the_installed_profile(sim):
     set_profile(sim, pid=7, limit=10)
     assert status(set_profile(sim, pid=7, limit=12, stack=3)) == ("Accepted", None)
-    installed = sim.cp.blocks.smart_charging.installed()
+    installed = sim.cp.blocks.smart_charging.profiles.installed()
     assert [(i.id, i.profile.stack_level) for i in installed] == [(7, 3)]
     assert entries(sim) == 1
 
@@ -87,7 +87,7 @@ def test_tx_profile_for_the_running_transaction_is_accepted(sim):
 def test_refused_profiles(sim, evse, kw, reason):
     full_session_start(sim, 1, "s1")
     assert status(set_profile(sim, evse=evse, **kw)) == ("Rejected", reason)
-    assert sim.cp.blocks.smart_charging.installed() == []
+    assert sim.cp.blocks.smart_charging.profiles.installed() == []
     assert entries(sim) == 0
 
 
@@ -130,7 +130,7 @@ def test_clear_by_id(sim):
     set_profile(sim, pid=1)
     set_profile(sim, pid=2, evse=2)
     assert sim.request("ClearChargingProfile", {"chargingProfileId": 1})["status"] == "Accepted"
-    assert [i.id for i in sim.cp.blocks.smart_charging.installed()] == [2]
+    assert [i.id for i in sim.cp.blocks.smart_charging.profiles.installed()] == [2]
     assert sim.request("ClearChargingProfile", {"chargingProfileId": 1})["status"] == "Unknown"
     assert entries(sim) == 1
 
@@ -142,11 +142,11 @@ def test_clear_by_criteria(sim):
     set_profile(sim, pid=4, evse=0, purpose="ChargingStationMaxProfile", stack=1)
     criteria = {"evseId": 1, "chargingProfilePurpose": "TxDefaultProfile", "stackLevel": 1}
     assert sim.request("ClearChargingProfile", {"chargingProfileCriteria": criteria})["status"] == "Accepted"
-    assert [i.id for i in sim.cp.blocks.smart_charging.installed()] == [2, 3, 4]
+    assert [i.id for i in sim.cp.blocks.smart_charging.profiles.installed()] == [2, 3, 4]
     assert sim.request("ClearChargingProfile", {"chargingProfileCriteria": criteria})["status"] == "Unknown"
     cleared = sim.request("ClearChargingProfile", {"chargingProfileCriteria": {"stackLevel": 1}})
     assert cleared["status"] == "Accepted"
-    assert [i.id for i in sim.cp.blocks.smart_charging.installed()] == [2]
+    assert [i.id for i in sim.cp.blocks.smart_charging.profiles.installed()] == [2]
 
 
 # ---------------------------------------------------------------------------- K08
@@ -196,7 +196,7 @@ def test_tx_profile_ends_with_its_transaction(sim):
     full_session_start(sim, 1, "s1")
     set_profile(sim, purpose="TxProfile", transactionId="s1")
     sim.ev(tx_finished(1, "s1"), unplug(1, "s1"))
-    assert sim.cp.blocks.smart_charging.installed() == []
+    assert sim.cp.blocks.smart_charging.profiles.installed() == []
     assert entries(sim) == 0
 
 
@@ -204,7 +204,7 @@ def test_profiles_survive_a_restart(sim):
     set_profile(sim, pid=5, limit=13)
     sim.restart()
     sim.connect()
-    assert [i.id for i in sim.cp.blocks.smart_charging.installed()] == [5]
+    assert [i.id for i in sim.cp.blocks.smart_charging.profiles.installed()] == [5]
     assert entries(sim) == 1
     assert composite(sim)["schedule"]["chargingSchedulePeriod"][0]["limit"] == 13
 

@@ -1,7 +1,8 @@
 """The composite charging schedules on the bus: ``charging_schedules`` of the ``ocpp`` interface.
 
 Owns the conversion of the station's composite schedules (``ocpp/common/composite.py``'s
-``CompositeSchedule``, built by ``station.blocks.smart_charging.schedule``) into EVerest's
+``CompositeSchedule``, built by ``station.blocks.smart_charging.profiles.schedule``, either
+version's common core) into EVerest's
 ``/ocpp#/ChargingSchedules`` value, and ``SchedulePublisher``: one composite per EVSE, 0 (the
 whole station) first, for ``[now, now + PublishChargingScheduleDurationS)`` in
 ``RequestCompositeScheduleUnit``, published when OCPP starts, whenever the installed profiles
@@ -65,7 +66,7 @@ def schedules_value(schedules: list[CompositeSchedule]) -> dict[str, Any]:
 
 def composites(station: Any, now: float, duration: int, unit: Unit) -> list[CompositeSchedule]:
     """The composite of EVSE 0 (the station) and of each of the station's EVSEs."""
-    charging = station.blocks.smart_charging
+    charging = station.blocks.smart_charging.profiles  # the common core, 1.6 and 2.0.1 alike
     return [charging.schedule(evse, now, duration, unit) for evse in range(0, station.evse_count + 1)]
 
 

@@ -49,7 +49,7 @@ from __future__ import annotations
 import logging
 from typing import Any, cast
 
-from ocpp_bridge.ocpp.common.composite import CompositeSchedule, Context, Profile, Running, Schedule, SchedulePeriod
+from ocpp_bridge.ocpp.common.composite import Context, Profile, Running, Schedule, SchedulePeriod
 from ocpp_bridge.ocpp.common.composite import Unit as RateUnit
 from ocpp_bridge.ocpp.common.smart_charging import (
     MIGRATIONS,
@@ -150,13 +150,6 @@ class SmartChargingBlock:
         self.core.handle("GetChargingProfiles", self._on_get_profiles)
         self.core.events.subscribe(ChargingProfilesChanged, lambda changed: self._count())
         self._count()
-
-    # ------------------------------------------------------------------ questions
-    def installed(self) -> list[Installed]:
-        return self.profiles.installed()
-
-    def schedule(self, evse: int, start: float, duration: int, unit: RateUnit) -> CompositeSchedule:
-        return self.profiles.schedule(evse, start, duration, unit)
 
     def _available(self) -> None:
         if not self.model.read(SMART_CHARGING_AVAILABLE):
@@ -277,7 +270,7 @@ class SmartChargingBlock:
         if unit not in units:
             return _status("Rejected", "UnsupportedRateUnit", f"chargingRateUnit {unit} is not supported")
         now = self.core.now
-        composite = self.schedule(evse, now, duration, cast(RateUnit, unit))
+        composite = self.profiles.schedule(evse, now, duration, cast(RateUnit, unit))
         periods = [{"startPeriod": p.start_period, "limit": round(p.limit, 1), "numberPhases": p.number_phases}
                    for p in composite.periods]
         return {"status": "Accepted", "schedule": {
