@@ -165,7 +165,7 @@ def test_a_profile_change_publishes_the_new_composite_at_once(make_engine):
     clock = Clock()
     engine, published = make_engine(clock, evses=2, OcppVersion="1.6")
     start_ocpp(engine, clock())
-    engine.station.blocks.smart_charging.install({
+    engine.station.blocks.smart_charging.profiles.install({
         "chargingProfileId": 7, "stackLevel": 0, "chargingProfilePurpose": "TxDefaultProfile",
         "chargingProfileKind": "Absolute", "chargingSchedule": {
             "chargingRateUnit": "A", "startSchedule": "2026-01-01T00:00:00Z", "minChargingRate": 6,
@@ -174,15 +174,15 @@ def test_a_profile_change_publishes_the_new_composite_at_once(make_engine):
     assert limits(published[1]) == [(0, "A", [(0, 64), (300, 58)]), (1, "A", [(0, 16), (300, 10)]),
                                     (2, "A", [(0, 48)])]
     assert published[1]["schedules"][1]["min_charging_rate"] == 6
-    engine.station.blocks.smart_charging.clear(lambda i: i.id == 7)
+    engine.station.blocks.smart_charging.profiles.clear(lambda i: i.id == 7)
     assert limits(published[2]) == [(0, "A", [(0, 96)]), (1, "A", [(0, 48)]), (2, "A", [(0, 48)])]
 
 
 def test_profile_changes_before_ocpp_starts_publish_nothing(make_engine):
     clock = Clock()
     engine, published = make_engine(clock, evses=1, OcppVersion="1.6")
-    engine.station.blocks.smart_charging.clear(lambda i: True)
-    engine.station.blocks.smart_charging.install({
+    engine.station.blocks.smart_charging.profiles.clear(lambda i: True)
+    engine.station.blocks.smart_charging.profiles.install({
         "chargingProfileId": 1, "stackLevel": 0, "chargingProfilePurpose": "TxDefaultProfile",
         "chargingProfileKind": "Relative", "chargingSchedule": {
             "chargingRateUnit": "A", "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 20}]}}, 1)
@@ -249,7 +249,7 @@ def test_each_energy_sink_gets_the_composite_of_its_evse_with_every_publication(
     station, evse_2 = (args["value"]["schedule_import"] for *_, args in calls)
     assert [e["limits_to_root"]["ac_max_current_A"]["value"] for e in station] == [96]
     assert [e["limits_to_root"]["ac_max_current_A"]["value"] for e in evse_2] == [48]
-    engine.station.blocks.smart_charging.install({
+    engine.station.blocks.smart_charging.profiles.install({
         "chargingProfileId": 3, "stackLevel": 0, "chargingProfilePurpose": "TxDefaultProfile",
         "chargingProfileKind": "Absolute", "chargingSchedule": {
             "chargingRateUnit": "A", "startSchedule": "2026-01-01T00:00:00Z",
