@@ -36,9 +36,11 @@ Gaps
   Where no Tx/TxDefault profile applies the limit is the station maximum if one applies, else
   ``Context.default_limit(unit)`` (documented defaults, configurable) — never a silent 0.
 Output
-  Periods in time order, offsets from the window's start, adjacent periods with equal limit and
-  phases merged; only periods that start inside ``[start, start + duration)`` (a ``duration`` of
-  0 gives the one period at ``start``); ``min_charging_rate`` is that of the Tx/TxDefault schedule
+  Periods in time order, offsets from the window's start in whole seconds (each period's limit is
+  the one in force at ``start`` + its offset: a change at a fraction of a second shows from the
+  next whole second), adjacent periods with equal limit and phases merged; only periods that
+  start inside ``[start, start + duration)`` (a ``duration`` of 0 gives the one period at
+  ``start``); ``min_charging_rate`` is that of the Tx/TxDefault schedule
   in force at the window's start, converted to the output unit.
 
 Must never: read a clock, look at a version's wire names, or store anything.
@@ -46,6 +48,7 @@ Must never: read a clock, look at a version's wire names, or store anything.
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -146,22 +149,23 @@ class _Segment:
     min_rate: float | None
 
 
-def _origins(profile: Profile, schedule: Schedule, window: tuple[float, float],
+def _origins(profile: Profile, schedule: Schedule, start: float, window: tuple[float, float],
              running: Running | None) -> Iterable[tuple[float, float]]:
-    """(origin, end) of each occurrence of ``schedule`` that may touch ``window``."""
+    """(origin, end) of each occurrence of ``schedule`` that may touch ``window`` (the part of
+    the asked window where the profile counts); ``start``: the asked window's start."""
     w0, w1 = window
     duration = schedule.duration
     if profile.kind == "Relative":
-        origin = running.started if running is not None else w0
+        origin = running.started if running is not None else start
         yield origin, origin + duration if duration is not None else math.inf
         return
     if profile.kind == "Absolute" or profile.recurrency is None:
         origin = (schedule.start_schedule if schedule.start_schedule is not None
-                  else profile.valid_from if profile.valid_from is not None else w0)
+                  else profile.valid_from if profile.valid_from is not None else start)
         yield origin, origin + duration if duration is not None else math.inf
         return
     period = DAY_S if profile.recurrency == "Daily" else WEEK_S
-    first = schedule.start_schedule if schedule.start_schedule is not None else w0
+    first = schedule.start_schedule if schedule.start_schedule is not None else start
     # the occurrence in force at w0 (or the first one, when the profile starts later)
     k = max(0, math.floor((w0 - first) / period))
     while True:
@@ -174,15 +178,18 @@ def _origins(profile: Profile, schedule: Schedule, window: tuple[float, float],
 
 
 def _segments(profile: Profile, window: tuple[float, float], running: Running | None) -> list[_Segment]:
-    """The profile's limits over ``window``, clipped to its validity."""
+    """The profile's limits over ``window``, clipped to its validity (a TxProfile's also to its
+    transaction's start: ``running`` is the transaction it belongs to)."""
     lo = max(window[0], profile.valid_from if profile.valid_from is not None else -math.inf)
+    if profile.purpose == "TxProfile" and running is not None:
+        lo = max(lo, running.started)
     hi = min(window[1], profile.valid_to if profile.valid_to is not None else math.inf)
     if hi <= lo:
         return []
     out: list[_Segment] = []
     for schedule in profile.schedules:
         periods = sorted(schedule.periods, key=lambda p: p.start_period)
-        for origin, end in _origins(profile, schedule, (lo, hi), running):
+        for origin, end in _origins(profile, schedule, window[0], (lo, hi), running):
             for i, p in enumerate(periods):
                 t0 = origin + p.start_period
                 t1 = origin + periods[i + 1].start_period if i + 1 < len(periods) else end
@@ -199,10 +206,47 @@ def _convert(limit: float, unit: Unit, to: Unit, phases: int, voltage: float) ->
     return limit * voltage * phases if to == "W" else limit / (voltage * phases)
 
 
-def _winner(segments: Sequence[_Segment], t: float) -> _Segment | None:
-    """The segment in force at ``t`` with the highest stack level (first installed on a tie)."""
-    live = [s for s in segments if s.t0 <= t < s.t1]
-    return max(live, key=lambda s: (s.profile.stack_level, -s.profile.id)) if live else None
+def _winners(segments: Sequence[_Segment], points: Sequence[float]) -> list[_Segment | None]:
+    """At each of the ascending ``points``, the segment in force with the highest stack level
+    (the first installed on a tie, then the first in ``segments``): one sweep, not a scan a point."""
+    order = sorted(range(len(segments)), key=lambda i: segments[i].t0)
+    live: list[tuple[int, int, int]] = []  # (-stack level, profile id, index): the heap's top wins
+    out: list[_Segment | None] = []
+    n = 0
+    for t in points:
+        while n < len(order) and segments[order[n]].t0 <= t:
+            i = order[n]
+            heapq.heappush(live, (-segments[i].profile.stack_level, segments[i].profile.id, i))
+            n += 1
+        while live and segments[live[0][2]].t1 <= t:
+            heapq.heappop(live)  # ended: it cannot come back, the points only go forward
+        out.append(segments[live[0][2]] if live else None)
+    return out
+
+
+class _Installed:
+    """The profiles of one call, by (purpose, EVSE), with the segments of those that do not
+    depend on a transaction (not Relative, not TxProfile) computed once for every EVSE."""
+
+    def __init__(self, profiles: list[Profile], window: tuple[float, float]) -> None:
+        self.window = window
+        self.by_place: dict[tuple[str, int], list[Profile]] = {}
+        for p in profiles:
+            self.by_place.setdefault((p.purpose, p.evse), []).append(p)
+        self._shared: dict[int, list[_Segment]] = {}
+
+    def segments(self, purpose: Purpose, where: int, running: Running | None) -> list[_Segment]:
+        found: list[_Segment] = []
+        for p in self.by_place.get((purpose, where), ()):
+            if purpose == "TxProfile" and (running is None or p.transaction_id not in (None, running.transaction_id)):
+                continue
+            if p.kind == "Relative" or purpose == "TxProfile":
+                found += _segments(p, self.window, running)
+                continue
+            if id(p) not in self._shared:
+                self._shared[id(p)] = _segments(p, self.window, None)
+            found += self._shared[id(p)]
+        return found
 
 
 # ----------------------------------------------------------------------------- the function
@@ -212,12 +256,12 @@ def composite(profiles: Iterable[Profile], evse: int, start: float, duration: in
     profiles = list(profiles)
     duration = max(0, duration)
     window = (start, start + (duration or 1))  # a window of 0 s: what is in force at its start
+    installed = _Installed(profiles, window)
     if evse == STATION:
-        periods, min_rate = _station(profiles, window, unit, context)
+        limits, points, min_rate = _station(installed, unit, context)
     else:
-        periods, min_rate = _evse(profiles, evse, window, unit, context)
-    if duration == 0:
-        periods = periods[:1]
+        limits, points, min_rate = _evse_limits(installed, evse, unit, context)
+    periods = _periods(points, limits, start, duration)
     return CompositeSchedule(evse, start, duration, unit, tuple(periods), min_rate)
 
 
@@ -231,89 +275,84 @@ def _boundaries(segments: Iterable[_Segment], window: tuple[float, float]) -> li
     return sorted(points)
 
 
-def _evse_limits(profiles: list[Profile], evse: int, window: tuple[float, float], unit: Unit,
-                 context: Context) -> tuple[dict[float, tuple[float, int]], list[float], float | None]:
-    """EVSE ``evse``'s limit at each boundary of ``window`` (limit, phases) and its min rate."""
-    running = context.transactions.get(evse)
+def _evse_limits(installed: _Installed, evse: int, unit: Unit,
+                 context: Context) -> tuple[list[tuple[float, int]], list[float], float | None]:
+    """EVSE ``evse``'s (limit, phases) at each boundary of the window, the boundaries, its min rate."""
+    running, window = context.transactions.get(evse), installed.window
 
     def of(purpose: Purpose, where: int) -> list[_Segment]:
-        found: list[_Segment] = []
-        for p in profiles:
-            if p.purpose != purpose or p.evse != where:
-                continue
-            if purpose == "TxProfile" and (running is None or p.transaction_id not in (None, running.transaction_id)):
-                continue
-            found += _segments(p, window, running)
-        return found
+        return installed.segments(purpose, where, running)
 
     tx = of("TxProfile", evse)
     default_own, default_all = of("TxDefaultProfile", evse), of("TxDefaultProfile", STATION)
-    caps = of("ChargingStationMaxProfile", STATION) + of("ChargingStationExternalConstraints", STATION) \
-        + of("ChargingStationExternalConstraints", evse)
-    cap_groups = [[s for s in caps if s.profile.purpose == "ChargingStationMaxProfile"],
-                  [s for s in caps if s.profile.purpose == "ChargingStationExternalConstraints" and s.profile.evse == 0],
-                  [s for s in caps if s.profile.purpose == "ChargingStationExternalConstraints" and s.profile.evse == evse]]
-    points = _boundaries([*tx, *default_own, *default_all, *caps], window)
-    limits: dict[float, tuple[float, int]] = {}
+    cap_groups = [of("ChargingStationMaxProfile", STATION), of("ChargingStationExternalConstraints", STATION),
+                  of("ChargingStationExternalConstraints", evse)]
+    points = _boundaries([*tx, *default_own, *default_all, *(s for g in cap_groups for s in g)], window)
+    winners = [_winners(group, points) for group in (tx, default_own, default_all, *cap_groups)]
+    limits: list[tuple[float, int]] = []
     min_rate: float | None = None
-    for t in points:
-        chosen = _winner(tx, t) or _winner(default_own, t) or _winner(default_all, t)
+    for k, t in enumerate(points):
+        tx_k, own_k, all_k, *caps_k = (w[k] for w in winners)
+        chosen = tx_k or own_k or all_k
         candidates: list[tuple[float, int]] = []
         if chosen is not None:
             phases = chosen.phases or context.default_phases
             candidates.append((_convert(chosen.limit, chosen.unit, unit, phases, context.supply_voltage), phases))
             if t == window[0] and chosen.min_rate is not None:
                 min_rate = _convert(chosen.min_rate, chosen.unit, unit, phases, context.supply_voltage)
-        for group in cap_groups:
-            cap = _winner(group, t)
+        for cap in caps_k:
             if cap is not None:
                 phases = cap.phases or context.default_phases
                 candidates.append((_convert(cap.limit, cap.unit, unit, phases, context.supply_voltage), phases))
         if candidates:
-            limits[t] = min(candidates, key=lambda c: c[0])
+            limits.append(min(candidates, key=lambda c: c[0]))
         else:
-            limits[t] = (context.default_limit(unit), context.default_phases)
+            limits.append((context.default_limit(unit), context.default_phases))
     return limits, points, min_rate
 
 
-def _periods(points: list[float], limits: dict[float, tuple[float, int]], start: float) -> list[CompositePeriod]:
+def _periods(points: list[float], limits: list[tuple[float, int]], start: float,
+             duration: int) -> list[CompositePeriod]:
+    """Whole-second periods: each one's limit is the one in force at ``start`` + its offset."""
     out: list[CompositePeriod] = []
-    for t in points:
-        limit, phases = limits[t]
+    for t, (limit, phases) in zip(points, limits, strict=True):
+        offset = math.ceil(t - start - 1e-6)  # a change at a fraction of a second: from the next one
+        if offset >= max(duration, 1):
+            break
+        if out and out[-1].start_period == offset:
+            out.pop()  # a later change within the same second
         if out and out[-1].limit == limit and out[-1].number_phases == phases:
             continue  # the same as before: one period
-        out.append(CompositePeriod(int(round(t - start)), limit, phases))
+        out.append(CompositePeriod(offset, limit, phases))
     return out
 
 
-def _evse(profiles: list[Profile], evse: int, window: tuple[float, float], unit: Unit,
-          context: Context) -> tuple[list[CompositePeriod], float | None]:
-    limits, points, min_rate = _evse_limits(profiles, evse, window, unit, context)
-    return _periods(points, limits, window[0]), min_rate
-
-
-def _station(profiles: list[Profile], window: tuple[float, float], unit: Unit,
-             context: Context) -> tuple[list[CompositePeriod], float | None]:
-    per_evse = [_evse_limits(profiles, e, window, unit, context) for e in context.evses]
-    caps = [[s for p in profiles if p.evse == STATION and p.purpose == purpose for s in _segments(p, window, None)]
+def _station(installed: _Installed, unit: Unit,
+             context: Context) -> tuple[list[tuple[float, int]], list[float], float | None]:
+    per_evse = [_evse_limits(installed, e, unit, context) for e in context.evses]
+    caps = [installed.segments(purpose, STATION, None)
             for purpose in ("ChargingStationMaxProfile", "ChargingStationExternalConstraints")]
-    points = sorted({t for _, pts, _ in per_evse for t in pts} | set(_boundaries([s for g in caps for s in g], window)))
-    limits: dict[float, tuple[float, int]] = {}
-    for t in points:
+    points = sorted({t for _, pts, _ in per_evse for t in pts}
+                    | set(_boundaries([s for g in caps for s in g], installed.window)))
+    cap_winners = [_winners(group, points) for group in caps]
+    at = [0] * len(per_evse)  # each EVSE's boundary in force at the current point
+    limits: list[tuple[float, int]] = []
+    for k, t in enumerate(points):
         total, phases = 0.0, 0
-        for evse_limits, evse_points, _ in per_evse:
-            at = max(p for p in evse_points if p <= t)  # the EVSE's value in force at t
-            limit, evse_phases = evse_limits[at]
+        for n, (evse_limits, evse_points, _) in enumerate(per_evse):
+            while at[n] + 1 < len(evse_points) and evse_points[at[n] + 1] <= t:
+                at[n] += 1
+            limit, evse_phases = evse_limits[at[n]]
             total += limit
             phases = max(phases, evse_phases)
         if not per_evse:
             total, phases = context.default_limit(unit), context.default_phases
-        for group in caps:
-            cap = _winner(group, t)
+        for winners in cap_winners:
+            cap = winners[k]
             if cap is not None:
                 cap_phases = cap.phases or context.default_phases
                 capped = _convert(cap.limit, cap.unit, unit, cap_phases, context.supply_voltage)
                 if capped < total:
                     total, phases = capped, cap_phases
-        limits[t] = (total, phases or context.default_phases)
-    return _periods(points, limits, window[0]), None
+        limits.append((total, phases or context.default_phases))
+    return limits, points, None
