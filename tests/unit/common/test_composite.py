@@ -1,10 +1,11 @@
 """The composite charging schedule (``ocpp/common/composite.py``): worked examples, one or more
 per rule of its docstring, on libocpp's profile fixtures (``tests/fixtures/smart_charging``)
-mapped onto the version-neutral ``Profile``. Every expected schedule is derived by hand from the
+mapped onto the version-neutral ``Profile`` by each version's adapter (``to_profile``), so these
+examples exercise the adapters too. Every expected schedule is derived by hand from the
 OCPP text (1.6 §3.13 and the ChargingProfile types; 2.0.1 K08, "Composite Schedule"): it says
 which period is in force at each instant, and why, in the test's comment.
 
-Owns ``load``, the small fixture -> ``Profile`` mapping (both versions' wire shapes)."""
+Owns ``load``: a fixture through its version's ``to_profile``."""
 
 from __future__ import annotations
 
@@ -24,10 +25,11 @@ from ocpp_bridge.ocpp.common.composite import (
     SchedulePeriod,
     composite,
 )
+from ocpp_bridge.ocpp.v16.smart_charging import to_profile as v16_profile
+from ocpp_bridge.ocpp.v201.smart_charging import to_profile as v201_profile
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "smart_charging"
 TX = "f1522902-1170-416f-8e43-9e3bce28fde7"  # the transaction id of the fixtures' TxProfiles
-PURPOSES = {"ChargePointMaxProfile": "ChargingStationMaxProfile"}  # 1.6 name -> neutral name
 
 
 def at(text: str) -> float:
@@ -35,34 +37,12 @@ def at(text: str) -> float:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
-def _schedule(wire: dict[str, Any]) -> Schedule:
-    return Schedule(
-        unit=wire.get("chargingRateUnit", "A"),
-        periods=tuple(SchedulePeriod(p["startPeriod"], float(p["limit"]), p.get("numberPhases"))
-                      for p in wire["chargingSchedulePeriod"]),
-        start_schedule=at(wire["startSchedule"]) if "startSchedule" in wire else None,
-        duration=wire.get("duration"),
-        min_charging_rate=wire.get("minChargingRate"),
-    )
-
-
 def load(name: str, evse: int = 0, **changes: Any) -> Profile:
-    """The fixture ``name`` (a path under ``FIXTURES``) as a ``Profile`` installed on ``evse``."""
+    """The fixture ``name`` (a path under ``FIXTURES``) as a ``Profile`` installed on ``evse``,
+    mapped by its version's adapter (a 1.6 profile has ``chargingProfileId``)."""
     wire = json.loads((FIXTURES / name).read_text(encoding="utf-8"))
-    schedules = wire["chargingSchedule"]
-    profile = Profile(
-        id=wire.get("id", wire.get("chargingProfileId")),
-        stack_level=wire["stackLevel"],
-        purpose=PURPOSES.get(wire["chargingProfilePurpose"], wire["chargingProfilePurpose"]),
-        kind=wire["chargingProfileKind"],
-        schedules=tuple(_schedule(s) for s in (schedules if isinstance(schedules, list) else [schedules])),
-        evse=evse,
-        recurrency=wire.get("recurrencyKind"),
-        valid_from=at(wire["validFrom"]) if "validFrom" in wire else None,
-        valid_to=at(wire["validTo"]) if "validTo" in wire else None,
-        transaction_id=str(wire["transactionId"]) if "transactionId" in wire else None,
-    )
-    return dataclasses.replace(profile, **changes)
+    to_profile = v16_profile if "chargingProfileId" in wire else v201_profile
+    return dataclasses.replace(to_profile(wire, evse), **changes)
 
 
 def flat(profile: Profile, limit: float, unit: str = "A", phases: int | None = None, **changes: Any) -> Profile:
