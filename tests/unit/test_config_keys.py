@@ -31,6 +31,9 @@ EXPECTED_KEYS = [
     "SendLocalListMaxLength", "ReserveConnectorZeroSupported", "ChargeProfileMaxStackLevel",
     "ChargingScheduleAllowedChargingRateUnit", "ChargingScheduleMaxPeriods",
     "MaxChargingProfilesInstalled", "AuthorizationKey", "SecurityProfile",
+    # libocpp's keys for the composite schedule (not in the specification: after its keys)
+    "CompositeScheduleDefaultLimitAmps", "CompositeScheduleDefaultLimitWatts",
+    "CompositeScheduleDefaultNumberPhases", "SupplyVoltage", "IgnoredProfilePurposesOffline",
 ]
 READ_ONLY = {
     "ConnectorPhaseRotationMaxLength", "GetConfigurationMaxKeys",

@@ -68,7 +68,9 @@ EXPECTED = {
     "ReservationCtrlr": {"Enabled", "NonEvseSpecific"},
     "SmartChargingCtrlr": {"Enabled", "ProfileStackLevel", "RateUnit", "PeriodsPerSchedule",
                            "Entries[ChargingProfiles]", "ExternalControlSignalsEnabled", "Available",
-                           "LimitChangeSignificance"},
+                           "LimitChangeSignificance", "CompositeScheduleDefaultLimitAmps",
+                           "CompositeScheduleDefaultLimitWatts", "CompositeScheduleDefaultNumberPhases",
+                           "SupplyVoltage", "IgnoredProfilePurposesOffline"},
     "ClockCtrlr": {"DateTime", "TimeSource"},
     "ChargingStation": {"Available", "AvailabilityState", "SupplyPhases"},
 }

@@ -5,6 +5,7 @@ RemoteStartTransaction's profile (§5.16). Pure charge point, scripted CSMS, fak
 fake clock."""
 
 from ocpp_bridge.ocpp.timefmt import iso
+from ocpp_bridge.ocpp.v16.smart_charging import composite_answer
 from support.cp16 import T0, Rig
 
 
@@ -270,3 +271,45 @@ def test_remote_start_profile_without_connector_goes_where_the_transaction_start
     assert installed(rig) == [(7, 2)]
     rig.start_tx(1, rig.plug_in(1))  # used once
     assert installed(rig) == [(7, 2)]
+
+
+# ------------------------------------------------------------------ what the composite assumes
+
+def test_default_limit_supply_voltage_and_phases_come_from_their_keys(tmp_path):
+    rig = Rig(tmp_path, overrides={"CompositeScheduleDefaultLimitAmps": 32, "CompositeScheduleDefaultLimitWatts": 7000,
+                                   "SupplyVoltage": 240, "CompositeScheduleDefaultNumberPhases": 1}).boot()
+    assert limits(composite(rig, unit="A")) == [(0, 32)]
+    assert limits(composite(rig, unit="W")) == [(0, 7000)]
+    assert set_profile(rig, 1, profile(1, unit="W", limits=(7200.0,))) == "Accepted"
+    assert limits(composite(rig, unit="A")) == [(0, 30)]  # 7200 W / (240 V x 1 phase)
+    assert composite(rig, unit="A")["chargingSchedule"]["chargingSchedulePeriod"][0]["numberPhases"] == 1
+
+
+def test_the_keys_refuse_values_out_of_range(tmp_path):
+    rig = Rig(tmp_path).boot()
+    for key, value in (("CompositeScheduleDefaultNumberPhases", "4"), ("SupplyVoltage", "0"),
+                       ("IgnoredProfilePurposesOffline", "ChargingStationMaxProfile")):
+        assert rig.request("ChangeConfiguration", {"key": key, "value": value})["status"] == "Rejected", key
+    assert rig.request("ChangeConfiguration", {"key": "IgnoredProfilePurposesOffline",
+                                               "value": "TxDefaultProfile"})["status"] == "Accepted"
+
+
+def test_offline_the_purposes_ignored_offline_leave_the_composite(tmp_path):
+    """K06 / libocpp: by default profiles keep applying offline; IgnoredProfilePurposesOffline
+    names the purposes that do not, and they apply again once the CSMS is back."""
+    rig = Rig(tmp_path).boot()
+    assert set_profile(rig, 1, profile(1, limits=(10.0,))) == "Accepted"
+    rig.disconnect()
+    assert limits(composite_now(rig)) == [(0, 10)]
+    rig.reconnect()
+    rig.request("ChangeConfiguration", {"key": "IgnoredProfilePurposesOffline", "value": "TxDefaultProfile"})
+    rig.disconnect()
+    assert limits(composite_now(rig)) == [(0, 48)]
+    rig.reconnect()
+    assert limits(composite_now(rig)) == [(0, 10)]
+
+
+def composite_now(rig, connector=1):
+    """The composite the block would answer, computed without a CSMS request (offline too)."""
+    schedule = rig.cp.blocks.smart_charging.profiles.schedule(connector, rig.cp.core.now, 3600, "A")
+    return composite_answer(schedule, iso(rig.cp.core.now))

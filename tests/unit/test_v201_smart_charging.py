@@ -231,3 +231,42 @@ def test_get_charging_profiles_reports_per_evse(sim):
 def test_entries_is_read_only_for_the_csms(sim):
     key = VariableKey(SMART, "Entries", variable_instance="ChargingProfiles")
     assert sim.cp.model.set(key, "3", by_csms=True) == "Rejected"
+
+
+# ---------------------------------------------------------------------------- what the composite assumes
+def test_default_limit_supply_voltage_and_phases_come_from_their_variables(tmp_path):
+    sim = Sim(tmp_path, overrides={SMART: {"CompositeScheduleDefaultLimitAmps": "32",
+                                           "CompositeScheduleDefaultLimitWatts": "7000", "SupplyVoltage": "240",
+                                           "CompositeScheduleDefaultNumberPhases": "1"}})
+    periods = lambda answer: [(p["startPeriod"], p["limit"], p["numberPhases"])  # noqa: E731
+                              for p in answer["schedule"]["chargingSchedulePeriod"]]
+    assert periods(composite(sim)) == [(0, 32, 1)]
+    assert periods(composite(sim, unit="W")) == [(0, 7000, 1)]
+    set_profile(sim, unit="W", limit=7200)
+    assert periods(composite(sim)) == [(0, 30, 1)]  # 7200 W / (240 V x 1 phase)
+
+
+def test_the_composite_variables_refuse_values_out_of_range(sim):
+    answer = sim.request("SetVariables", {"setVariableData": [
+        {"component": {"name": SMART}, "variable": {"name": name}, "attributeValue": value}
+        for name, value in (("CompositeScheduleDefaultNumberPhases", "4"), ("SupplyVoltage", "0"),
+                            ("IgnoredProfilePurposesOffline", "ChargingStationExternalConstraints"),
+                            ("IgnoredProfilePurposesOffline", "TxDefaultProfile"))]})
+    assert [r["attributeStatus"] for r in answer["setVariableResult"]] == ["Rejected", "Rejected", "Rejected",
+                                                                          "Accepted"]
+
+
+def test_offline_the_purposes_ignored_offline_leave_the_composite(sim):
+    """K06 / libocpp: by default profiles keep applying offline; IgnoredProfilePurposesOffline
+    names the purposes that do not, and they apply again once the CSMS is back."""
+    set_profile(sim, limit=10)
+    profiles = sim.cp.blocks.smart_charging.profiles
+    limit_now = lambda: [p.limit for p in profiles.schedule(1, sim.now, 60, "A").periods]  # noqa: E731
+    sim.disconnect()
+    assert limit_now() == [10]
+    sim.connect()
+    sim.cp.model.set_internal(VariableKey(SMART, "IgnoredProfilePurposesOffline"), "TxDefaultProfile")
+    sim.disconnect()
+    assert limit_now() == [48]
+    sim.connect()
+    assert limit_now() == [10]

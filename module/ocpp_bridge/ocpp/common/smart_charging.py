@@ -14,6 +14,10 @@ Owns:
   it), and ``schedule``: the composite of one EVSE (0: the station) through
   ``common/composite.py``, with the transactions running now. Every change publishes
   ``ChargingProfilesChanged``.
+- Offline (K06; libocpp's ``IgnoredProfilePurposesOffline``): while the CSMS is not connected
+  the profiles of the purposes ``ignored_offline()`` names leave the composite; by default none
+  does, so a station keeps charging by its profiles offline. Connecting or disconnecting then
+  counts as a change of every EVSE's profiles (``ChargingProfilesChanged``).
 
 Each version's adapter validates a request (its rules and answers differ), maps its wire
 profile onto ``Profile`` (``to_profile``), says which installed profiles a new one replaces,
@@ -33,8 +37,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ocpp_bridge.ocpp.auth_store import epoch
-from ocpp_bridge.ocpp.common.composite import CompositeSchedule, Context, Profile, Running, Unit, composite
-from ocpp_bridge.ocpp.events import ChargingProfilesChanged, EventBus, TxEnded
+from ocpp_bridge.ocpp.common.composite import CompositeSchedule, Context, Profile, Purpose, Running, Unit, composite
+from ocpp_bridge.ocpp.events import ChargingProfilesChanged, ConnectionChanged, EventBus, TxEnded
 from ocpp_bridge.store.database import transaction
 
 log = logging.getLogger("ocpp_bridge.ocpp.common.smart_charging")
@@ -106,17 +110,21 @@ class ProfileStore:
 
 class SmartCharging:
     def __init__(self, events: EventBus, store: ProfileStore, to_profile: ToProfile, *, evses: tuple[int, ...],
-                 running_on: RunningOn, context: Callable[[], Context] = lambda: Context(evses=())) -> None:
+                 running_on: RunningOn, context: Callable[[], Context] = lambda: Context(evses=()),
+                 ignored_offline: Callable[[], frozenset[Purpose]] = frozenset) -> None:
         """``to_profile``: the adapter's mapping of a wire profile; ``running_on(evse)``: the
         transaction running there (id as the profiles name it, start time); ``context()``: the
         station's composite settings (supply voltage, phases, default limits) as configured
-        now; its ``evses`` and ``transactions`` are filled in here."""
+        now; its ``evses`` and ``transactions`` are filled in here; ``ignored_offline()``: the
+        purposes left out while offline, as configured now."""
         self.events = events
         self.store = store
         self.to_profile = to_profile
         self.evses = evses
         self.running_on = running_on
         self.context = context
+        self.ignored_offline = ignored_offline
+        self.online = False
         self._installed: list[Installed] = []
         for evse, wire in store.load():
             try:
@@ -125,6 +133,7 @@ class SmartCharging:
                 log.warning("dropping stored charging profile %s on EVSE %d: %s", wire.get("id", wire.get(
                     "chargingProfileId")), evse, exc)
         events.subscribe(TxEnded, lambda ended: self._transaction_ended(ended.evse, ended.transaction_id))
+        events.subscribe(ConnectionChanged, self._connection_changed)
 
     # ------------------------------------------------------------------ questions
     def installed(self, match: Callable[[Installed], bool] = lambda i: True) -> list[Installed]:
@@ -134,7 +143,9 @@ class SmartCharging:
         """The composite schedule of ``evse`` (0: the station) for ``[start, start + duration)``."""
         transactions = {e: r for e in self.evses if (r := self.running_on(e)) is not None}
         context = replace(self.context(), evses=self.evses, transactions=transactions)
-        return composite([i.profile for i in self._installed], evse, start, duration, unit, context)
+        ignored = frozenset() if self.online else self.ignored_offline()
+        return composite([i.profile for i in self._installed if i.profile.purpose not in ignored], evse, start,
+                         duration, unit, context)
 
     # ------------------------------------------------------------------ changes
     def install(self, wire: dict[str, Any], evse: int, *, replaces: Callable[[Installed], bool] = lambda i: False
@@ -166,6 +177,11 @@ class SmartCharging:
         self.clear(lambda i: i.profile.purpose == "TxProfile" and i.evse == evse
                    and (i.profile.transaction_id is None or transaction_id is None
                         or i.profile.transaction_id == transaction_id))
+
+    def _connection_changed(self, event: ConnectionChanged) -> None:
+        self.online = event.up
+        if self.ignored_offline():
+            self._changed({0, *self.evses})
 
     def _changed(self, evses: set[int]) -> None:
         self.events.publish(ChargingProfilesChanged(frozenset(evses)))

@@ -50,6 +50,7 @@ from ocpp_bridge.ocpp.v16.keys import (
     MEASURANDS,
     PHASE_ROTATIONS,
     PHASES,
+    PROFILE_PURPOSES,
     RATE_UNITS,
     RW,
     KeyDef,
@@ -92,7 +93,7 @@ class KeyValue:
 
 _INT = re.compile(r"^[+-]?[0-9]+$")
 _PRINTABLE = re.compile(r"^[\x21-\x7e]*$")
-_LIST_CHOICES = {"profiles": FEATURE_PROFILES, "rate_units": RATE_UNITS}
+_LIST_CHOICES = {"profiles": FEATURE_PROFILES, "rate_units": RATE_UNITS, "purposes": PROFILE_PURPOSES}
 _KINDS = frozenset({"bool", "int", "string", "measurands", "phase_rotation", *_LIST_CHOICES})
 
 

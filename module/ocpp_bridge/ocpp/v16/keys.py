@@ -44,6 +44,7 @@ FEATURE_PROFILES = frozenset(
      "SmartCharging", "RemoteTrigger"}
 )
 RATE_UNITS = frozenset({"Current", "Power"})
+PROFILE_PURPOSES = frozenset({"ChargePointMaxProfile", "TxDefaultProfile", "TxProfile"})
 PHASE_ROTATIONS = frozenset({"NotApplicable", "Unknown", "RST", "RTS", "SRT", "STR", "TRS", "TSR"})
 ENERGY_IMPORT_REGISTER = "Energy.Active.Import.Register"
 
@@ -52,7 +53,7 @@ ENERGY_IMPORT_REGISTER = "Energy.Active.Import.Register"
 class KeyDef:
     """What a key is: access (R, RW or W), value type and default (as stored text).
 
-    ``kind``: "bool", "int", "string", "measurands", "profiles", "rate_units",
+    ``kind``: "bool", "int", "string", "measurands", "profiles", "rate_units", "purposes",
     "phase_rotation". ``max_length_key`` names the key holding the list's item limit.
     """
 
@@ -106,7 +107,8 @@ def measurands(name: str, default: str, *, max_length_key: str) -> Key[tuple[str
 
 def choices(name: str, kind: str, default: str, *, access: str = R,
             max_length_key: str | None = None) -> Key[tuple[str, ...]]:
-    """A comma list of items from a fixed vocabulary (``kind``: "profiles" or "rate_units")."""
+    """A comma list of items from a fixed vocabulary (``kind``: "profiles", "rate_units" or
+    "purposes")."""
     return Key(KeyDef(name, access, kind, default, max_length_key=max_length_key), LIST, LIST.decode(default))
 
 

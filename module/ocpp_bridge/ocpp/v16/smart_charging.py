@@ -24,6 +24,11 @@ GetCompositeSchedule: connector 0 (the station) or one connector, from ``core.no
 ``duration``; without chargingRateUnit, in the first unit of
 ChargingScheduleAllowedChargingRateUnit. Limits are rounded to one decimal (schema).
 
+What the composite assumes: SupplyVoltage, CompositeScheduleDefaultNumberPhases and
+CompositeScheduleDefaultLimitAmps / ...Watts (the limit where no profile applies), and the
+purposes IgnoredProfilePurposesOffline leaves out while offline — libocpp's keys, names and
+defaults (230 V, 3, 48 A, 33120 W, none), read at each computation.
+
 RemoteStartTransaction's chargingProfile (``RemoteStartProfile``; remote_control.py has checked
 it is a TxProfile) becomes the TxProfile of the next transaction started on its connector (any,
 when the request named none), §5.16; it is checked as SetChargingProfile checks, held in memory
@@ -54,7 +59,7 @@ from ocpp_bridge.ocpp.context import BlockContext
 from ocpp_bridge.ocpp.events import RemoteStartProfile, TxStarted
 from ocpp_bridge.ocpp.timefmt import iso
 from ocpp_bridge.ocpp.v16.configuration import ConfigurationKeys
-from ocpp_bridge.ocpp.v16.keys import R, choices, limit
+from ocpp_bridge.ocpp.v16.keys import RW, R, choices, integer, limit
 from ocpp_bridge.ocpp.v16.transactions import Transactions16
 
 log = logging.getLogger("ocpp_bridge.ocpp.v16.smart_charging")
@@ -63,8 +68,15 @@ CHARGE_PROFILE_MAX_STACK_LEVEL = limit("ChargeProfileMaxStackLevel", 8)
 ALLOWED_CHARGING_RATE_UNITS = choices("ChargingScheduleAllowedChargingRateUnit", "rate_units", "Current,Power", access=R)
 CHARGING_SCHEDULE_MAX_PERIODS = limit("ChargingScheduleMaxPeriods", 24)
 MAX_CHARGING_PROFILES_INSTALLED = limit("MaxChargingProfilesInstalled", 10)
+# libocpp's keys for what the composite assumes (its "Internal" section, its defaults)
+DEFAULT_LIMIT_AMPS = integer("CompositeScheduleDefaultLimitAmps", 48)
+DEFAULT_LIMIT_WATTS = integer("CompositeScheduleDefaultLimitWatts", 33120)
+DEFAULT_NUMBER_PHASES = integer("CompositeScheduleDefaultNumberPhases", 3, minimum=1, maximum=3)
+SUPPLY_VOLTAGE = integer("SupplyVoltage", 230, minimum=1)
+IGNORED_PROFILE_PURPOSES_OFFLINE = choices("IgnoredProfilePurposesOffline", "purposes", "", access=RW)
 KEYS = (CHARGE_PROFILE_MAX_STACK_LEVEL, ALLOWED_CHARGING_RATE_UNITS, CHARGING_SCHEDULE_MAX_PERIODS,
-        MAX_CHARGING_PROFILES_INSTALLED)
+        MAX_CHARGING_PROFILES_INSTALLED, DEFAULT_LIMIT_AMPS, DEFAULT_LIMIT_WATTS, DEFAULT_NUMBER_PHASES,
+        SUPPLY_VOLTAGE, IGNORED_PROFILE_PURPOSES_OFFLINE)
 UNITS: dict[str, Unit] = {"Current": "A", "Power": "W"}  # ChargingScheduleAllowedChargingRateUnit item -> unit
 UNIT_NAMES = {unit: name for name, unit in UNITS.items()}
 
@@ -102,9 +114,19 @@ def build(ctx: BlockContext[ConfigurationKeys], transactions: Transactions16) ->
         return Running("" if rec.transaction_id is None else str(rec.transaction_id),
                        ctx.core.now if started is None else started)
 
+    def context() -> Context:
+        keys = ctx.config
+        return Context(evses=(), supply_voltage=float(keys.read(SUPPLY_VOLTAGE)),
+                       default_phases=keys.read(DEFAULT_NUMBER_PHASES),
+                       default_limit_amps=float(keys.read(DEFAULT_LIMIT_AMPS)),
+                       default_limit_watts=float(keys.read(DEFAULT_LIMIT_WATTS)))
+
+    def ignored_offline() -> frozenset[Purpose]:
+        return frozenset(PURPOSES[name] for name in ctx.config.read(IGNORED_PROFILE_PURPOSES_OFFLINE) if name in PURPOSES)
+
     return SmartCharging(ctx.core.events, ProfileStore(ctx.databases.open(DATABASE_NAME, MIGRATIONS)), to_profile,
-                         evses=tuple(range(1, ctx.evse_count + 1)), running_on=running_on,
-                         context=lambda: Context(evses=()))
+                         evses=tuple(range(1, ctx.evse_count + 1)), running_on=running_on, context=context,
+                         ignored_offline=ignored_offline)
 
 
 class SmartCharging16:

@@ -37,6 +37,10 @@ Rules (2.0.1 part 2; statusInfo.reasonCode from its reason-code table):
 - GetChargingProfiles: the profiles matching evseId (omitted: all) and every criterion
   given; none: NoProfiles, else Accepted and one ReportChargingProfiles per EVSE (source CSO,
   ``tbc`` on all but the last).
+- What the composite assumes (libocpp's custom SmartChargingCtrlr variables, read at each
+  computation): SupplyVoltage, CompositeScheduleDefaultNumberPhases,
+  CompositeScheduleDefaultLimitAmps / ...Watts (where no profile applies), and
+  IgnoredProfilePurposesOffline (K06: the purposes left out while offline; default none).
 - SmartChargingCtrlr.Entries[ChargingProfiles] holds the number of installed profiles.
   LimitChangeSignificance is declared (the device model requires it) but nothing reports
   limit changes yet.
@@ -49,7 +53,7 @@ from __future__ import annotations
 import logging
 from typing import Any, cast
 
-from ocpp_bridge.ocpp.common.composite import Context, Profile, Running, Schedule, SchedulePeriod
+from ocpp_bridge.ocpp.common.composite import Context, Profile, Purpose, Running, Schedule, SchedulePeriod
 from ocpp_bridge.ocpp.common.composite import Unit as RateUnit
 from ocpp_bridge.ocpp.common.smart_charging import (
     MIGRATIONS,
@@ -80,6 +84,13 @@ ENTRIES = integer(SMART, "Entries", 0, mutability=RO, instance="ChargingProfiles
 PERIODS_PER_SCHEDULE = fixed(SMART, "PeriodsPerSchedule", 24, min_limit=1)
 PROFILE_STACK_LEVEL = fixed(SMART, "ProfileStackLevel", 8)
 RATE_UNIT = member_list(SMART, "RateUnit", "A,W", values_list="A,W", mutability=RO, constant=True)
+# libocpp's custom SmartChargingCtrlr variables for what the composite assumes, its defaults
+DEFAULT_LIMIT_AMPS = integer(SMART, "CompositeScheduleDefaultLimitAmps", 48, unit="A")
+DEFAULT_LIMIT_WATTS = integer(SMART, "CompositeScheduleDefaultLimitWatts", 33120, unit="W")
+DEFAULT_NUMBER_PHASES = integer(SMART, "CompositeScheduleDefaultNumberPhases", 3, min_limit=1, max_limit=3)
+SUPPLY_VOLTAGE = integer(SMART, "SupplyVoltage", 230, min_limit=1, unit="V")
+IGNORED_PROFILE_PURPOSES_OFFLINE = member_list(
+    SMART, "IgnoredProfilePurposesOffline", "", values_list="ChargingStationMaxProfile,TxDefaultProfile,TxProfile")
 VARIABLES = (
     SMART_CHARGING_ENABLED,
     ENTRIES,
@@ -89,6 +100,11 @@ VARIABLES = (
     RATE_UNIT,
     SMART_CHARGING_AVAILABLE,
     decimal(SMART, "LimitChangeSignificance", 1.0, unit="Percent"),
+    DEFAULT_LIMIT_AMPS,
+    DEFAULT_LIMIT_WATTS,
+    DEFAULT_NUMBER_PHASES,
+    SUPPLY_VOLTAGE,
+    IGNORED_PROFILE_PURPOSES_OFFLINE,
 )
 _ENTRIES_KEY = VariableKey(SMART, "Entries", variable_instance="ChargingProfiles")
 
@@ -118,9 +134,19 @@ def build(ctx: BlockContext[DeviceModel], transactions: TransactionBlock) -> Sma
             return None
         return Running(tx.transaction_id, tx.started_at if tx.started_at is not None else ctx.core.now)
 
+    def context() -> Context:
+        model = ctx.config
+        return Context(evses=(), supply_voltage=float(model.read(SUPPLY_VOLTAGE)),
+                       default_phases=model.read(DEFAULT_NUMBER_PHASES),
+                       default_limit_amps=float(model.read(DEFAULT_LIMIT_AMPS)),
+                       default_limit_watts=float(model.read(DEFAULT_LIMIT_WATTS)))
+
+    def ignored_offline() -> frozenset[Purpose]:
+        return frozenset(cast(Purpose, name) for name in ctx.config.read(IGNORED_PROFILE_PURPOSES_OFFLINE))
+
     return SmartCharging(ctx.core.events, ProfileStore(ctx.databases.open(DATABASE_NAME, MIGRATIONS)), to_profile,
-                         evses=tuple(range(1, ctx.evse_count + 1)), running_on=running_on,
-                         context=lambda: Context(evses=()))
+                         evses=tuple(range(1, ctx.evse_count + 1)), running_on=running_on, context=context,
+                         ignored_offline=ignored_offline)
 
 
 def _status(status: str, reason: str | None = None, info: str | None = None) -> dict[str, Any]:
