@@ -93,3 +93,34 @@ def test_tc_067_clear_charging_profile(charging_station):
     assert clear(id=3) == "Unknown"
     assert clear() == "Accepted"
     assert clear() == "Unknown"
+
+
+def test_tc_059_remote_start_transaction_with_charging_profile(charging_station):
+    """§5.16: the RemoteStartTransaction's TxProfile (no transactionId) is the started
+    transaction's; it caps the composite while the transaction runs and ends with it."""
+    st = booted(charging_station)
+    assert set_profile(st, 0, profile(1, "TxDefaultProfile", 16.0)) == "Accepted"
+    ev = st.evse(1)
+    mark = st.csms.mark()
+    ev.plug_in()
+    assert st.csms.call(CP_ID, "RemoteStartTransaction", {
+        "connectorId": 1, "idTag": "REMOTE1", "chargingProfile": profile(7, "TxProfile", 8.0)}) == {
+        "status": "Accepted"}
+    ev.start_transaction({"id_token": {"value": "REMOTE1", "type": "Central"}, "authorization_type": "OCPP"})
+    st.csms.wait_for("StartTransaction", after_index=mark)
+    assert limits(st) == [8.0]
+    ev.stop_transaction("Remote", "REMOTE1")
+    st.csms.wait_for("StopTransaction", after_index=mark)
+    assert limits(st) == [16.0]
+    assert st.csms.call(CP_ID, "ClearChargingProfile", {"id": 7}) == {"status": "Unknown"}
+
+
+def test_installed_profiles_survive_kill_9(charging_station):
+    st = booted(charging_station)
+    assert set_profile(st, 0, profile(1, "ChargePointMaxProfile", 20.0)) == "Accepted"
+    assert set_profile(st, 1, profile(2, "TxDefaultProfile", 11.0)) == "Accepted"
+    mark = st.csms.mark()
+    st.restart_bridge(kill=True)
+    st.csms.wait_for("BootNotification", after_index=mark, timeout=20)
+    assert limits(st) == [11.0]
+    assert limits(st, 0) == [11.0]

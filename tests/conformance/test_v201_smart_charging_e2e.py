@@ -87,3 +87,38 @@ def test_clear_charging_profile_by_id_and_by_criteria(charging_station):
     assert st.csms.call(CP_ID, "ClearChargingProfile", criteria) == {"status": "Unknown"}
     nothing = st.csms.call(CP_ID, "GetChargingProfiles", {"requestId": 1, "chargingProfile": {}})
     assert nothing["status"] == "NoProfiles"
+
+
+def test_tc_k_37_remote_start_with_a_charging_profile(charging_station):
+    """K05 / F01.FR.08-11: the RequestStartTransaction's TxProfile (no transactionId) becomes the
+    started transaction's profile, with its transactionId, and ends with it."""
+    st = booted(charging_station)
+    refused = st.csms.call(CP_ID, "RequestStartTransaction", {
+        "idToken": {"idToken": "REMOTE", "type": "Central"}, "remoteStartId": 6, "evseId": 1,
+        "chargingProfile": profile(5, "TxDefaultProfile", limit=9)})
+    assert (refused["status"], refused["statusInfo"]["reasonCode"]) == ("Rejected", "InvalidProfile")
+    ev = st.evse(1)
+    mark = st.csms.mark()
+    ev.plug_in()
+    reply = st.csms.call(CP_ID, "RequestStartTransaction", {
+        "idToken": {"idToken": "REMOTE", "type": "Central"}, "remoteStartId": 7, "evseId": 1,
+        "chargingProfile": profile(5, "TxProfile", limit=9)})
+    assert reply == {"status": "Accepted"}
+    ev.start_transaction({"id_token": {"value": "REMOTE", "type": "Central"}, "authorization_type": "OCPP"})
+    ev.start_charging()
+    started = st.csms.wait_for(lambda e: e["action"] == "TransactionEvent" and e["payload"]["eventType"] == "Started",
+                               timeout=10, after_index=mark)["payload"]
+    assert started["transactionInfo"]["remoteStartId"] == 7
+    assert limits(st) == [9]
+    report_mark = st.csms.mark()
+    assert st.csms.call(CP_ID, "GetChargingProfiles", {"requestId": 3, "chargingProfile": {
+        "chargingProfilePurpose": "TxProfile"}})["status"] == "Accepted"
+    report = st.csms.wait_for(lambda e: e["action"] == "ReportChargingProfiles", timeout=10,
+                              after_index=report_mark)["payload"]
+    assert [(p["id"], p["transactionId"]) for p in report["chargingProfile"]] == \
+        [(5, started["transactionInfo"]["transactionId"])]
+    ev.stop_transaction("EVDisconnected")
+    st.csms.wait_for(lambda e: e["action"] == "TransactionEvent" and e["payload"]["eventType"] == "Ended",
+                     timeout=10, after_index=mark)
+    assert st.csms.call(CP_ID, "GetChargingProfiles", {"requestId": 4, "chargingProfile": {
+        "chargingProfilePurpose": "TxProfile"}})["status"] == "NoProfiles"

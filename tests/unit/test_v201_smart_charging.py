@@ -5,7 +5,7 @@ anchored at its transaction's start, and profiles surviving a restart. Fake EVSE
 """
 
 import pytest
-from v201_harness import T0, Sim, full_session_start, tx_finished, unplug
+from v201_harness import T0, Sim, charging, full_session_start, plug, tx_finished, tx_started, unplug
 
 from ocpp_bridge.ocpp.timefmt import iso
 from ocpp_bridge.ocpp.v201.device_model import VariableKey
@@ -270,3 +270,62 @@ def test_offline_the_purposes_ignored_offline_leave_the_composite(sim):
     assert limit_now() == [48]
     sim.connect()
     assert limit_now() == [10]
+
+
+# ---------------------------------------------------------------------------- K05
+REMOTE = {"idToken": "REMOTE1", "type": "ISO14443"}
+
+
+def remote_start(sim, evse=1, rid=5, **profile_kw):
+    payload = {"idToken": REMOTE, "remoteStartId": rid, "evseId": evse,
+               "chargingProfile": profile(**{"purpose": "TxProfile", "kind": "Relative", "start": None, **profile_kw})}
+    return sim.request("RequestStartTransaction", payload)
+
+
+def installed(sim):
+    return [(i.id, i.evse, i.profile.purpose, i.profile.transaction_id)
+            for i in sim.cp.blocks.smart_charging.profiles.installed()]
+
+
+def test_tc_k_37_remote_start_profile_becomes_the_transactions_tx_profile(sim):
+    assert remote_start(sim, pid=9, limit=10) == {"status": "Accepted"}
+    assert installed(sim) == []  # held until its transaction runs
+    sim.ev(plug(1, "s1"), tx_started(1, "s1", "REMOTE1"), charging(1, "s1"))
+    assert installed(sim) == [(9, 1, "TxProfile", "s1")]
+    assert [p["limit"] for p in composite(sim)["schedule"]["chargingSchedulePeriod"]] == [10]
+    sim.ev(tx_finished(1, "s1", token="REMOTE1"), unplug(1, "s1"))
+    assert installed(sim) == []
+
+
+def test_remote_start_profile_on_a_transaction_already_running_is_installed_when_it_is_authorized(tmp_path):
+    sim = Sim(tmp_path, overrides={"TxCtrlr": {"TxStartPoint": "EVConnected"}})
+    sim.ev(plug(1, "s1"))
+    assert remote_start(sim, pid=9) == {"status": "Accepted", "transactionId": "s1"}
+    assert installed(sim) == []  # the transaction there is not the request's until it is authorized by it
+    sim.ev(tx_started(1, "s1", "REMOTE1"))
+    assert installed(sim) == [(9, 1, "TxProfile", "s1")]
+
+
+def test_remote_start_profile_does_not_go_to_a_transaction_the_request_did_not_start(sim):
+    assert remote_start(sim, pid=9) == {"status": "Accepted"}
+    full_session_start(sim, 1, "s1", token="LOCAL")  # another token: authorized locally, not by the request
+    assert installed(sim) == []
+
+
+@pytest.mark.parametrize("kw, reason", [
+    ({"purpose": "TxDefaultProfile"}, "InvalidProfile"),                  # F01.FR.09
+    ({"transactionId": "s1"}, "InvalidProfile"),                          # F01.FR.11
+    ({"stack": 9}, "InvalidStackLevel"),                                  # K01's rules apply
+    ({"periods": [{"startPeriod": 10, "limit": 6}]}, "InvalidSchedule"),
+])
+def test_remote_start_with_a_profile_the_station_refuses_is_rejected(sim, kw, reason):
+    answer = remote_start(sim, **kw)
+    assert (answer["status"], answer["statusInfo"]["reasonCode"]) == ("Rejected", reason)
+    assert sim.port.of("provide_token") == []
+
+
+def test_remote_start_profile_is_ignored_when_smart_charging_is_disabled(tmp_path):
+    sim = Sim(tmp_path, overrides={SMART: {"Enabled": False}})
+    assert remote_start(sim, pid=9) == {"status": "Accepted"}
+    full_session_start(sim, 1, "s1", token="REMOTE1")
+    assert installed(sim) == []

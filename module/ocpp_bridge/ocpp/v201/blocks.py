@@ -64,8 +64,8 @@ def build_blocks(ctx: BlockContext[DeviceModel], provisioning: Provisioning201) 
     readings = MeterReadings(ctx.core.events)  # hears each event before the blocks that read it
     transactions = transactions_later.bind(TransactionBlock(ctx, status, authorization, readings))
     meter_values = MeterValuesBlock(ctx, transactions, readings)
-    remote_control = RemoteControlBlock(ctx, provisioning, status, authorization, reservation, meter_values,
-                                        transactions)
     charging = SmartChargingBlock(ctx, transactions)
+    remote_control = RemoteControlBlock(ctx, provisioning, status, authorization, reservation, meter_values,
+                                        transactions, charging)
     return Blocks201(status, availability, reservation, authorization, meter_values, transactions, remote_control,
                      charging)

@@ -10,7 +10,8 @@ Rules (libocpp's RemoteTransactionControl unless said):
 - RequestStartTransaction: no evseId, an unknown EVSE, an EVSE whose connectors are all
   Faulted/Unavailable, an authorized transaction already there, a reservation of the EVSE
   for another token, or a groupIdToken that is AuthCtrlr.MasterPassGroupId (C16: a master
-  pass stops transactions, it starts none): Rejected. Else Accepted (with the transactionId when a transaction not yet
+  pass stops transactions, it starts none): Rejected; so is one whose chargingProfile
+  ``smart_charging.py`` refuses (K05). Else Accepted (with the transactionId when a transaction not yet
   authorized runs there, F02) and the token goes to the EVSEs' auth (``provide_token``;
   prevalidated unless AuthCtrlr.AuthorizeRemoteStart), its remoteStartId to the transaction.
 - RequestStopTransaction: an ongoing transaction with that id -> Accepted and stopped with
@@ -47,12 +48,14 @@ from ocpp_bridge.ocpp.common.data_transfer import DataTransfer
 from ocpp_bridge.ocpp.common.remote_control import TriggerMessages, accepted, remote_stop, report_idle
 from ocpp_bridge.ocpp.common.reset import ResetOrchestrator
 from ocpp_bridge.ocpp.context import BlockContext
+from ocpp_bridge.ocpp.events import RemoteStartProfile
 from ocpp_bridge.ocpp.evse_events import IdToken
 from ocpp_bridge.ocpp.v201.authorization import AUTHORIZE_REMOTE_START, AuthorizationBlock
 from ocpp_bridge.ocpp.v201.device_model import DeviceModel
 from ocpp_bridge.ocpp.v201.meter_values import MeterValuesBlock
 from ocpp_bridge.ocpp.v201.provisioning import Provisioning201
 from ocpp_bridge.ocpp.v201.reservation import ReservationBlock
+from ocpp_bridge.ocpp.v201.smart_charging import SmartChargingBlock, status_answer
 from ocpp_bridge.ocpp.v201.status import StatusBlock
 from ocpp_bridge.ocpp.v201.transactions import TransactionBlock
 from ocpp_bridge.ocpp.v201.variables import integer
@@ -88,7 +91,7 @@ class _ResetTransactions:
 class RemoteControlBlock:
     def __init__(self, ctx: BlockContext[DeviceModel], provisioning: Provisioning201, status: StatusBlock,
                  authorization: AuthorizationBlock, reservation: ReservationBlock, meter_values: MeterValuesBlock,
-                 transactions: TransactionBlock):
+                 transactions: TransactionBlock, charging: SmartChargingBlock):
         self.core = ctx.core
         self.model = ctx.config
         self.evse = ctx.evse
@@ -98,6 +101,7 @@ class RemoteControlBlock:
         self.reservation = reservation
         self.meter_values = meter_values
         self.transactions = transactions
+        self.charging = charging
         self.resets = ResetOrchestrator(self.core, self.evse, _ResetTransactions(transactions), self.model,
                                         retries=RESET_RETRIES)
         self.data_transfer = DataTransfer(self.core, self.evse, encode_data=lambda data: data)
@@ -141,10 +145,21 @@ class RemoteControlBlock:
         if self.authorization.is_master_pass(payload.get("groupIdToken")):
             log.info("RequestStartTransaction on EVSE %d: Rejected (the master pass group starts nothing)", evse)
             return {"status": "Rejected"}
+        profile = payload.get("chargingProfile")
+        if profile is not None and not self.charging.takes_profiles():
+            log.info("RequestStartTransaction on EVSE %d: its charging profile is ignored (smart charging is off)", evse)
+            profile = None
+        if profile is not None:
+            refusal = self.charging.remote_start_refusal(evse, profile)
+            if refusal is not None:
+                log.info("RequestStartTransaction on EVSE %d: Rejected, its charging profile: %s (%s)", evse, *refusal)
+                return status_answer("Rejected", *refusal)
         transactions.expect_remote_start(evse, token["idToken"], payload["remoteStartId"])
         prevalidated = not self.model.read(AUTHORIZE_REMOTE_START)
         self.evse.provide_token(IdToken(token["idToken"], token["type"]), [evse], prevalidated,
                                 payload["remoteStartId"])
+        if profile is not None:
+            self.core.events.publish(RemoteStartProfile(evse, profile, payload["remoteStartId"]))
         response: Payload = {"status": "Accepted"}
         if tx is not None:
             response["transactionId"] = tx.transaction_id

@@ -6,7 +6,8 @@ the version-neutral ``Profile`` (its one to three ``chargingSchedule`` entries k
 what a running 2.0.1 transaction is to a TxProfile (its ``transactionId`` and the time of its
 Started event), the SmartChargingCtrlr variables (declared here) and the CSMS's messages of
 block K: SetChargingProfile (K01), GetCompositeSchedule (K08), GetChargingProfiles (K09, with
-its ReportChargingProfiles messages) and ClearChargingProfile (K10).
+its ReportChargingProfiles messages) and ClearChargingProfile (K10), and the profile of a
+RequestStartTransaction (K05, checked here for remote_control.py).
 
 Rules (2.0.1 part 2; statusInfo.reasonCode from its reason-code table):
 - SmartChargingCtrlr.Available false: every K message answers CALLERROR NotSupported (as
@@ -28,6 +29,12 @@ Rules (2.0.1 part 2; statusInfo.reasonCode from its reason-code table):
   validFrom..validTo exists (K01.FR.06; for TxProfiles: the same transaction,
   DuplicateProfile); or installing it would exceed the Entries maxLimit (OutOfStorage).
   A profile with the id of an installed one replaces it (K01.FR.05).
+- RequestStartTransaction's chargingProfile (K05, F01.FR.08-11): ignored when smart charging
+  is not Available and Enabled; else not a TxProfile, or with a transactionId: the request is
+  Rejected (InvalidProfile); a profile K01 would refuse (but for its transaction, which has
+  not started) too, with K01's reasonCode. An accepted one becomes the TxProfile of the
+  transaction that carries the request's remoteStartId, with its transactionId, once it runs
+  (at once when a transaction is already there, F02); it is held in memory until then.
 - ClearChargingProfile: a chargingProfileId clears that profile; else the criteria (evseId,
   purpose, stackLevel; each optional) clear every profile matching all of them. Accepted when
   something was cleared, else Unknown. ChargingStationExternalConstraints are never cleared.
@@ -64,7 +71,7 @@ from ocpp_bridge.ocpp.common.smart_charging import (
 )
 from ocpp_bridge.ocpp.context import BlockContext
 from ocpp_bridge.ocpp.errors import NotSupportedAction
-from ocpp_bridge.ocpp.events import ChargingProfilesChanged
+from ocpp_bridge.ocpp.events import ChargingProfilesChanged, RemoteStartProfile, TxStarted, TxUpdated
 from ocpp_bridge.ocpp.timefmt import iso
 from ocpp_bridge.ocpp.v201.device_model import DeviceModel
 from ocpp_bridge.ocpp.v201.dm_definitions import RO, VariableKey
@@ -149,7 +156,8 @@ def build(ctx: BlockContext[DeviceModel], transactions: TransactionBlock) -> Sma
                          ignored_offline=ignored_offline)
 
 
-def _status(status: str, reason: str | None = None, info: str | None = None) -> dict[str, Any]:
+def status_answer(status: str, reason: str | None = None, info: str | None = None) -> dict[str, Any]:
+    """An answer's ``status`` and, with a ``reason``, its ``statusInfo``."""
     answer: dict[str, Any] = {"status": status}
     if reason is not None:
         answer["statusInfo"] = {"reasonCode": reason, **({"additionalInfo": info[:512]} if info else {})}
@@ -174,7 +182,11 @@ class SmartChargingBlock:
         self.core.handle("ClearChargingProfile", self._on_clear)
         self.core.handle("GetCompositeSchedule", self._on_get_composite)
         self.core.handle("GetChargingProfiles", self._on_get_profiles)
+        self._remote: dict[int, tuple[dict[str, Any], int | None]] = {}  # EVSE -> (profile, remoteStartId)
         self.core.events.subscribe(ChargingProfilesChanged, lambda changed: self._count())
+        self.core.events.subscribe(RemoteStartProfile, self._on_remote_start_profile)
+        self.core.events.subscribe(TxStarted, lambda started: self._install_remote_start_profile(started.evse))
+        self.core.events.subscribe(TxUpdated, lambda updated: self._install_remote_start_profile(updated.evse))
         self._count()
 
     def _available(self) -> None:
@@ -194,12 +206,50 @@ class SmartChargingBlock:
         refusal = self._refusal(evse, wire)
         if refusal is not None:
             log.info("SetChargingProfile %s on EVSE %d rejected: %s (%s)", wire["id"], evse, *refusal)
-            return _status("Rejected", *refusal)
+            return status_answer("Rejected", *refusal)
         self.profiles.install(wire, evse)
-        return _status("Accepted")
+        return status_answer("Accepted")
 
-    def _refusal(self, evse: int, wire: dict[str, Any]) -> tuple[str, str] | None:
-        """(reasonCode, additionalInfo) of a profile the station does not take; None: it does."""
+    # ------------------------------------------------------------------ K05 (RequestStartTransaction's profile)
+    def takes_profiles(self) -> bool:
+        """Smart charging is Available and Enabled: a RequestStartTransaction's profile is used
+        (else it is ignored, as a 1.6 charge point ignores one it does not support)."""
+        return bool(self.model.read(SMART_CHARGING_AVAILABLE) and self.model.read(SMART_CHARGING_ENABLED))
+
+    def remote_start_refusal(self, evse: int, wire: dict[str, Any]) -> tuple[str, str] | None:
+        """(reasonCode, additionalInfo) of a RequestStartTransaction profile that makes the request
+        Rejected; None: it is used. It must be a TxProfile (F01.FR.09) without a transactionId
+        (F01.FR.11), and pass K01's rules but the running transaction's."""
+        if wire.get("chargingProfilePurpose") != "TxProfile":
+            return "InvalidProfile", "a RequestStartTransaction profile must be a TxProfile (F01.FR.09)"
+        if wire.get("transactionId") is not None:
+            return "InvalidProfile", "a RequestStartTransaction profile has no transactionId (F01.FR.11)"
+        return self._refusal(evse, wire, remote_start=True)
+
+    def _on_remote_start_profile(self, event: RemoteStartProfile) -> None:
+        if event.evse is not None:
+            self._remote[event.evse] = (event.profile, event.remote_start_id)
+            self._install_remote_start_profile(event.evse)
+
+    def _install_remote_start_profile(self, evse: int) -> None:
+        """Once the transaction of the RequestStartTransaction runs on ``evse`` (it carries its
+        remoteStartId: started by it, or authorized by it, F02), the profile is that
+        transaction's TxProfile, with its transactionId."""
+        pending, tx = self._remote.get(evse), self.transactions.on_evse(evse)
+        if pending is None or tx is None or tx.remote_start_id != pending[1]:
+            return
+        del self._remote[evse]
+        wire = {**pending[0], "transactionId": tx.transaction_id}
+        refusal = self._refusal(evse, wire)
+        if refusal is not None:  # the profiles changed since the request was accepted
+            log.warning("RequestStartTransaction %s's profile %s not installed: %s (%s)", pending[1], wire.get("id"),
+                        *refusal)
+            return
+        self.profiles.install(wire, evse)
+
+    def _refusal(self, evse: int, wire: dict[str, Any], *, remote_start: bool = False) -> tuple[str, str] | None:
+        """(reasonCode, additionalInfo) of a profile the station does not take; None: it does.
+        ``remote_start``: a RequestStartTransaction's, whose transaction has not started."""
         if not self.model.read(SMART_CHARGING_ENABLED):
             return "NotEnabled", "SmartChargingCtrlr.Enabled is false"
         if not 0 <= evse <= self.evse_count:
@@ -215,7 +265,7 @@ class SmartChargingBlock:
                 return "InvalidValue", "a ChargingStationMaxProfile belongs on evseId 0"
             if new.kind == "Relative":
                 return "InvalidValue", "a ChargingStationMaxProfile cannot be Relative (K01.FR.38)"
-        if new.purpose == "TxProfile":
+        if new.purpose == "TxProfile" and not remote_start:
             if evse == 0:
                 return "InvalidValue", "a TxProfile needs an EVSE (K01.FR.16)"
             if new.transaction_id is None:
@@ -283,7 +333,7 @@ class SmartChargingBlock:
                     and criteria.get("chargingProfilePurpose") in (None, i.profile.purpose)
                     and criteria.get("stackLevel") in (None, i.profile.stack_level))
 
-        return _status("Accepted" if self.profiles.clear(match) else "Unknown")
+        return status_answer("Accepted" if self.profiles.clear(match) else "Unknown")
 
     # ------------------------------------------------------------------ K08
     def _on_get_composite(self, payload: dict[str, Any]) -> dict[str, Any]:
@@ -292,9 +342,9 @@ class SmartChargingBlock:
         units = self.model.read(RATE_UNIT)
         unit = payload.get("chargingRateUnit") or (units[0] if units else "A")
         if not 0 <= evse <= self.evse_count:
-            return _status("Rejected", "UnknownEvse", f"no EVSE {evse}")
+            return status_answer("Rejected", "UnknownEvse", f"no EVSE {evse}")
         if unit not in units:
-            return _status("Rejected", "UnsupportedRateUnit", f"chargingRateUnit {unit} is not supported")
+            return status_answer("Rejected", "UnsupportedRateUnit", f"chargingRateUnit {unit} is not supported")
         now = self.core.now
         composite = self.profiles.schedule(evse, now, duration, cast(RateUnit, unit))
         periods = [{"startPeriod": p.start_period, "limit": round(p.limit, 1), "numberPhases": p.number_phases}
@@ -318,7 +368,7 @@ class SmartChargingBlock:
 
         found = self.profiles.installed(match)
         if not found:
-            return _status("NoProfiles")
+            return status_answer("NoProfiles")
         by_evse: dict[int, list[dict[str, Any]]] = {}
         for i in found:
             by_evse.setdefault(i.evse, []).append(i.wire)
@@ -329,7 +379,7 @@ class SmartChargingBlock:
             if n < len(evses) - 1:
                 report["tbc"] = True
             self.core.call("ReportChargingProfiles", report)
-        return _status("Accepted")
+        return status_answer("Accepted")
 
     def close(self) -> None:
         self.profiles.close()
