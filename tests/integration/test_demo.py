@@ -30,4 +30,9 @@ def test_demo_runs_a_whole_conversation_and_stops(version, tmp_path):
         for kind in ("Started", "Updated", "Ended"):
             assert re.search(rf"CS->CSMS \[2,\"[^\"]+\",\"TransactionEvent\",\{{[^\n]*\"eventType\":\"{kind}\"", text), kind
     assert re.search(r"ocpp_generic/ocpp_transaction_event = \{\"transaction_event\": \"Ended\"", text), text
+    # the CSMS's profile reaches the EVSE's energy node, and the power drawn follows it
+    assert re.search(r"CSMS->CS \[2,\"[^\"]+\",\"SetChargingProfile\"", text), text
+    drawn = [int(w) for w in re.findall(r"\[evse \] drawing (\d+) W", text)]
+    assert drawn[:3] == [11000] * 3 and drawn[3:] == [6900] * 5, drawn  # 10 A x 230 V x 3 phases
+    assert re.search(r"\[evse \] cmd set_external_limits .*\"ac_max_current_A\": \{\"value\": 10", text), text
     assert text.rstrip().endswith("[demo ] stopped")

@@ -8,6 +8,12 @@ variables; the OCPP module's commands are answered the way EvseManager answers t
 every call is recorded so a test can wait for it. Everything published or answered is first
 checked against our definitions: an invalid value is a simulator or script bug and raises.
 
+The module also implements ``external_energy_limits`` (default id ``external_limits``), the
+part of EVerest's EnergyNode in front of this EVSE that the OCPP module's ``evse_energy_sink``
+connects to: the last ``set_external_limits`` it received caps the power that ``meter``
+publishes (``external_limits.py``'s rule), so the simulated power follows the charging
+profiles the CSMS sets.
+
 Used by ``ocpp-bridge demo`` and as the tests' charging-session fixture (tests drive this
 module; they never reach into the bridge). Payload shapes live in ``evse_payloads.py``.
 """
@@ -24,6 +30,7 @@ from typing import Any, Callable
 import yaml
 
 from ocpp_bridge.demo import evse_payloads as shapes
+from ocpp_bridge.demo.external_limits import power_cap_w
 from ocpp_bridge.everest import protocol as P
 from ocpp_bridge.everest.definitions import Definitions, ValidationFailure
 from ocpp_bridge.everest.mqtt import MqttLink
@@ -32,6 +39,7 @@ from ocpp_bridge.paths import module_root
 log = logging.getLogger("ocpp_bridge.demo.evse")
 
 INTERFACE = "evse_manager"
+LIMITS_INTERFACE = "external_energy_limits"
 ERROR_NAMESPACE = "evse_manager"
 
 OnEvent = Callable[[str, str, Any], None]
@@ -68,8 +76,10 @@ class EvseSimulator:
     def __init__(self, broker_port: int, *, module_id: str = "evse_manager_1", impl_id: str = "evse",
                  evse_id: int = 1, prefix: str = "everest/", generation: str = P.G3,
                  connectors: int = 1, connector_type: str = "cType2", host: str = "127.0.0.1",
-                 on_event: OnEvent | None = None):
+                 on_event: OnEvent | None = None, limits_impl_id: str = "external_limits"):
         self.module_id, self.impl_id, self.evse_id = module_id, impl_id, evse_id
+        self.limits_impl_id = limits_impl_id
+        self.external_limits: dict | None = None         # the last set_external_limits value
         self.generation = generation
         self._proto = P.Protocol(prefix, module_id, generation)
         self._defs = _definitions()
@@ -102,18 +112,21 @@ class EvseSimulator:
             if handler is None:
                 raise SimulatorError(f"no handler for {INTERFACE}.{cmd}")
             self._handlers[cmd] = handler
+        self._limits_handlers: dict[str, Callable[[dict], tuple[Any, list]]] = {
+            "set_external_limits": self._cmd_set_external_limits}
         self._link = MqttLink(host=host, port=broker_port, on_message=self._on_message)
 
     # ================================================================== lifecycle
     def start(self, *, announce: bool = True, timeout: float = 10) -> EvseSimulator:
         """Connect, subscribe to our commands and global ready, then (``announce``) send
         metadata and the module ready, as the framework does after ``init_done``."""
-        self._link.subscribe(self._proto.subscriptions([self.impl_id], [], []))
+        self._link.subscribe(self._proto.subscriptions([self.impl_id, self.limits_impl_id], [], []))
         if not self._link.start(wait_s=timeout):
             self._link.stop()
             raise SimulatorError(f"cannot connect to the MQTT broker within {timeout} s")
         if announce:
-            self._send(self._proto.metadata("EvseManager", {self.impl_id: INTERFACE}))
+            self._send(self._proto.metadata("EvseManager", {self.impl_id: INTERFACE,
+                                                            self.limits_impl_id: LIMITS_INTERFACE}))
             self._send(self._proto.module_ready())
         return self
 
@@ -235,10 +248,19 @@ class EvseSimulator:
         OCPP module, everest.md §4) use ChargingStarted for it."""
         self._charging_event("ChargingStarted", "charging")
 
+    def power_cap_w(self) -> float | None:
+        """The power the last ``set_external_limits`` allows now, in W (None: no limits yet)."""
+        with self._cv:
+            return power_cap_w(self.external_limits, time.time())
+
     def meter(self, energy_wh: float, power_w: float = 0, **extra: Any) -> dict:
         """Publish ``powermeter``: timestamp, energy_Wh_import.total, power_W.total and any other
         Powermeter member as given (``current_A={"L1": 16}``, ``voltage_V=...``, ``meter_id=...``).
+        ``power_w`` is what the EV would draw: the external limits in force cap it.
         Session events carry the latest reading."""
+        cap = self.power_cap_w()
+        if cap is not None and power_w > cap:
+            power_w = cap
         reading = shapes.powermeter(energy_wh, power_w, **extra)
         with self._cv:
             self.publish_var("powermeter", reading)
@@ -375,7 +397,7 @@ class EvseSimulator:
             return
         if isinstance(decoded, P.GlobalReady):
             self.global_ready.set()
-        elif isinstance(decoded, P.IncomingCommand) and decoded.impl == self.impl_id:
+        elif isinstance(decoded, P.IncomingCommand) and decoded.impl in (self.impl_id, self.limits_impl_id):
             try:
                 self._serve(decoded)
             except Exception as exc:  # noqa: BLE001 - never kill paho's thread
@@ -386,14 +408,16 @@ class EvseSimulator:
 
     def _serve(self, call: P.IncomingCommand) -> None:
         args = call.args if call.args is not None else {}
+        interface, handlers = ((INTERFACE, self._handlers) if call.impl == self.impl_id
+                               else (LIMITS_INTERFACE, self._limits_handlers))
         with self._cv:
             try:
-                handler = self._handlers.get(call.cmd)
+                handler = handlers.get(call.cmd)
                 if handler is None:  # the framework has no subscriber for it: no answer at all
-                    self.rejected.append((call.cmd, args, "not a command of evse_manager"))
+                    self.rejected.append((call.cmd, args, f"not a command of {interface}"))
                     return
                 try:
-                    self._defs.check_arguments(INTERFACE, call.cmd, args)
+                    self._defs.check_arguments(interface, call.cmd, args)
                 except ValidationFailure as exc:
                     self.rejected.append((call.cmd, args, str(exc)))
                     self._send(self._proto.error(call, P.SCHEMA_VALIDATION_ERROR, str(exc)))
@@ -407,7 +431,7 @@ class EvseSimulator:
                 else:
                     result, then = handler(args)
                 try:
-                    self._defs.check_result(INTERFACE, call.cmd, result)
+                    self._defs.check_result(interface, call.cmd, result)
                 except ValidationFailure as exc:
                     self.failures.append(f"invalid answer to {call.cmd}: {exc}")
                     self._send(self._proto.error(call, P.HANDLER_EXCEPTION, str(exc)))
@@ -417,6 +441,10 @@ class EvseSimulator:
                     step()
             finally:
                 self._cv.notify_all()
+
+    def _cmd_set_external_limits(self, args: dict) -> tuple[Any, list]:
+        self.external_limits = args["value"]
+        return None, []
 
     def _cmd_get_evse(self, args: dict) -> tuple[Any, list]:
         if self._resume_pending:  # published before the answer: the OCPP side hears it first

@@ -4,8 +4,10 @@ Starts an MQTT broker (mosquitto when installed, else the pure-Python amqtt), a 
 on the ``ocpp`` package, a simulated EVSE manager, and the bridge as a real
 ``ocpp-bridge run`` process; then plays the manager and the Auth module: sends global ready,
 watches our variables, calls a few commands, and drives one whole charging session (plug in,
-authorize, charge with meter values, stop, unplug). Every OCPP frame, bus event and variable
-is printed as it happens. Ctrl-C (or ``--seconds``) stops everything.
+authorize, charge with meter values, stop, unplug). During the session the CSMS sets a
+charging profile: the bridge hands the new limit to the simulated EVSE's energy node
+(``evse_energy_sink`` -> ``set_external_limits``) and the power in the meter values follows it.
+Every OCPP frame, bus event and variable is printed as it happens. Ctrl-C (or ``--seconds``) stops everything.
 """
 
 from __future__ import annotations
@@ -59,9 +61,11 @@ def write_run_config(folder: Path, broker_port: int, csms_url: str, version: str
                 "config_module": {"ChargePointId": CP_ID, "CentralSystemURI": csms_url, "OcppVersion": version,
                                   "DatabasePath": str(folder / "db"), "ChargePointVendor": "ocpp-bridge",
                                   "ChargePointModel": "demo", "ConfigOverridesPath": str(folder / "overrides.json")},
-                "connections": {"evse_manager": [{"module_id": "evse_manager_1", "implementation_id": "evse"}]},
+                "connections": {
+                    "evse_manager": [{"module_id": "evse_manager_1", "implementation_id": "evse"}],
+                    "evse_energy_sink": [{"module_id": "evse_manager_1", "implementation_id": "external_limits"}]},
             },
-            "evse_manager_1": {"module": "EvseManager"},
+            "evse_manager_1": {"module": "EvseManager", "mapping": {"module": {"evse": 1}}},
         },
     }
     path = folder / "run-config.yaml"
@@ -103,7 +107,7 @@ def run_demo(version: str = "1.6", seconds: float = 0) -> int:
         csms.wait_for("BootNotification", timeout=20)
         time.sleep(0.5)
         _show_commands(peer, csms, version)
-        _play_session(peer, evse)
+        _play_session(peer, evse, csms, version)
         deadline = time.time() + seconds if seconds > 0 else None
         say("demo", "running; heartbeats every 10 s. Ctrl-C to stop.")
         while not stop.is_set() and bridge.poll() is None:
@@ -148,8 +152,25 @@ def _show_commands(peer: DemoPeer, csms: Csms, version: str) -> None:
     call("ocpp_generic", "security_event", {"event": {"type": "TamperDetectionActivated", "info": "demo"}})
 
 
-def _play_session(peer: DemoPeer, evse: EvseSimulator, token: str = "DEMO-TAG-1") -> None:
-    say("demo", "charging session: plug in, present a token, charge, stop, unplug")
+PROFILE_LIMIT_A = 10.0
+
+
+def demo_profile(version: str) -> tuple[str, dict]:
+    """The CSMS's SetChargingProfile for EVSE 1 during the session: a TxDefaultProfile of
+    ``PROFILE_LIMIT_A`` from the transaction's start on."""
+    period = [{"startPeriod": 0, "limit": PROFILE_LIMIT_A}]
+    common = {"stackLevel": 0, "chargingProfilePurpose": "TxDefaultProfile", "chargingProfileKind": "Relative"}
+    if version == "1.6":
+        return "SetChargingProfile", {"connectorId": 1, "csChargingProfiles": {
+            "chargingProfileId": 1, **common, "chargingSchedule": {"chargingRateUnit": "A",
+                                                                   "chargingSchedulePeriod": period}}}
+    return "SetChargingProfile", {"evseId": 1, "chargingProfile": {
+        "id": 1, **common, "chargingSchedule": [{"id": 1, "chargingRateUnit": "A", "chargingSchedulePeriod": period}]}}
+
+
+def _play_session(peer: DemoPeer, evse: EvseSimulator, csms: Csms, version: str, token: str = "DEMO-TAG-1") -> None:
+    say("demo", "charging session: plug in, present a token, charge (the CSMS limits it to "
+                f"{PROFILE_LIMIT_A:g} A halfway), stop, unplug")
     evse.plug_in()
     provided = {"id_token": {"value": token, "type": "ISO14443"}, "authorization_type": "RFID"}
     result = peer.call("auth_validator", "validate_token", {"provided_token": provided}, timeout=15)
@@ -159,9 +180,23 @@ def _play_session(peer: DemoPeer, evse: EvseSimulator, token: str = "DEMO-TAG-1"
         return
     evse.start_transaction(token, meter_wh=1000)
     evse.start_charging()
-    for step in range(1, 7):
+    energy_wh, wanted_w = 1000.0, 11000.0
+    for step in range(1, 9):
+        if step == 4:
+            action, payload = demo_profile(version)
+            told = len([c for c, _ in evse.commands if c == "set_external_limits"])
+            say("csms", f"CSMS sets a {PROFILE_LIMIT_A:g} A charging profile on EVSE 1")
+            say("csms", f"{action} -> {json.dumps(csms.call(CP_ID, action, payload))}")
+            try:  # the bridge tells the EVSE's energy node the new limit
+                evse.wait_command("set_external_limits", after=told, timeout=10)
+            except TimeoutError:
+                say("demo", "the new limit did not reach the EVSE within 10 s")
         time.sleep(0.5)
-        evse.meter(1000 + step * 250, power_w=11000)
+        power_w = evse.meter(energy_wh, power_w=wanted_w)["power_W"]["total"]
+        cap = evse.power_cap_w()
+        say("evse", f"drawing {power_w:.0f} W (the EV wants {wanted_w:.0f} W; external limit "
+                    f"{'none' if cap is None else f'{cap:.0f} W'})")
+        energy_wh += power_w * 60 / 3600  # a simulated minute per step
     evse.stop_transaction("EVDisconnected")
     evse.unplug()
     time.sleep(1.0)
