@@ -329,3 +329,49 @@ def test_remote_start_profile_is_ignored_when_smart_charging_is_disabled(tmp_pat
     assert remote_start(sim, pid=9) == {"status": "Accepted"}
     full_session_start(sim, 1, "s1", token="REMOTE1")
     assert installed(sim) == []
+
+
+# ---------------------------------------------------------------------------- LimitChangeSignificance
+def rate_changes(sim):
+    return [e for e in sim.payloads("TransactionEvent") if e["triggerReason"] == "ChargingRateChanged"]
+
+
+def test_a_limit_change_of_a_running_transaction_is_reported(sim):
+    set_profile(sim, pid=1, limit=16)
+    full_session_start(sim, 1, "s1")
+    assert rate_changes(sim) == []  # the limit in force at the start needs no report
+    set_profile(sim, pid=2, purpose="TxProfile", transactionId="s1", limit=10)
+    reported = rate_changes(sim)
+    assert [(e["eventType"], e["transactionInfo"]["transactionId"]) for e in reported] == [("Updated", "s1")]
+
+
+def test_changes_below_limit_change_significance_are_not_reported_until_they_add_up(tmp_path):
+    sim = Sim(tmp_path, overrides={SMART: {"LimitChangeSignificance": "10"}})
+    set_profile(sim, pid=1, limit=16)
+    full_session_start(sim, 1, "s1")
+    set_profile(sim, pid=1, limit=15)     # 6.25 % of 16
+    assert rate_changes(sim) == []
+    set_profile(sim, pid=1, limit=14.2)   # 11.25 % of 16, the last reported limit
+    assert len(rate_changes(sim)) == 1
+    set_profile(sim, pid=1, limit=14.0)   # 1.4 % of 14.2
+    assert len(rate_changes(sim)) == 1
+
+
+def test_a_period_boundary_that_changes_the_limit_is_reported_on_time(sim):
+    full_session_start(sim, 1, "s1")
+    set_profile(sim, purpose="TxProfile", transactionId="s1", kind="Relative", start=None,
+                periods=[{"startPeriod": 0, "limit": 16}, {"startPeriod": 600, "limit": 8}])
+    assert len(rate_changes(sim)) == 1    # 48 A (no profile) -> 16 A
+    sim.tick(599)
+    assert len(rate_changes(sim)) == 1
+    sim.tick(1)
+    assert len(rate_changes(sim)) == 2    # 16 A -> 8 A, 600 s after the transaction started
+
+
+def test_no_rate_change_is_reported_for_a_transaction_that_ended(sim):
+    full_session_start(sim, 1, "s1")
+    set_profile(sim, purpose="TxProfile", transactionId="s1", limit=10)
+    sim.ev(tx_finished(1, "s1"), unplug(1, "s1"))  # its TxProfile goes: the limit would be 48 A again
+    events = sim.payloads("TransactionEvent")
+    assert events[-1]["eventType"] == "Ended"
+    assert len(rate_changes(sim)) == 1

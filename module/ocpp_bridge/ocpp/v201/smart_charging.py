@@ -49,8 +49,8 @@ Rules (2.0.1 part 2; statusInfo.reasonCode from its reason-code table):
   CompositeScheduleDefaultLimitAmps / ...Watts (where no profile applies), and
   IgnoredProfilePurposesOffline (K06: the purposes left out while offline; default none).
 - SmartChargingCtrlr.Entries[ChargingProfiles] holds the number of installed profiles.
-  LimitChangeSignificance is declared (the device model requires it) but nothing reports
-  limit changes yet.
+  LimitChangeSignificance: ``charging_rate.py`` reports a running transaction's limit changes.
+  ACPhaseSwitchingSupported is false (constant): a period with phaseToUse is refused.
 
 Must never: keep profiles itself (the common core does), or read a clock.
 """
@@ -73,6 +73,7 @@ from ocpp_bridge.ocpp.context import BlockContext
 from ocpp_bridge.ocpp.errors import NotSupportedAction
 from ocpp_bridge.ocpp.events import ChargingProfilesChanged, RemoteStartProfile, TxStarted, TxUpdated
 from ocpp_bridge.ocpp.timefmt import iso
+from ocpp_bridge.ocpp.v201.charging_rate import ChargingRateReports
 from ocpp_bridge.ocpp.v201.device_model import DeviceModel
 from ocpp_bridge.ocpp.v201.dm_definitions import RO, VariableKey
 from ocpp_bridge.ocpp.v201.transactions import TransactionBlock
@@ -98,6 +99,8 @@ DEFAULT_NUMBER_PHASES = integer(SMART, "CompositeScheduleDefaultNumberPhases", 3
 SUPPLY_VOLTAGE = integer(SMART, "SupplyVoltage", 230, min_limit=1, unit="V")
 IGNORED_PROFILE_PURPOSES_OFFLINE = member_list(
     SMART, "IgnoredProfilePurposesOffline", "", values_list="ChargingStationMaxProfile,TxDefaultProfile,TxProfile")
+LIMIT_CHANGE_SIGNIFICANCE = decimal(SMART, "LimitChangeSignificance", 1.0, unit="Percent")
+AC_PHASE_SWITCHING_SUPPORTED = boolean(SMART, "ACPhaseSwitchingSupported", False, mutability=RO, constant=True)
 VARIABLES = (
     SMART_CHARGING_ENABLED,
     ENTRIES,
@@ -106,7 +109,8 @@ VARIABLES = (
     PROFILE_STACK_LEVEL,
     RATE_UNIT,
     SMART_CHARGING_AVAILABLE,
-    decimal(SMART, "LimitChangeSignificance", 1.0, unit="Percent"),
+    LIMIT_CHANGE_SIGNIFICANCE,
+    AC_PHASE_SWITCHING_SUPPORTED,
     DEFAULT_LIMIT_AMPS,
     DEFAULT_LIMIT_WATTS,
     DEFAULT_NUMBER_PHASES,
@@ -178,6 +182,7 @@ class SmartChargingBlock:
         self.evse_count = ctx.evse_count
         self.transactions = transactions
         self.profiles = build(ctx, transactions)
+        self.rate_reports = ChargingRateReports(ctx, self.profiles, transactions, LIMIT_CHANGE_SIGNIFICANCE)
         self.core.handle("SetChargingProfile", self._on_set)
         self.core.handle("ClearChargingProfile", self._on_clear)
         self.core.handle("GetCompositeSchedule", self._on_get_composite)
