@@ -108,3 +108,24 @@ def test_nested_transaction_joins_the_outer_one(tmp_path):
                 conn.execute("INSERT INTO item (label) VALUES ('inner')")
             raise RuntimeError("outer fails")
     assert conn.execute("SELECT COUNT(*) FROM item").fetchone()[0] == 0
+
+
+def test_files_are_the_owners_only_with_their_wal_and_shm(tmp_path):
+    """They hold secrets (AuthorizationKey, tokens): mode 0600, whatever the umask, and a
+    file an older version left readable is made private when opened."""
+    import os
+    import stat
+
+    old_umask = os.umask(0o022)
+    try:
+        conn = open_database(tmp_path, "secret", ["CREATE TABLE t (x INTEGER)"])
+        conn.execute("INSERT INTO t VALUES (1)")
+        for suffix in ("", "-wal", "-shm"):
+            mode = stat.S_IMODE(os.stat(tmp_path / f"secret.db{suffix}").st_mode)
+            assert mode == 0o600, (suffix, oct(mode))
+        conn.close()
+        os.chmod(tmp_path / "secret.db", 0o644)
+        open_database(tmp_path, "secret", ["CREATE TABLE t (x INTEGER)"]).close()
+        assert stat.S_IMODE(os.stat(tmp_path / "secret.db").st_mode) == 0o600
+    finally:
+        os.umask(old_umask)

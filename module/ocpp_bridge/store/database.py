@@ -1,8 +1,10 @@
 """SQLite files of the module: opening, durability settings, schema versions, transactions.
 
-Owns: where a store's file lives (``<directory>/<name>.db``), the pragmas every store gets
-(WAL journal, ``synchronous=FULL``, foreign keys on), the schema version kept in the
-``user_version`` pragma, and a small transaction helper.
+Owns: where a store's file lives (``<directory>/<name>.db``), who may read it (the files
+hold secrets such as AuthorizationKey and tokens: the file is the owner's only, mode 0600,
+made so before SQLite writes a byte, and SQLite gives its -wal/-shm files the same mode), the
+pragmas every store gets (WAL journal, ``synchronous=FULL``, foreign keys on), the schema
+version kept in the ``user_version`` pragma, and a small transaction helper.
 
 Schema versions: a store hands over the full list of its SQL scripts, oldest first. Script
 ``i`` (0-based) moves the file from version ``i`` to ``i + 1``; scripts already applied are
@@ -26,6 +28,7 @@ error from SQLite.
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 from collections.abc import Iterator, Sequence
@@ -33,6 +36,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+FILE_MODE = 0o600
 
 
 class SchemaVersionError(RuntimeError):
@@ -52,6 +56,8 @@ def open_database(
     """Open (creating folder and file) ``<directory>/<name>.db`` and bring its schema up to date."""
     path = database_path(directory, name)
     path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, FILE_MODE))  # created private, never world-readable
+    os.chmod(path, FILE_MODE)  # and a file an older version made readable is made private
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=5.0)
     try:
         mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
