@@ -22,6 +22,7 @@ if str(TESTS_DIR) not in sys.path:
 from support.bridge_process import BridgeProcess  # noqa: E402
 from support.broker import Mosquitto  # noqa: E402
 from support.everest_peer import EverestPeer  # noqa: E402
+from support.secrets_used import leaks  # noqa: E402
 
 
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)
@@ -34,6 +35,18 @@ def pytest_runtest_makereport(item, call):
 def _test_failed(request) -> bool:
     return any(getattr(getattr(request.node, f"rep_{when}", None), "failed", False)
                for when in ("setup", "call"))
+
+
+# -- secrets -----------------------------------------------------------------------------
+@pytest.fixture(scope="session", autouse=True)
+def no_secret_in_any_bridge_log(tmp_path_factory):
+    """After the last test: no secret a test used (support/secrets_used.py) is in any log the
+    bridge wrote during the run. A leak fails the run at this teardown, naming file and secret."""
+    yield
+    from support.station import CP_ID
+
+    found = leaks(tmp_path_factory.getbasetemp(), (CP_ID,))
+    assert not found, "secrets in the bridge's logs:\n" + "\n".join(found[:20])
 
 
 # -- MQTT --------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from support.secrets_used import secret
 from support.station import CP_ID
 
 BOTH = pytest.mark.parametrize("version", ["1.6", "2.0.1"])
@@ -111,7 +112,7 @@ def test_stop_disconnects_and_restart_boots_again(station, version):
 
 @BOTH
 def test_tc_085_tc_a_01_basic_auth(station, version):
-    st = station(version=version, csms_kwargs={"basic_auth_password": "s3cret-passw0rd-16"},
+    st = station(version=version, csms_kwargs={"basic_auth_password": secret("s3cret-passw0rd-16")},
                  config={"SecurityProfile": 1, "BasicAuthPassword": "s3cret-passw0rd-16"})
     auth = st.csms.handshake(CP_ID)
     assert auth, "the CSMS recorded the handshake"
@@ -121,7 +122,7 @@ def test_tc_085_tc_a_01_basic_auth(station, version):
 @BOTH
 def test_basic_auth_wrong_password_is_refused_and_retried(station, version):
     st = station(version=version, csms_kwargs={"basic_auth_password": "right-password-123"},
-                 config={"SecurityProfile": 1, "BasicAuthPassword": "wrong-password-123"}, wait_boot=False)
+                 config={"SecurityProfile": 1, "BasicAuthPassword": secret("wrong-password-123")}, wait_boot=False)
     deadline = time.time() + 15
     while len(st.csms.rejected) < 2 and time.time() < deadline:
         time.sleep(0.1)
@@ -131,9 +132,9 @@ def test_basic_auth_wrong_password_is_refused_and_retried(station, version):
 
 
 # ------------------------------------------------------------------ the Basic-auth password
-MODULE_OPTION_PASSWORD = "module-opt10n-passw0rd"
-NEW_PASSWORD = "OCA_OCTT_admin_test-1"
-NEWER_PASSWORD = "0ther-passw0rd-for-step-4"
+MODULE_OPTION_PASSWORD = secret("module-opt10n-passw0rd")
+NEW_PASSWORD = secret("OCA_OCTT_admin_test-1")
+NEWER_PASSWORD = secret("0ther-passw0rd-for-step-4")
 
 
 def basic(password):
@@ -161,8 +162,8 @@ def assert_no_secret_logged(st, tmp_path, *secrets):
     frames = "\n".join(p.read_text(encoding="utf-8") for p in (tmp_path / "frames").glob("*.log"))
     logged = st.bridge.log_text()
     assert "AuthorizationKey" in frames or "BasicAuthPassword" in frames, "the frame log holds the change"
-    for secret in secrets:
-        for text in (secret, base64.b64encode(f"{CP_ID}:{secret}".encode()).decode()):
+    for value in secrets:
+        for text in (value, base64.b64encode(f"{CP_ID}:{value}".encode()).decode()):
             assert text not in logged, f"{text!r} in the bridge log"
             assert text not in frames, f"{text!r} in the frame log"
     assert "********" in logged and "********" in frames
