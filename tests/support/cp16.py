@@ -6,7 +6,8 @@ automatically per action (``rig.answers``; ``None`` holds the call unanswered un
 ``rig.answer_held``), and ``rig.request`` sends a CALL of the CSMS and returns the
 CALLRESULT payload (or None while a deferred answer is still pending). ``FakePort`` records
 every EvsePort request; its ``done`` callbacks run at once with ``port.ok[name]`` (default
-True) unless ``port.hold`` names the request.
+True) unless ``port.hold`` names the request. ``port.security`` plays the evse_security module
+(cmd -> answer; None: no such module).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ class FakePort:
         self.hold: set[str] = set()
         self.held: list[tuple[str, object]] = []
         self.data_transfer_answer: dict | None = None
+        self.security: dict | None = None  # evse_security: cmd -> answer (callable: of the args); None: absent
 
     def _done(self, name, done):
         if done is None:
@@ -82,6 +84,21 @@ class FakePort:
     def data_transfer(self, request, done):
         self.calls.append(("data_transfer", request))
         done(self.data_transfer_answer)
+
+    def security_present(self):
+        return self.security is not None
+
+    def security_call(self, cmd, args, done):
+        self.calls.append(("security", cmd, args))
+        if cmd in self.hold:
+            self.held.append((cmd, done))
+            return
+        answer = (self.security or {}).get(cmd)
+        answer = answer(args) if callable(answer) else answer
+        if isinstance(answer, Exception):
+            done(None, str(answer))
+        else:
+            done(answer, None)
 
 
 class Rig:

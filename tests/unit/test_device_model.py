@@ -52,7 +52,10 @@ EXPECTED = {
                       "ResetRetries", "RetryBackOffRandomRange", "RetryBackOffRepeatTimes",
                       "RetryBackOffWaitMinimum", "UnlockOnEVSideDisconnect",
                       "WebSocketPingInterval", "FileTransferProtocols"},
-    "SecurityCtrlr": {"SecurityProfile", "BasicAuthPassword", "Identity", "OrganizationName"},
+    "SecurityCtrlr": {"SecurityProfile", "BasicAuthPassword", "Identity", "OrganizationName",
+                      "MaxCertificateChainSize", "CertSigningWaitMinimum", "CertSigningRepeatTimes"},
+    "ISO15118Ctrlr": {"CountryName"},
+    "InternalCtrlr": {"AllowCSMSRootCertInstallWithUnsecureConnection", "AllowMFRootCertInstallWithUnsecureConnection"},
     "DeviceDataCtrlr": {f"{v}[{i}]" for v in ("ItemsPerMessage", "BytesPerMessage")
                         for i in ("GetReport", "GetVariables", "SetVariables")},
     "AuthCtrlr": {"AuthorizeRemoteStart", "LocalAuthorizeOffline", "LocalPreAuthorize",

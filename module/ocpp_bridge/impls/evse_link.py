@@ -25,6 +25,7 @@ from ocpp_bridge.ocpp import evse_events as E
 log = logging.getLogger("ocpp_bridge.evse")
 
 REQ = "evse_manager"
+SECURITY = "security"
 
 _CHARGING_STATE = {
     "ChargingStarted": "Charging",
@@ -280,3 +281,13 @@ class EvseLink:
     def reset(self, kind, done=None):
         """The system module resets the charger (``system_link``)."""
         self.engine.system_link.reset(kind, done)
+
+    def security_present(self):
+        return bool(self.engine.settings.connections.get(SECURITY))
+
+    def security_call(self, cmd, args, done):
+        """The evse_security module's ``cmd`` (bounded by CsmsAnswerTimeoutS: a CSMS waits on it)."""
+        def finished(retval, error):
+            done(retval, None if error is None else f"{error[0]}: {error[1]}")
+        self.engine.call_required(SECURITY, 0, cmd, args, finished,
+                                  timeout_s=float(self.engine.settings["CsmsAnswerTimeoutS"]))

@@ -107,6 +107,12 @@ class EvseSwitch:
     def data_transfer(self, request: dict[str, Any], done: Callable[[dict[str, Any] | None], None]) -> None:
         self.target.data_transfer(request, done)
 
+    def security_present(self) -> bool:
+        return self.target.security_present()
+
+    def security_call(self, cmd: str, args: dict[str, Any], done: Callable[[Any, str | None], None]) -> None:
+        self.target.security_call(cmd, args, done)
+
 
 def new_uuid() -> str:
     """A fresh random id (uuid4) as text: the ids a block makes up (2.0.1 transactionIds)."""

@@ -72,6 +72,12 @@ class PasswordChanged:
 
 
 @dataclass(frozen=True)
+class LeafCertificateChanged:
+    """The security module installed a new certificate of the station (CertificateSigned):
+    the connection at security profile 3 is made again with it."""
+
+
+@dataclass(frozen=True)
 class Registered:
     """BootNotification was Accepted: the station may send everything."""
 

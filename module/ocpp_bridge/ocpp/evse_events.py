@@ -223,6 +223,12 @@ class EvsePort(Protocol):
         """A CSMS DataTransfer for the ``data_transfer`` module (OCPP camelCase request);
         ``done(None)`` when no such module is connected."""
 
+    def security_present(self) -> bool:
+        """A ``security`` (evse_security) module is connected."""
+
+    def security_call(self, cmd: str, args: dict[str, Any], done: Callable[[Any, str | None], None]) -> None:
+        """Call ``cmd`` of the evse_security module: ``done(result, None)`` or ``done(None, error)``."""
+
 
 class NullEvsePort:
     """A port with no EVSEs behind it: every request fails (used before the bus is wired)."""
@@ -265,3 +271,9 @@ class NullEvsePort:
 
     def data_transfer(self, request: dict[str, Any], done: Callable[[dict[str, Any] | None], None]) -> None:
         done(None)
+
+    def security_present(self) -> bool:
+        return False
+
+    def security_call(self, cmd: str, args: dict[str, Any], done: Callable[[Any, str | None], None]) -> None:
+        done(None, "no security module")

@@ -13,6 +13,8 @@ charge point cannot confirm.
 - CancelReservation -> Rejected (the reservation could not be cancelled, as far as we know).
 - DataTransfer -> Rejected (1.6 DataTransferStatus / 2.0.1 DataTransferStatusEnumType:
   "message has been accepted but the contained request is rejected").
+- InstallCertificate and CertificateSigned -> Rejected, DeleteCertificate -> Failed,
+  GetInstalledCertificateIds -> NotFound (the security module did not confirm anything).
 
 An action not listed here that still answers later gets the version's InternalError.
 
@@ -26,6 +28,10 @@ _BOTH_VERSIONS: dict[str, dict[str, str]] = {
     "ReserveNow": {"status": "Rejected"},
     "CancelReservation": {"status": "Rejected"},
     "DataTransfer": {"status": "Rejected"},
+    "InstallCertificate": {"status": "Rejected"},
+    "CertificateSigned": {"status": "Rejected"},
+    "DeleteCertificate": {"status": "Failed"},
+    "GetInstalledCertificateIds": {"status": "NotFound"},
 }
 
 LATE_ANSWERS: dict[str, dict[str, dict[str, str]]] = {"1.6": _BOTH_VERSIONS, "2.0.1": _BOTH_VERSIONS}

@@ -3,9 +3,9 @@ scripted security module: the refusals before the module is asked, the mapping o
 and a module that fails or answers nonsense."""
 
 import pytest
-from test_x509_root import make
 
 from ocpp_bridge.ocpp.common.certificates import Certificates
+from support.cert_factory import make
 
 HASH = {"hashAlgorithm": "SHA256", "issuerNameHash": "aa", "issuerKeyHash": "bb", "serialNumber": "01"}
 SNAKE = {"hash_algorithm": "SHA256", "issuer_name_hash": "aa", "issuer_key_hash": "bb", "serial_number": "01"}

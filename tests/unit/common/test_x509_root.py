@@ -2,35 +2,12 @@
 a self-signed certificate that is no CA, two certificates at once and anything that is not a
 certificate are not. Certificates are made here with the ``cryptography`` package."""
 
-import datetime as dt
-
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from hypothesis import given
 from hypothesis import strategies as st
 
 from ocpp_bridge.ocpp.common.x509_root import der_is_root, pem_is_root
-
-NOW = dt.datetime.now(dt.timezone.utc)
-
-
-def name(cn: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-
-
-def make(subject: str, issuer: str | None = None, issuer_key=None, *, ca: bool | None = True) -> tuple[str, object]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    builder = (x509.CertificateBuilder().subject_name(name(subject)).issuer_name(name(issuer or subject))
-               .public_key(key.public_key()).serial_number(x509.random_serial_number())
-               .not_valid_before(NOW - dt.timedelta(days=1)).not_valid_after(NOW + dt.timedelta(days=30)))
-    if ca is not None:
-        builder = builder.add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-    builder = builder.add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-    cert = builder.sign(issuer_key or key, hashes.SHA256())
-    return cert.public_bytes(serialization.Encoding.PEM).decode(), key
+from support.cert_factory import make
 
 
 @pytest.fixture(scope="module")

@@ -32,6 +32,8 @@ MESSAGE_ATTEMPTS = integer(COMM, "MessageAttempts", 3, instance="TransactionEven
 MESSAGE_ATTEMPT_INTERVAL = integer(COMM, "MessageAttemptInterval", 60, instance="TransactionEvent", unit="s")
 QUEUE_ALL_MESSAGES = boolean(COMM, "QueueAllMessages", False)
 SECURITY_PROFILE = integer(SECURITY, "SecurityProfile", 1, mutability=RO, min_limit=1, max_limit=3)
+IDENTITY = string(SECURITY, "Identity", "", max_limit=48)
+ORGANIZATION_NAME = string(SECURITY, "OrganizationName", "")
 
 VARIABLES = (
     member_list(COMM, "FileTransferProtocols", "HTTP,HTTPS", values_list="FTP,FTPS,HTTP,HTTPS,SFTP", mutability=RO,
@@ -46,8 +48,8 @@ VARIABLES = (
     integer(COMM, "RetryBackOffRepeatTimes", 5),
     integer(COMM, "RetryBackOffWaitMinimum", 10, unit="s"),
     integer(COMM, "WebSocketPingInterval", 30, unit="s"),
-    string(SECURITY, "Identity", "", max_limit=48),
-    string(SECURITY, "OrganizationName", ""),
+    IDENTITY,
+    ORGANIZATION_NAME,
     SECURITY_PROFILE,
     date_time(CLOCK, "DateTime", persistent=False),
     sequence_list(CLOCK, "TimeSource", "Heartbeat", values_list=TIME_SOURCES),
