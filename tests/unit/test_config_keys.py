@@ -30,10 +30,12 @@ EXPECTED_KEYS = [
     "WebSocketPingInterval", "LocalAuthListEnabled", "LocalAuthListMaxLength",
     "SendLocalListMaxLength", "ReserveConnectorZeroSupported", "ChargeProfileMaxStackLevel",
     "ChargingScheduleAllowedChargingRateUnit", "ChargingScheduleMaxPeriods",
-    "MaxChargingProfilesInstalled", "AuthorizationKey", "SecurityProfile",
-    # libocpp's keys for the composite schedule (not in the specification: after its keys)
+    "MaxChargingProfilesInstalled", "AdditionalRootCertificateCheck", "AuthorizationKey",
+    "CertificateSignedMaxChainSize", "CertificateStoreMaxLength", "CpoName", "SecurityProfile",
+    # libocpp's keys (not in the specification: after its keys)
     "CompositeScheduleDefaultLimitAmps", "CompositeScheduleDefaultLimitWatts",
     "CompositeScheduleDefaultNumberPhases", "SupplyVoltage", "IgnoredProfilePurposesOffline",
+    "AllowCSMSRootCertInstallWithUnsecureConnection", "AllowMFRootCertInstallWithUnsecureConnection",
 ]
 READ_ONLY = {
     "ConnectorPhaseRotationMaxLength", "GetConfigurationMaxKeys",
@@ -42,7 +44,8 @@ READ_ONLY = {
     "SupportedFeatureProfilesMaxLength", "LocalAuthListMaxLength", "SendLocalListMaxLength",
     "ReserveConnectorZeroSupported", "ChargeProfileMaxStackLevel",
     "ChargingScheduleAllowedChargingRateUnit", "ChargingScheduleMaxPeriods",
-    "MaxChargingProfilesInstalled",
+    "MaxChargingProfilesInstalled", "AdditionalRootCertificateCheck", "CertificateSignedMaxChainSize",
+    "CertificateStoreMaxLength",
 }
 PASSWORD = "0123456789abcdef0123"
 

@@ -98,10 +98,13 @@ class Certificates:
     with the OCPP status (and, for the ids, the chains)."""
 
     def __init__(self, module: SecurityModule, security_profile: Callable[[], int],
-                 allow_unsecure: Callable[[], Iterable[str]] = frozenset) -> None:
+                 allow_unsecure: Callable[[], Iterable[str]] = frozenset,
+                 leaf_installed: Callable[[], None] = lambda: None) -> None:
+        """``leaf_installed()``: called once a CertificateSigned chain is installed."""
         self.module = module
         self.security_profile = security_profile
         self.allow_unsecure = allow_unsecure
+        self.leaf_installed = leaf_installed
 
     def _call(self, cmd: str, args: dict[str, Any], read: Callable[[Any], Any], failed: Any) -> Deferred:
         answer = Deferred()
@@ -195,10 +198,25 @@ class Certificates:
                            "common": common, "use_tpm": False}, read, None)
 
     def install_signed(self, chain: str) -> Deferred:
-        """CertificateSigned (the station's certificate): Accepted or Rejected."""
+        """CertificateSigned (the station's certificate): Accepted (and ``leaf_installed()``) or Rejected."""
         def read(result: Any) -> str:
             log.info("CertificateSigned: the security module says %s", result)
-            return "Accepted" if result == "Accepted" else "Rejected"
+            if result != "Accepted":
+                return "Rejected"
+            self.leaf_installed()
+            return "Accepted"
 
         return self._call("update_leaf_certificate", {"certificate_chain": chain, "certificate_type": LEAF}, read,
                           "Rejected")
+
+
+def mapped(result: Deferred, fn: Callable[[Any], Any]) -> Deferred:
+    """A Deferred of ``fn(value)`` once ``result`` resolves (this module's Deferreds never fail)."""
+    answer = Deferred()
+    result.then(lambda value, error: answer.resolve(fn(value)))
+    return answer
+
+
+def as_answer(status: Deferred) -> Deferred:
+    """A Deferred OCPP status as the Deferred answer ``{"status": ...}``."""
+    return mapped(status, lambda value: {"status": value})

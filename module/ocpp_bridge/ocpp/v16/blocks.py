@@ -23,6 +23,7 @@ from ocpp_bridge.ocpp.v16 import availability as availability_db
 from ocpp_bridge.ocpp.v16 import reservation as reservation_db
 from ocpp_bridge.ocpp.v16.authorization import Authorization16
 from ocpp_bridge.ocpp.v16.availability import Availability16
+from ocpp_bridge.ocpp.v16.certificates import Certificates16
 from ocpp_bridge.ocpp.v16.configuration import ConfigurationKeys
 from ocpp_bridge.ocpp.v16.meter_values import MeterValues16
 from ocpp_bridge.ocpp.v16.remote_control import RemoteControl16
@@ -42,6 +43,7 @@ class Blocks16:
     reservation: Reservation16
     remote_control: RemoteControl16
     smart_charging: SmartCharging16
+    certificates: Certificates16
 
     def close(self) -> None:
         for block in (self.authorization, self.transactions, self.availability, self.reservation,
@@ -49,8 +51,9 @@ class Blocks16:
             block.close()
 
 
-def build_blocks(ctx: BlockContext[ConfigurationKeys], registration: Registration) -> Blocks16:
-    """The blocks of a 1.6 charge point, in the order they hear each event."""
+def build_blocks(ctx: BlockContext[ConfigurationKeys], registration: Registration, serial_number: str = "") -> Blocks16:
+    """The blocks of a 1.6 charge point, in the order they hear each event (``serial_number``:
+    the charge point's, the common name of its certificate)."""
     transactions_later: Later[Transactions16] = Later("the 1.6 transactions block")
     status = Status16(ctx, open_session=lambda evse: transactions_later.get().open_session(evse))
     authorization = Authorization16(ctx, status, AuthStore(ctx.databases.open(auth_store.DATABASE_NAME,
@@ -66,5 +69,6 @@ def build_blocks(ctx: BlockContext[ConfigurationKeys], registration: Registratio
                                                                                 availability_db.MIGRATIONS))
     remote_control = RemoteControl16(ctx, registration, status, transactions, meter_values, reservation)
     charging = SmartCharging16(ctx, transactions)
+    certificates = Certificates16(ctx, serial_number)
     return Blocks16(status, authorization, transactions, meter_values, availability, reservation, remote_control,
-                    charging)
+                    charging, certificates)

@@ -51,7 +51,8 @@ class ChargePoint16(ChargePoint):
         self.provisioning = Provisioning16(self.core, self.keys, station)
         self._evse = EvseSwitch()
         context = BlockContext(self.core, self.keys, self._evse, evse_count, databases)
-        self.blocks: Blocks16 = build_blocks(context, self.provisioning.registration)
+        self.blocks: Blocks16 = build_blocks(context, self.provisioning.registration,
+                                             str(station.get("serial_number") or ""))
 
     config_migrations = configuration.MIGRATIONS
 

@@ -141,7 +141,8 @@ REPORT_ORDER: tuple[str, ...] = (
     "ChargeProfileMaxStackLevel", "ChargingScheduleAllowedChargingRateUnit", "ChargingScheduleMaxPeriods",
     "MaxChargingProfilesInstalled",
     # security whitepaper
-    "AuthorizationKey", "SecurityProfile",
+    "AdditionalRootCertificateCheck", "AuthorizationKey", "CertificateSignedMaxChainSize",
+    "CertificateStoreMaxLength", "CpoName", "SecurityProfile",
 )
 
 

@@ -31,8 +31,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ocpp_bridge.deferred import Deferred, now_or_later
-from ocpp_bridge.ocpp.common.certificates import TYPE_OF_ID_201, Certificates
+from ocpp_bridge.deferred import now_or_later
+from ocpp_bridge.ocpp.common.certificates import TYPE_OF_ID_201, Certificates, as_answer, mapped
 from ocpp_bridge.ocpp.context import BlockContext
 from ocpp_bridge.ocpp.events import LeafCertificateChanged
 from ocpp_bridge.ocpp.outcome import Failure
@@ -61,7 +61,8 @@ class CertificatesBlock:
         self.core = ctx.core
         self.model = ctx.config
         self.module = ctx.evse
-        self.certificates = Certificates(ctx.evse, self._security_profile, self._allowed_unsecure)
+        self.certificates = Certificates(ctx.evse, self._security_profile, self._allowed_unsecure,
+                                         lambda: self.core.events.publish(LeafCertificateChanged()))
         self._attempt = 0
         for action, fn in (("InstallCertificate", self._on_install), ("DeleteCertificate", self._on_delete),
                            ("GetInstalledCertificateIds", self._on_get_ids),
@@ -83,15 +84,13 @@ class CertificatesBlock:
         if refusal is not None:
             log.info("InstallCertificate %s: Rejected, %s", kind, refusal)
             return {"status": "Rejected", "statusInfo": {"reasonCode": "Unspecified", "additionalInfo": refusal[:512]}}
-        return now_or_later(_status(self.certificates.install(kind, pem)))
+        return now_or_later(as_answer(self.certificates.install(kind, pem)))
 
     def _on_delete(self, payload: dict[str, Any]) -> Any:
-        return now_or_later(_status(self.certificates.delete(payload["certificateHashData"])))
+        return now_or_later(as_answer(self.certificates.delete(payload["certificateHashData"])))
 
     def _on_get_ids(self, payload: dict[str, Any]) -> Any:
-        answer = Deferred()
-
-        def report(result: Any, error: str | None) -> None:
+        def report(result: tuple[str, list[Any]]) -> dict[str, Any]:
             status, chains = result
             out: dict[str, Any] = {"status": status}
             if chains:
@@ -99,10 +98,9 @@ class CertificatesBlock:
                     {"certificateType": TYPE_OF_ID_201.get(kind, kind), "certificateHashData": data,
                      **({"childCertificateHashData": children} if children else {})}
                     for kind, data, children in chains]
-            answer.resolve(out)
+            return out
 
-        self.certificates.installed(list(payload.get("certificateType") or [])).then(report)
-        return now_or_later(answer)
+        return now_or_later(mapped(self.certificates.installed(list(payload.get("certificateType") or [])), report))
 
     # ------------------------------------------------------------------ A02 / A03
     def _trigger_sign(self, evse: Any) -> str:
@@ -148,19 +146,5 @@ class CertificatesBlock:
             return {"status": "Rejected", "statusInfo": {"reasonCode": "UnsupportedRequest",
                                                          "additionalInfo": "ISO 15118 certificates are not served"}}
         self.core.timers.cancel(SIGN_TIMER)
-        answer = Deferred()
+        return now_or_later(as_answer(self.certificates.install_signed(chain)))
 
-        def installed(status: Any, error: str | None) -> None:
-            answer.resolve({"status": status})
-            if status == "Accepted":
-                self.core.events.publish(LeafCertificateChanged())
-
-        self.certificates.install_signed(chain).then(installed)
-        return now_or_later(answer)
-
-
-def _status(result: Deferred) -> Deferred:
-    """A Deferred status as a Deferred ``{"status": ...}`` answer."""
-    answer = Deferred()
-    result.then(lambda status, error: answer.resolve({"status": status}))
-    return answer
