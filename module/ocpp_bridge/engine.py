@@ -36,7 +36,16 @@ before the connection is handed to it. Nothing of one version is translated into
 
 What the engine leaves to its parts: the CSMS connection and its credentials (``csms_link``),
 the frame log (``frame_log``), the errors of the required modules (``everest/required_errors``),
-the system module (``impls/system_link``).
+the system module (``impls/system_link``), the security module (``impls/security_link``).
+
+TLS (security profiles 2 and 3): before the transport first dials, the engine finds the TLS
+files (from the ``security`` module when one is connected, else from the module options) and
+hands them to the CSMS link; when they are missing or unusable it logs why and looks again
+after RetryBackOffWaitMinimumS, never dialling without them. A dial whose TLS handshake finds
+the CSMS certificate invalid (wrong CA, expired, wrong host name) raises the security event
+InvalidCentralSystemCertificate (1.6) / InvalidCsmsCertificate (2.0.1), queued durably like
+every security event and sent once connected; one per run of such failures (a connection that
+comes up ends the run), not one per re-dial.
 """
 
 from __future__ import annotations
@@ -61,10 +70,12 @@ from ocpp_bridge.log_redaction import install as install_redaction
 from ocpp_bridge.ocpp.charge_point import ChargePoint
 from ocpp_bridge.ocpp.events import FrameLogged, PasswordChanged
 from ocpp_bridge.ocpp.secrets import Redactor
+from ocpp_bridge.ocpp.security_events import send_security_event
 from ocpp_bridge.ocpp.station import InvalidOutgoing
-from ocpp_bridge.ocpp.transport import Connected, Disconnected, TextReceived
+from ocpp_bridge.ocpp.transport import CertificateRejected, Connected, Disconnected, TextReceived
 from ocpp_bridge.ocpp_versions import first_version, offered_versions, remember_version
 from ocpp_bridge.station_factory import build_station, check_overrides
+from ocpp_bridge.tls import INVALID_CSMS_CERTIFICATE, TlsFiles, uses_tls
 
 log = logging.getLogger("ocpp_bridge.engine")
 
@@ -116,6 +127,8 @@ class Engine:
         self._ready_deadline: float | None = None
         self._start_at: float | None = None
         self.secrets = Redactor()
+        self._tls_retry_at: float | None = None       # when to look for the TLS files again
+        self._certificate_reported = False            # this run of certificate failures has its event
 
         on_message = lambda t, p: self.inbox.put(MqttIn(t, p))  # noqa: E731
         on_connection = lambda up: self.inbox.put(MqttUp(up))  # noqa: E731
@@ -139,6 +152,8 @@ class Engine:
         self.auth_link = bus_side.auth_link
         self.system_link = bus_side.system_link
         self.evse_link = bus_side.evse_link
+        from ocpp_bridge.impls.security_link import SecurityLink
+        self.security_link = SecurityLink(self)
         self._attach(self.station)
 
     # ================================================================ lifecycle
@@ -215,8 +230,12 @@ class Engine:
         if self._start_at is not None and now >= self._start_at:
             self._start_at = None
             self._start_ocpp(now)
+        if self._tls_retry_at is not None and now >= self._tls_retry_at:
+            self._tls_retry_at = None
+            self._prepare_tls()
         due = [d for d in (self.station.core.poll(now), self.calls.deadline(),
-                           self._ready_deadline if not self.ocpp_started else None, self._start_at) if d is not None]
+                           self._ready_deadline if not self.ocpp_started else None, self._start_at,
+                           self._tls_retry_at) if d is not None]
         return min(due, default=None)
 
     # ================================================================ dispatch
@@ -228,6 +247,7 @@ class Engine:
         elif isinstance(event, Connected):
             log.info("connected to CSMS %s (%s)", self.settings.central_system_url, event.subprotocol)
             version = self.csms.connected(event)
+            self._certificate_reported = False
             if version != self.station.version:
                 self._switch_station(version, now)
             self.station.core.on_connected(now)
@@ -235,6 +255,8 @@ class Engine:
             log.warning("CSMS connection lost: %s", event.reason)
             self.csms.disconnected()
             self.station.core.on_disconnected(now)
+        elif isinstance(event, CertificateRejected):
+            self._on_certificate_rejected(event)
         elif isinstance(event, MqttUp):
             if event.up:
                 log.info("MQTT (re)connected")
@@ -388,11 +410,46 @@ class Engine:
             impl.on_ocpp_started()
         self.evse_link.on_ocpp_started()
         self.auth_link.push()
+        if uses_tls(self.csms.profile):
+            self._prepare_tls()
+        else:
+            self._connect()
+
+    def _connect(self) -> None:
+        """Start the transport (after the system's boot reason where the station takes one)."""
         if self.system_link.present and self.station.takes_boot_reason():
             # then connect; a silent system module delays OCPP by BOOT_REASON_WAIT_S at most
             self.system_link.boot_reason(self._on_boot_reason)
         else:
             self.transport.start()
+
+    # ================================================================ TLS
+    def _prepare_tls(self) -> None:
+        """Find the TLS files, hand them to the CSMS link, then connect (see the module docstring)."""
+        profile = self.csms.profile
+
+        def found(files: TlsFiles | None, why: str | None) -> None:
+            if files is not None and self.csms.use_tls_files(files):
+                self._connect()
+                return
+            delay = max(1.0, float(self.settings["RetryBackOffWaitMinimumS"]))
+            if why is not None:
+                log.error("no TLS files for security profile %d: %s", profile, why)
+            log.warning("not connecting without TLS; looking for the TLS files again in %.0f s", delay)
+            self._tls_retry_at = self.clock() + delay
+
+        if self.security_link.present:
+            self.security_link.tls_files(profile, found)
+        else:
+            found(self.csms.tls_files_from_options(), None)
+
+    def _on_certificate_rejected(self, event: CertificateRejected) -> None:
+        log.error("the CSMS certificate failed verification: %s", event.reason)
+        if self._certificate_reported:
+            return
+        self._certificate_reported = True
+        version = self.station.version
+        send_security_event(self.station.core, INVALID_CSMS_CERTIFICATE[version], event.reason, critical=True)
 
     def _on_boot_reason(self, reason: str | None) -> None:
         if reason is not None:

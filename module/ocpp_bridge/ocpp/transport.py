@@ -9,13 +9,17 @@ the pong timeout; closing with 1007 on a text message that is not UTF-8 (RFC 645
 also after a pong timeout: libocpp #1175 is the bug we must not have);
 ``pause``/``resume``/``stop``; TCP_NODELAY on the socket; the queue of frames
 waiting to be written (``send`` hands them over, this thread writes them);
-new Basic credentials for the next dial (``set_basic_auth``).
+new Basic credentials and a new TLS context for the next dial (``set_basic_auth``,
+``set_ssl_context``); a TLS handshake that fails because the server's certificate does not
+verify is reported as ``CertificateRejected`` (then re-dialled with back-off like any failed
+dial, and never retried without TLS: the URL's scheme alone decides).
 
 Must never: parse or build OCPP messages, keep protocol state, block in the
 ``on_event`` callback's place, make a caller of ``send`` wait for the network,
-or log the Authorization header. It turns network traffic into three events,
+or log the Authorization header. It turns network traffic into four events,
 ``Connected``, ``Disconnected`` (once per connection that was up and went
-down; failed dials are logged, not reported) and ``TextReceived``, delivered
+down; failed dials are logged, not reported), ``CertificateRejected`` (a dial whose TLS
+handshake found the server's certificate invalid) and ``TextReceived``, delivered
 by calling ``on_event`` from the transport thread; the engine is expected to
 put them on its inbox queue and return at once.
 
@@ -79,6 +83,12 @@ class Connected:
 
 @dataclass(frozen=True)
 class Disconnected:
+    reason: str
+
+
+@dataclass(frozen=True)
+class CertificateRejected:
+    """A dial failed: the server's certificate did not verify (``reason`` from the TLS library)."""
     reason: str
 
 
@@ -174,6 +184,11 @@ class WebSocketTransport:
         header = f"Authorization: Basic {basic_auth_token(user, password)}"
         with self._lock:
             self._authorization = header
+
+    def set_ssl_context(self, context: ssl.SSLContext | None) -> None:
+        """Use this TLS context for ``wss://`` from the next dial on (the live connection stays)."""
+        with self._lock:
+            self._ssl_context = context
 
     def pause(self) -> None:
         """Close the connection (1000) and do not re-dial until ``resume``."""
@@ -307,6 +322,8 @@ class WebSocketTransport:
         except Exception as exc:
             log.warning("dial %s failed: %s", self._url, _describe(exc))
             self._end_dial()
+            if isinstance(exc, ssl.SSLCertVerificationError):
+                self._emit(CertificateRejected(exc.verify_message or _describe(exc)))
             return None
         self._end_dial()
         agreed = (ws.getheaders() or {}).get("sec-websocket-protocol")
@@ -330,6 +347,8 @@ class WebSocketTransport:
         host = parts.hostname or ""
         port = parts.port or (443 if secure else 80)
         error: OSError = OSError(f"no address for {host}")
+        with self._lock:
+            context = self._ssl_context
         for family, kind, proto, _, address in socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM):
             sock = socket.socket(family, kind, proto)
             with self._lock:
@@ -342,12 +361,13 @@ class WebSocketTransport:
             try:
                 sock.connect(address)
                 if secure:
-                    context = self._ssl_context or ssl.create_default_context()
-                    sock = context.wrap_socket(sock, server_hostname=host)
+                    sock = (context or ssl.create_default_context()).wrap_socket(sock, server_hostname=host)
                 return sock
             except OSError as exc:
                 sock.close()
                 self._end_dial()
+                if isinstance(exc, ssl.SSLCertVerificationError):
+                    raise  # the same server behind every address: its certificate is the problem
                 error = exc
         raise error
 
