@@ -12,6 +12,11 @@ module options CsmsCaBundle, CsmsLeafCertificate, CsmsLeafKey, PrivateKeyPasswor
 ``security`` module named (``impls/security_link``). Every password and Basic token is handed to
 the log ``Redactor`` before use.
 
+The security profile in use (``profile``) is the module option's until a switch (1.6
+``SecurityProfile`` key) changes it; ``use_profile`` points the transport at it: the URL's scheme
+is ``wss`` for profiles 2 and 3 and the option's (``ws`` normally) below, its host, port and path
+are CentralSystemURI's, and the Basic credentials and TLS context follow the profile.
+
 Must never: parse OCPP, or block the engine (``send`` only queues).
 """
 
@@ -33,19 +38,20 @@ log = logging.getLogger("ocpp_bridge.engine")
 
 class CsmsLink:
     def __init__(self, settings: Settings, on_event: Callable[[object], None], secrets: Redactor,
-                 stored_password: Callable[[], str | None]) -> None:
+                 stored_password: Callable[[], str | None], profile: int | None = None) -> None:
         """``on_event``: the engine's inbox; ``stored_password()``: the Basic-auth password the
-        active station's CSMS stored, or None."""
+        active station's CSMS stored, or None; ``profile``: the security profile to start with
+        (default: the option's)."""
         self._settings = settings
         self._secrets = secrets
         self._stored_password = stored_password
         self.offered = offered_versions(settings.ocpp_version, str(settings["AutoOcppVersions"]))
         self.connection: int | None = None
-        self.profile = int(settings["SecurityProfile"])
+        self.profile = int(settings["SecurityProfile"]) if profile is None else profile
         secrets.add(str(settings["BasicAuthPassword"]))
         secrets.add(str(settings["PrivateKeyPassword"]))
         self.transport = WebSocketTransport(
-            settings.central_system_url, [SUBPROTOCOL[v] for v in self.offered], on_event,
+            self.url_for(self.profile), [SUBPROTOCOL[v] for v in self.offered], on_event,
             basic_auth=self.basic_auth(),
             ping_interval_s=float(settings["WebsocketPingIntervalS"]),
             pong_timeout_s=float(settings["WebsocketPongTimeoutS"]),
@@ -90,6 +96,21 @@ class CsmsLink:
             return False
         self.transport.set_basic_auth(*credentials)
         return True
+
+    # ------------------------------------------------------------------ the profile
+    def url_for(self, profile: int) -> str:
+        url = self._settings.central_system_url
+        scheme, sep, rest = url.partition("://")
+        if not sep:
+            return url
+        return f"{'wss' if profile >= 2 else scheme}://{rest}"
+
+    def use_profile(self, profile: int) -> None:
+        """Dial with ``profile`` from the next dial on; for 2 and 3 the TLS files must be
+        handed over (``use_tls_files``) before the transport dials again."""
+        self.profile = profile
+        self.transport.set_endpoint(self.url_for(profile), self.basic_auth(), None)
+        log.info("security profile %d: dialling %s", profile, self.url_for(profile))
 
     # ------------------------------------------------------------------ TLS
     def tls_files_from_options(self) -> TlsFiles:

@@ -46,6 +46,14 @@ the CSMS certificate invalid (wrong CA, expired, wrong host name) raises the sec
 InvalidCentralSystemCertificate (1.6) / InvalidCsmsCertificate (2.0.1), queued durably like
 every security event and sent once connected; one per run of such failures (a connection that
 comes up ends the run), not one per re-dial.
+
+Security-profile switch (1.6 ``SecurityProfile`` key raised by ChangeConfiguration, TC_083; a
+lower one is Rejected by the key store, TC_084): after the answer has gone out the CSMS link is
+pointed at the new profile (``wss`` for 2 and 3, its TLS files found as above) and the station
+reconnects. The new profile gets NetworkProfileConnectionAttempts dials (``ocpp/common/profile_switch``);
+when none connects, or its TLS files are unusable, the module falls back to the last profile that
+connected, sets the key back, and raises the security event ReconfigurationOfSecurityParameters
+saying so, once per failed switch. The state is stored (``profile_store``) and survives a restart.
 """
 
 from __future__ import annotations
@@ -57,6 +65,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from ocpp_bridge import profile_store
 from ocpp_bridge.config import MODULE_NAME, Settings
 from ocpp_bridge.csms_link import CsmsLink
 from ocpp_bridge.deferred import Deferred
@@ -68,11 +77,13 @@ from ocpp_bridge.everest.required_errors import RequiredErrors
 from ocpp_bridge.frame_log import FrameLog
 from ocpp_bridge.log_redaction import install as install_redaction
 from ocpp_bridge.ocpp.charge_point import ChargePoint
-from ocpp_bridge.ocpp.events import FrameLogged, PasswordChanged
+from ocpp_bridge.ocpp.common.profile_switch import ProfileSwitch, SwitchFailed
+from ocpp_bridge.ocpp.events import ConfigurationChanged, FrameLogged, PasswordChanged
 from ocpp_bridge.ocpp.secrets import Redactor
 from ocpp_bridge.ocpp.security_events import send_security_event
 from ocpp_bridge.ocpp.station import InvalidOutgoing
-from ocpp_bridge.ocpp.transport import CertificateRejected, Connected, Disconnected, TextReceived
+from ocpp_bridge.ocpp.transport import Connected, DialFailed, Disconnected, TextReceived
+from ocpp_bridge.ocpp.v16.charge_point import ChargePoint16
 from ocpp_bridge.ocpp_versions import first_version, offered_versions, remember_version
 from ocpp_bridge.station_factory import build_station, check_overrides
 from ocpp_bridge.tls import INVALID_CSMS_CERTIFICATE, TlsFiles, uses_tls
@@ -128,6 +139,10 @@ class Engine:
         self._start_at: float | None = None
         self.secrets = Redactor()
         self._tls_retry_at: float | None = None       # when to look for the TLS files again
+        self._tls_then: Callable[[], None] = lambda: None  # what to do once they are in hand
+        self.profiles = ProfileSwitch(
+            profile_store.load(str(settings["DatabasePath"]), int(settings["SecurityProfile"])),
+            int(settings["NetworkProfileConnectionAttempts"]))
         self._certificate_reported = False            # this run of certificate failures has its event
 
         on_message = lambda t, p: self.inbox.put(MqttIn(t, p))  # noqa: E731
@@ -145,7 +160,8 @@ class Engine:
         check_overrides(settings, offered)  # every version this run may speak, before anything starts
         self.station: ChargePoint = self._build_station(
             first_version(str(settings["DatabasePath"]), settings.ocpp_version, offered))
-        self.csms = CsmsLink(settings, self.inbox.put, self.secrets, lambda: self.station.basic_auth_password())
+        self.csms = CsmsLink(settings, self.inbox.put, self.secrets, lambda: self.station.basic_auth_password(),
+                             profile=self.profiles.active)
         self.transport = self.csms.transport
         bus_side = build_impls(self)
         self.impls = bus_side.impls
@@ -232,7 +248,7 @@ class Engine:
             self._start_ocpp(now)
         if self._tls_retry_at is not None and now >= self._tls_retry_at:
             self._tls_retry_at = None
-            self._prepare_tls()
+            self._prepare_tls(self._tls_then)
         due = [d for d in (self.station.core.poll(now), self.calls.deadline(),
                            self._ready_deadline if not self.ocpp_started else None, self._start_at,
                            self._tls_retry_at) if d is not None]
@@ -248,6 +264,9 @@ class Engine:
             log.info("connected to CSMS %s (%s)", self.settings.central_system_url, event.subprotocol)
             version = self.csms.connected(event)
             self._certificate_reported = False
+            if self.profiles.connected():
+                log.info("security profile %d connected: it is the one to fall back to now", self.profiles.active)
+                self._save_profiles()
             if version != self.station.version:
                 self._switch_station(version, now)
             self.station.core.on_connected(now)
@@ -255,8 +274,8 @@ class Engine:
             log.warning("CSMS connection lost: %s", event.reason)
             self.csms.disconnected()
             self.station.core.on_disconnected(now)
-        elif isinstance(event, CertificateRejected):
-            self._on_certificate_rejected(event)
+        elif isinstance(event, DialFailed):
+            self._on_dial_failed(event)
         elif isinstance(event, MqttUp):
             if event.up:
                 log.info("MQTT (re)connected")
@@ -411,7 +430,7 @@ class Engine:
         self.evse_link.on_ocpp_started()
         self.auth_link.push()
         if uses_tls(self.csms.profile):
-            self._prepare_tls()
+            self._prepare_tls(self._connect)
         else:
             self._connect()
 
@@ -424,32 +443,85 @@ class Engine:
             self.transport.start()
 
     # ================================================================ TLS
-    def _prepare_tls(self) -> None:
-        """Find the TLS files, hand them to the CSMS link, then connect (see the module docstring)."""
+    def _prepare_tls(self, then: Callable[[], None]) -> None:
+        """Find the TLS files, hand them to the CSMS link, then ``then()`` (see the module docstring)."""
         profile = self.csms.profile
 
         def found(files: TlsFiles | None, why: str | None) -> None:
+            if profile != self.csms.profile:
+                return  # a switch or a fall-back since we asked: its own request is under way
             if files is not None and self.csms.use_tls_files(files):
-                self._connect()
+                then()
                 return
-            delay = max(1.0, float(self.settings["RetryBackOffWaitMinimumS"]))
             if why is not None:
                 log.error("no TLS files for security profile %d: %s", profile, why)
+            failed = self.profiles.give_up()
+            if failed is not None:
+                self._fall_back(failed)
+                return
+            delay = max(1.0, float(self.settings["RetryBackOffWaitMinimumS"]))
             log.warning("not connecting without TLS; looking for the TLS files again in %.0f s", delay)
             self._tls_retry_at = self.clock() + delay
+            self._tls_then = then
 
         if self.security_link.present:
             self.security_link.tls_files(profile, found)
         else:
             found(self.csms.tls_files_from_options(), None)
 
-    def _on_certificate_rejected(self, event: CertificateRejected) -> None:
-        log.error("the CSMS certificate failed verification: %s", event.reason)
-        if self._certificate_reported:
+    def _on_dial_failed(self, event: DialFailed) -> None:
+        if event.certificate_rejected:
+            log.error("the CSMS certificate failed verification: %s", event.reason)
+            if not self._certificate_reported:
+                self._certificate_reported = True
+                send_security_event(self.station.core, INVALID_CSMS_CERTIFICATE[self.station.version], event.reason,
+                                    critical=True)
+        failed = self.profiles.dial_failed()
+        if failed is not None:
+            self._fall_back(failed)
+
+    # ================================================================ security-profile switch
+    def _on_configuration_changed(self, event: ConfigurationChanged) -> None:
+        if not isinstance(self.station, ChargePoint16) or str(event.key).lower() != "securityprofile":
             return
-        self._certificate_reported = True
-        version = self.station.version
-        send_security_event(self.station.core, INVALID_CSMS_CERTIFICATE[version], event.reason, critical=True)
+        value = self.station.keys.value("SecurityProfile")
+        new = int(value) if value is not None else self.profiles.active
+        if new != self.profiles.active:  # after our answer has been queued
+            self.inbox.put(Invoke(lambda: self._switch_profile(new)))
+
+    def _switch_profile(self, new: int) -> None:
+        log.warning("switching from security profile %d to %d (SecurityProfile changed by the CSMS)",
+                    self.profiles.active, new)
+        self.profiles.begin(new)
+        self._save_profiles()
+        self._dial_with(new)
+
+    def _fall_back(self, failed: SwitchFailed) -> None:
+        info = (f"SecurityProfile {failed.tried} did not connect after {failed.attempts} attempt(s); "
+                f"back to {failed.back_to}")
+        log.error("%s", info)
+        self._save_profiles()
+        if isinstance(self.station, ChargePoint16):
+            self.station.keys.set_internal("SecurityProfile", str(failed.back_to))
+        send_security_event(self.station.core, "ReconfigurationOfSecurityParameters", info, critical=True)
+        # the new profile never got as far as a dial (its TLS files): the old connection is still up
+        self._dial_with(failed.back_to, reconnect=not self.transport.connected)
+
+    def _dial_with(self, profile: int, *, reconnect: bool = True) -> None:
+        """Point the CSMS link at ``profile`` and (``reconnect``) reconnect with it, after its TLS files."""
+        self._tls_retry_at = None
+        self.csms.use_profile(profile)
+        then = self.transport.reconnect if reconnect else (lambda: None)
+        if uses_tls(profile):
+            self._prepare_tls(then)
+        else:
+            then()
+
+    def _save_profiles(self) -> None:
+        try:
+            profile_store.save(str(self.settings["DatabasePath"]), self.profiles.state)
+        except OSError as exc:
+            log.error("security profile state not stored: %s", exc)
 
     def _on_boot_reason(self, reason: str | None) -> None:
         if reason is not None:
@@ -479,11 +551,12 @@ class Engine:
 
     # ================================================================ the station
     def _build_station(self, version: str) -> ChargePoint:
-        station = build_station(self.settings, version, lambda text: self.csms.send(text))
+        station = build_station(self.settings, version, lambda text: self.csms.send(text), self.profiles.active)
         station.core.resume_delay_s = float(self.settings["MessageQueueResumeDelay"])
         station.core.answer_timeout_s = float(self.settings["CsmsAnswerTimeoutS"])
         station.core.events.subscribe(FrameLogged, self.frame_log.write)
         station.core.events.subscribe(PasswordChanged, lambda _: self._on_password_changed())
+        station.core.events.subscribe(ConfigurationChanged, self._on_configuration_changed)
         if self.settings.ocpp_version == "auto":
             remember_version(str(self.settings["DatabasePath"]), version)
         return station

@@ -171,3 +171,71 @@ def test_profile_2_or_3_with_a_plain_ws_url_is_a_configuration_error(bridge, pro
     assert b.wait_exit(timeout=20) != 0
     assert f"SecurityProfile {profile} needs a wss:// CentralSystemURI" in b.log_text()
     assert "dial " not in b.log_text()
+
+
+# ------------------------------------------------------------------ switching the profile (1.6)
+def sp2_or_3_csms(pki):
+    """One CSMS for profiles 2 and 3: a client certificate is checked when one is presented."""
+    return {"ssl_context": pki.server_context(client_ca=pki.ca_file, optional=True), "basic_auth_password": None}
+
+
+def security_profile_key(st) -> str:
+    reply = st.csms.call(CP_ID, "GetConfiguration", {"key": ["SecurityProfile"]})
+    return reply["configurationKey"][0]["value"]
+
+
+def test_tc_083_upgrade_to_profile_3_reconnects_with_it_and_keeps_it_over_a_restart(station, pki):
+    st = station(version="1.6", config=sp3_config(pki, SecurityProfile=2, BasicAuthPassword=PASSWORD),
+                 csms_kwargs=sp2_or_3_csms(pki))
+    first = st.csms.handshake(CP_ID)
+    assert first["tls"]["client_subject"] is None and "Authorization" in first["headers"]
+    reply = st.csms.call(CP_ID, "ChangeConfiguration", {"key": "SecurityProfile", "value": "3"})
+    assert reply == {"status": "Accepted"}
+    st.csms.wait_for_station(CP_ID, count=2, timeout=30)
+    hs = st.csms.handshake(CP_ID)
+    assert hs["tls"]["client_subject"]["commonName"] == CP_ID
+    assert "authorization" not in {k.lower() for k in hs["headers"]}
+    assert security_profile_key(st) == "3"
+    st.bridge.wait_log(r"security profile 3 connected", timeout=10)
+
+    st.restart_bridge()
+    st.csms.wait_for_station(CP_ID, count=3, timeout=30)
+    assert st.csms.handshake(CP_ID)["tls"]["client_subject"]["commonName"] == CP_ID
+    assert security_profile_key(st) == "3"
+
+
+@pytest.mark.parametrize("lower", ["1", "0"])
+def test_tc_084_a_lower_profile_is_rejected_and_the_connection_stays(station, pki, lower):
+    st = station(version="1.6", config=sp2_config(pki), csms_kwargs=sp2_or_3_csms(pki))
+    reply = st.csms.call(CP_ID, "ChangeConfiguration", {"key": "SecurityProfile", "value": lower})
+    assert reply == {"status": "Rejected"}
+    st.heartbeat_sentinel()
+    assert st.csms.connection_count(CP_ID) == 1
+    assert security_profile_key(st) == "2"
+
+
+@pytest.mark.parametrize("why", ["refused_by_the_csms", "no_station_certificate"])
+def test_a_switch_that_cannot_connect_falls_back_and_is_reported_once(station, pki, why):
+    leaf = ({"CsmsLeafCertificate": pki.cert("client_other_ca"), "CsmsLeafKey": pki.key("client_other_ca")}
+            if why == "refused_by_the_csms" else {})
+    st = station(version="1.6", config=sp2_config(pki, NetworkProfileConnectionAttempts=2, **leaf),
+                 csms_kwargs=sp2_or_3_csms(pki))
+    reply = st.csms.call(CP_ID, "ChangeConfiguration", {"key": "SecurityProfile", "value": "3"})
+    assert reply == {"status": "Accepted"}
+    event = st.csms.wait_for("SecurityEventNotification", cp_id=CP_ID, timeout=40)
+    assert event["payload"]["type"] == "ReconfigurationOfSecurityParameters"
+    assert "SecurityProfile 3 did not connect" in event["payload"]["techInfo"]
+    # back on profile 2: dialled again after the refused dials; without a certificate profile 3
+    # was never dialled and the profile-2 connection stayed up
+    connections = 2 if why == "refused_by_the_csms" else 1
+    st.csms.wait_for_station(CP_ID, count=connections, timeout=30)
+    assert st.csms.handshake(CP_ID)["tls"]["client_subject"] is None
+    assert security_profile_key(st) == "2"
+    st.heartbeat_sentinel()
+    assert st.actions().count("SecurityEventNotification") == 1
+    assert st.csms.connection_count(CP_ID) == connections
+    if why == "refused_by_the_csms":
+        assert len(re.findall(r"dial wss://\S+ failed", st.bridge.log_text())) >= 2
+    st.restart_bridge()  # the fall-back is what persists
+    st.csms.wait_for_station(CP_ID, count=connections + 1, timeout=30)
+    assert st.csms.handshake(CP_ID)["tls"]["client_subject"] is None

@@ -124,13 +124,15 @@ class Pki:
     def key(self, name: str) -> str:
         return str(self.folder / f"{name}.key")
 
-    def server_context(self, name: str = "server", *, client_ca: str | None = None) -> ssl.SSLContext:
+    def server_context(self, name: str = "server", *, client_ca: str | None = None,
+                       optional: bool = False) -> ssl.SSLContext:
         """The CSMS side: present certificate ``name``; with ``client_ca``, require a client
-        certificate issued by that CA (security profile 3)."""
+        certificate issued by that CA (security profile 3), or with ``optional`` take a
+        connection without one too (one CSMS for profiles 2 and 3)."""
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.minimum_version = ssl.TLSVersion.TLSv1_2
         context.load_cert_chain(self.cert(name), self.key(name))
         if client_ca is not None:
-            context.verify_mode = ssl.CERT_REQUIRED
+            context.verify_mode = ssl.CERT_OPTIONAL if optional else ssl.CERT_REQUIRED
             context.load_verify_locations(cafile=client_ca)
         return context

@@ -9,17 +9,18 @@ the pong timeout; closing with 1007 on a text message that is not UTF-8 (RFC 645
 also after a pong timeout: libocpp #1175 is the bug we must not have);
 ``pause``/``resume``/``stop``; TCP_NODELAY on the socket; the queue of frames
 waiting to be written (``send`` hands them over, this thread writes them);
-new Basic credentials and a new TLS context for the next dial (``set_basic_auth``,
-``set_ssl_context``); a TLS handshake that fails because the server's certificate does not
-verify is reported as ``CertificateRejected`` (then re-dialled with back-off like any failed
-dial, and never retried without TLS: the URL's scheme alone decides).
+new Basic credentials, a new TLS context or a whole new endpoint (URL, credentials, TLS
+context: a security-profile switch) for the next dial (``set_basic_auth``, ``set_ssl_context``,
+``set_endpoint``); every failed dial is reported as ``DialFailed``, saying whether the TLS
+handshake found the server's certificate invalid (then re-dialled with back-off like any
+failed dial, and never retried without TLS: the URL's scheme alone decides).
 
 Must never: parse or build OCPP messages, keep protocol state, block in the
 ``on_event`` callback's place, make a caller of ``send`` wait for the network,
 or log the Authorization header. It turns network traffic into four events,
 ``Connected``, ``Disconnected`` (once per connection that was up and went
-down; failed dials are logged, not reported), ``CertificateRejected`` (a dial whose TLS
-handshake found the server's certificate invalid) and ``TextReceived``, delivered
+down), ``DialFailed`` (once per dial that did not bring a connection up; not for a dial cut
+short by ``pause``/``stop``) and ``TextReceived``, delivered
 by calling ``on_event`` from the transport thread; the engine is expected to
 put them on its inbox queue and return at once.
 
@@ -87,9 +88,11 @@ class Disconnected:
 
 
 @dataclass(frozen=True)
-class CertificateRejected:
-    """A dial failed: the server's certificate did not verify (``reason`` from the TLS library)."""
+class DialFailed:
+    """A dial did not bring a connection up; ``certificate_rejected``: because the server's
+    certificate did not verify (``reason`` is then the TLS library's)."""
     reason: str
+    certificate_rejected: bool = False
 
 
 @dataclass(frozen=True)
@@ -184,6 +187,14 @@ class WebSocketTransport:
         header = f"Authorization: Basic {basic_auth_token(user, password)}"
         with self._lock:
             self._authorization = header
+
+    def set_endpoint(self, url: str, basic_auth: tuple[str, str] | None, context: ssl.SSLContext | None) -> None:
+        """Dial ``url`` with these credentials and TLS context from the next dial on."""
+        header = None if basic_auth is None else f"Authorization: Basic {basic_auth_token(*basic_auth)}"
+        with self._lock:
+            self._url = url
+            self._authorization = header
+            self._ssl_context = context
 
     def set_ssl_context(self, context: ssl.SSLContext | None) -> None:
         """Use this TLS context for ``wss://`` from the next dial on (the live connection stays)."""
@@ -303,11 +314,12 @@ class WebSocketTransport:
 
     def _dial(self) -> websocket.WebSocket | None:
         with self._lock:
+            url = self._url
             headers = [f"Sec-WebSocket-Protocol: {', '.join(self._subprotocols)}"]
             if self._authorization is not None:
                 headers.append(self._authorization)
         try:
-            sock = self._open_socket()
+            sock = self._open_socket(url)
             if sock is None:
                 return None  # stopped or paused before the dial began
             ws = websocket.WebSocket(
@@ -318,31 +330,34 @@ class WebSocketTransport:
             )
             # The subprotocol header is ours, not websocket-client's
             # ``subprotocols=``: we check the answer ourselves and say why.
-            ws.connect(self._url, socket=sock, timeout=self._connect_timeout_s, header=headers)
+            ws.connect(url, socket=sock, timeout=self._connect_timeout_s, header=headers)
         except Exception as exc:
-            log.warning("dial %s failed: %s", self._url, _describe(exc))
+            log.warning("dial %s failed: %s", url, _describe(exc))
             self._end_dial()
             if isinstance(exc, ssl.SSLCertVerificationError):
-                self._emit(CertificateRejected(exc.verify_message or _describe(exc)))
+                self._emit(DialFailed(exc.verify_message or _describe(exc), certificate_rejected=True))
+            elif not self._interrupted():
+                self._emit(DialFailed(_describe(exc)))
             return None
         self._end_dial()
         agreed = (ws.getheaders() or {}).get("sec-websocket-protocol")
         if agreed is None or agreed.strip() not in self._subprotocols:
             log.warning("dial %s failed: server agreed subprotocol %r, we offered %s",
-                        self._url, agreed, ", ".join(self._subprotocols))
+                        url, agreed, ", ".join(self._subprotocols))
             self._close(ws, STATUS_PROTOCOL_ERROR, "subprotocol not agreed")
+            self._emit(DialFailed(f"subprotocol {agreed!r} not agreed"))
             return None
         self._agreed = agreed.strip()
         return ws
 
-    def _open_socket(self) -> socket.socket | None:
+    def _open_socket(self, url: str) -> socket.socket | None:
         """TCP (and for ``wss://`` TLS) to the URL's host, each step bounded by the connect timeout.
 
         The socket is ours, not websocket-client's, so that ``pause``/``stop`` can cut every
         step of the dial (TCP connect, TLS and HTTP handshakes) by shutting down a duplicate of
         it (``_dialing``); websocket-client would hand its socket out only after TCP is up.
         None when stopped or paused before the dial began."""
-        parts = urllib.parse.urlsplit(self._url)
+        parts = urllib.parse.urlsplit(url)
         secure = parts.scheme == "wss"
         host = parts.hostname or ""
         port = parts.port or (443 if secure else 80)
