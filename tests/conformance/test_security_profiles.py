@@ -62,16 +62,24 @@ def test_profile_2_tc_a_04_tls_with_the_csms_certificate_verified_and_basic_auth
     assert {k.lower(): v for k, v in hs["headers"].items()}["authorization"] == f"Basic {token}"
     st.var("ocpp_generic", "is_connected", lambda v: v is True)
     assert PASSWORD not in st.bridge.log_text()
+    if version == "2.0.1":  # the profile in use is what SecurityCtrlr reports
+        reply = st.csms.call(CP_ID, "GetVariables", {"getVariableData": [
+            {"component": {"name": "SecurityCtrlr"}, "variable": {"name": "SecurityProfile"}}]})
+        assert reply["getVariableResult"][0]["attributeValue"] == "2"
 
 
 @BOTH
 def test_profile_3_tc_a_07_mutual_tls_with_the_station_certificate_and_no_basic_auth(station, pki, version):
-    st = station(version=version, config=sp3_config(pki, BasicAuthPassword=PASSWORD),
+    # an encrypted key and its password from the module options: the password never reaches the log
+    st = station(version=version, config=sp3_config(pki, BasicAuthPassword=PASSWORD,
+                                                    CsmsLeafKey=pki.client_key_encrypted,
+                                                    PrivateKeyPassword=KEY_PASSWORD),
                  csms_kwargs={"ssl_context": pki.server_context(client_ca=pki.ca_file)})
     hs = st.csms.handshake(CP_ID)
     assert hs["tls"]["client_subject"]["commonName"] == CP_ID
     assert "authorization" not in {k.lower() for k in hs["headers"]}
     st.var("ocpp_generic", "is_connected", lambda v: v is True)
+    assert KEY_PASSWORD not in st.bridge.log_text()
 
 
 def test_profile_3_refused_by_a_csms_that_does_not_trust_the_station_certificate(station, pki):
