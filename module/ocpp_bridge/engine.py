@@ -3,7 +3,7 @@
 Theory of operation
 -------------------
 Two network threads only translate traffic into inbox events: paho (``MqttIn``,
-``MqttUp``) and the websocket transport (``Connected``, ``Disconnected``,
+``MqttUp``) and the websocket transport (``Connected``, ``Disconnected``, ``DialFailed``,
 ``TextReceived``). The engine thread drains the inbox, feeds the pure parts (EVerest
 ``Protocol``, OCPP ``StationCore``), and writes what they return: MQTT publishes,
 websocket frames, command replies. Timers are deadlines in the pure parts; the inbox wait
@@ -144,6 +144,7 @@ class Engine:
             profile_store.load(str(settings["DatabasePath"]), int(settings["SecurityProfile"])),
             int(settings["NetworkProfileConnectionAttempts"]))
         self._certificate_reported = False            # this run of certificate failures has its event
+        self._transport_started = False               # _connect ran: the transport dials (or will)
 
         on_message = lambda t, p: self.inbox.put(MqttIn(t, p))  # noqa: E731
         on_connection = lambda up: self.inbox.put(MqttUp(up))  # noqa: E731
@@ -436,6 +437,7 @@ class Engine:
 
     def _connect(self) -> None:
         """Start the transport (after the system's boot reason where the station takes one)."""
+        self._transport_started = True
         if self.system_link.present and self.station.takes_boot_reason():
             # then connect; a silent system module delays OCPP by BOOT_REASON_WAIT_S at most
             self.system_link.boot_reason(self._on_boot_reason)
@@ -511,7 +513,8 @@ class Engine:
         """Point the CSMS link at ``profile`` and (``reconnect``) reconnect with it, after its TLS files."""
         self._tls_retry_at = None
         self.csms.use_profile(profile)
-        then = self.transport.reconnect if reconnect else (lambda: None)
+        then = (lambda: None) if not reconnect else (self.transport.reconnect if self._transport_started
+                                                     else self._connect)  # a restart in the middle of a switch
         if uses_tls(profile):
             self._prepare_tls(then)
         else:

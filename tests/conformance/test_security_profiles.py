@@ -13,6 +13,7 @@ bus at once and by the CSMS once a good certificate lets the station in."""
 from __future__ import annotations
 
 import base64
+import json
 import re
 import time
 
@@ -247,3 +248,16 @@ def test_a_switch_that_cannot_connect_falls_back_and_is_reported_once(station, p
     st.restart_bridge()  # the fall-back is what persists
     st.csms.wait_for_station(CP_ID, count=connections + 1, timeout=30)
     assert st.csms.handshake(CP_ID)["tls"]["client_subject"] is None
+
+
+def test_a_restart_in_the_middle_of_a_switch_goes_on_with_it_and_falls_back(station, pki, tmp_path):
+    db = tmp_path / "db-mid-switch"
+    db.mkdir()
+    # stored by a run that had just accepted SecurityProfile 3; this one has no station certificate
+    (db / "security_profile.json").write_text(json.dumps({"option": 2, "active": 3, "last_good": 2}))
+    st = station(version="1.6", config=sp2_config(pki, DatabasePath=str(db)), csms_kwargs=sp2_or_3_csms(pki))
+    event = st.csms.wait_for("SecurityEventNotification", cp_id=CP_ID, timeout=30)
+    assert event["payload"]["type"] == "ReconfigurationOfSecurityParameters"
+    assert st.csms.handshake(CP_ID)["tls"]["client_subject"] is None
+    assert security_profile_key(st) == "2"
+    assert json.loads((db / "security_profile.json").read_text()) == {"option": 2, "active": 2, "last_good": 2}
