@@ -60,6 +60,8 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="everything on this machine: broker, CSMS, simulated EVSE, bridge")
     demo.add_argument("--ocpp-version", default="1.6", choices=["1.6", "2.0.1"])
     demo.add_argument("--seconds", type=float, default=0, help="stop after this many seconds (0 = until Ctrl-C)")
+    demo.add_argument("--security-profile", type=int, default=0, choices=[0, 1, 2, 3],
+                      help="1: HTTP Basic auth; 2: TLS + Basic auth; 3: mutual TLS (certificates made for the run)")
     return parser
 
 
@@ -200,7 +202,7 @@ def _command(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         return install(args.prefix, dry_run=args.dry_run)
     if args.command == "demo":
         from ocpp_bridge.demo.runner import run_demo
-        return run_demo(args.ocpp_version, args.seconds)
+        return run_demo(args.ocpp_version, args.seconds, args.security_profile)
     return 2
 
 

@@ -108,8 +108,15 @@ def resolve_options(given: dict[str, Any], declared: dict[str, dict]) -> dict[st
     for name in ("PublishChargingScheduleIntervalS", "PublishChargingScheduleDurationS"):
         if options.get(name, 0) < 0:
             raise ConfigError(f"{name} must not be negative")
-    if options.get("SecurityProfile") not in (0, 1):
-        raise ConfigError("SecurityProfile must be 0 (no auth) or 1 (HTTP Basic auth)")
+    profile = options.get("SecurityProfile")
+    if profile not in (0, 1, 2, 3):
+        raise ConfigError("SecurityProfile must be 0 (no auth), 1 (HTTP Basic auth), 2 (TLS + HTTP Basic auth) "
+                          "or 3 (mutual TLS)")
+    if options.get("NetworkProfileConnectionAttempts", 1) < 1:
+        raise ConfigError("NetworkProfileConnectionAttempts must be at least 1")
+    scheme = str(options.get("CentralSystemURI", "")).split(":", 1)[0].lower()
+    if profile in (2, 3) and scheme != "wss":
+        raise ConfigError(f"SecurityProfile {profile} needs a wss:// CentralSystemURI, got {scheme}://")
     return options
 
 

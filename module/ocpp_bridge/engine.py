@@ -3,7 +3,7 @@
 Theory of operation
 -------------------
 Two network threads only translate traffic into inbox events: paho (``MqttIn``,
-``MqttUp``) and the websocket transport (``Connected``, ``Disconnected``,
+``MqttUp``) and the websocket transport (``Connected``, ``Disconnected``, ``DialFailed``,
 ``TextReceived``). The engine thread drains the inbox, feeds the pure parts (EVerest
 ``Protocol``, OCPP ``StationCore``), and writes what they return: MQTT publishes,
 websocket frames, command replies. Timers are deadlines in the pure parts; the inbox wait
@@ -36,7 +36,24 @@ before the connection is handed to it. Nothing of one version is translated into
 
 What the engine leaves to its parts: the CSMS connection and its credentials (``csms_link``),
 the frame log (``frame_log``), the errors of the required modules (``everest/required_errors``),
-the system module (``impls/system_link``).
+the system module (``impls/system_link``), the security module (``impls/security_link``).
+
+TLS (security profiles 2 and 3): before the transport first dials, the engine finds the TLS
+files (from the ``security`` module when one is connected, else from the module options) and
+hands them to the CSMS link; when they are missing or unusable it logs why and looks again
+after RetryBackOffWaitMinimumS, never dialling without them. A dial whose TLS handshake finds
+the CSMS certificate invalid (wrong CA, expired, wrong host name) raises the security event
+InvalidCentralSystemCertificate (1.6) / InvalidCsmsCertificate (2.0.1), queued durably like
+every security event and sent once connected; one per run of such failures (a connection that
+comes up ends the run), not one per re-dial.
+
+Security-profile switch (1.6 ``SecurityProfile`` key raised by ChangeConfiguration, TC_083; a
+lower one is Rejected by the key store, TC_084): after the answer has gone out the CSMS link is
+pointed at the new profile (``wss`` for 2 and 3, its TLS files found as above) and the station
+reconnects. The new profile gets NetworkProfileConnectionAttempts dials (``ocpp/common/profile_switch``);
+when none connects, or its TLS files are unusable, the module falls back to the last profile that
+connected, sets the key back, and raises the security event ReconfigurationOfSecurityParameters
+saying so, once per failed switch. The state is stored (``profile_store``) and survives a restart.
 """
 
 from __future__ import annotations
@@ -48,6 +65,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from ocpp_bridge import profile_store
 from ocpp_bridge.config import MODULE_NAME, Settings
 from ocpp_bridge.csms_link import CsmsLink
 from ocpp_bridge.deferred import Deferred
@@ -59,12 +77,16 @@ from ocpp_bridge.everest.required_errors import RequiredErrors
 from ocpp_bridge.frame_log import FrameLog
 from ocpp_bridge.log_redaction import install as install_redaction
 from ocpp_bridge.ocpp.charge_point import ChargePoint
-from ocpp_bridge.ocpp.events import FrameLogged, PasswordChanged
+from ocpp_bridge.ocpp.common.profile_switch import ProfileSwitch, SwitchFailed
+from ocpp_bridge.ocpp.events import ConfigurationChanged, FrameLogged, PasswordChanged
 from ocpp_bridge.ocpp.secrets import Redactor
+from ocpp_bridge.ocpp.security_events import send_security_event
 from ocpp_bridge.ocpp.station import InvalidOutgoing
-from ocpp_bridge.ocpp.transport import Connected, Disconnected, TextReceived
+from ocpp_bridge.ocpp.transport import Connected, DialFailed, Disconnected, TextReceived
+from ocpp_bridge.ocpp.v16.charge_point import ChargePoint16
 from ocpp_bridge.ocpp_versions import first_version, offered_versions, remember_version
 from ocpp_bridge.station_factory import build_station, check_overrides
+from ocpp_bridge.tls import INVALID_CSMS_CERTIFICATE, TlsFiles, uses_tls
 
 log = logging.getLogger("ocpp_bridge.engine")
 
@@ -116,6 +138,13 @@ class Engine:
         self._ready_deadline: float | None = None
         self._start_at: float | None = None
         self.secrets = Redactor()
+        self._tls_retry_at: float | None = None       # when to look for the TLS files again
+        self._tls_then: Callable[[], None] = lambda: None  # what to do once they are in hand
+        self.profiles = ProfileSwitch(
+            profile_store.load(str(settings["DatabasePath"]), int(settings["SecurityProfile"])),
+            int(settings["NetworkProfileConnectionAttempts"]))
+        self._certificate_reported = False            # this run of certificate failures has its event
+        self._transport_started = False               # _connect ran: the transport dials (or will)
 
         on_message = lambda t, p: self.inbox.put(MqttIn(t, p))  # noqa: E731
         on_connection = lambda up: self.inbox.put(MqttUp(up))  # noqa: E731
@@ -132,13 +161,16 @@ class Engine:
         check_overrides(settings, offered)  # every version this run may speak, before anything starts
         self.station: ChargePoint = self._build_station(
             first_version(str(settings["DatabasePath"]), settings.ocpp_version, offered))
-        self.csms = CsmsLink(settings, self.inbox.put, self.secrets, lambda: self.station.basic_auth_password())
+        self.csms = CsmsLink(settings, self.inbox.put, self.secrets, lambda: self.station.basic_auth_password(),
+                             profile=self.profiles.active)
         self.transport = self.csms.transport
         bus_side = build_impls(self)
         self.impls = bus_side.impls
         self.auth_link = bus_side.auth_link
         self.system_link = bus_side.system_link
         self.evse_link = bus_side.evse_link
+        from ocpp_bridge.impls.security_link import SecurityLink
+        self.security_link = SecurityLink(self)
         self._attach(self.station)
 
     # ================================================================ lifecycle
@@ -215,8 +247,12 @@ class Engine:
         if self._start_at is not None and now >= self._start_at:
             self._start_at = None
             self._start_ocpp(now)
+        if self._tls_retry_at is not None and now >= self._tls_retry_at:
+            self._tls_retry_at = None
+            self._prepare_tls(self._tls_then)
         due = [d for d in (self.station.core.poll(now), self.calls.deadline(),
-                           self._ready_deadline if not self.ocpp_started else None, self._start_at) if d is not None]
+                           self._ready_deadline if not self.ocpp_started else None, self._start_at,
+                           self._tls_retry_at) if d is not None]
         return min(due, default=None)
 
     # ================================================================ dispatch
@@ -228,6 +264,10 @@ class Engine:
         elif isinstance(event, Connected):
             log.info("connected to CSMS %s (%s)", self.settings.central_system_url, event.subprotocol)
             version = self.csms.connected(event)
+            self._certificate_reported = False
+            if self.profiles.connected():
+                log.info("security profile %d connected: it is the one to fall back to now", self.profiles.active)
+                self._save_profiles()
             if version != self.station.version:
                 self._switch_station(version, now)
             self.station.core.on_connected(now)
@@ -235,6 +275,8 @@ class Engine:
             log.warning("CSMS connection lost: %s", event.reason)
             self.csms.disconnected()
             self.station.core.on_disconnected(now)
+        elif isinstance(event, DialFailed):
+            self._on_dial_failed(event)
         elif isinstance(event, MqttUp):
             if event.up:
                 log.info("MQTT (re)connected")
@@ -388,11 +430,101 @@ class Engine:
             impl.on_ocpp_started()
         self.evse_link.on_ocpp_started()
         self.auth_link.push()
+        if uses_tls(self.csms.profile):
+            self._prepare_tls(self._connect)
+        else:
+            self._connect()
+
+    def _connect(self) -> None:
+        """Start the transport (after the system's boot reason where the station takes one)."""
+        self._transport_started = True
         if self.system_link.present and self.station.takes_boot_reason():
             # then connect; a silent system module delays OCPP by BOOT_REASON_WAIT_S at most
             self.system_link.boot_reason(self._on_boot_reason)
         else:
             self.transport.start()
+
+    # ================================================================ TLS
+    def _prepare_tls(self, then: Callable[[], None]) -> None:
+        """Find the TLS files, hand them to the CSMS link, then ``then()`` (see the module docstring)."""
+        profile = self.csms.profile
+
+        def found(files: TlsFiles | None, why: str | None) -> None:
+            if profile != self.csms.profile:
+                return  # a switch or a fall-back since we asked: its own request is under way
+            if files is not None and self.csms.use_tls_files(files):
+                then()
+                return
+            if why is not None:
+                log.error("no TLS files for security profile %d: %s", profile, why)
+            failed = self.profiles.give_up()
+            if failed is not None:
+                self._fall_back(failed)
+                return
+            delay = max(1.0, float(self.settings["RetryBackOffWaitMinimumS"]))
+            log.warning("not connecting without TLS; looking for the TLS files again in %.0f s", delay)
+            self._tls_retry_at = self.clock() + delay
+            self._tls_then = then
+
+        if self.security_link.present:
+            self.security_link.tls_files(profile, found)
+        else:
+            found(self.csms.tls_files_from_options(), None)
+
+    def _on_dial_failed(self, event: DialFailed) -> None:
+        if event.certificate_rejected:
+            log.error("the CSMS certificate failed verification: %s", event.reason)
+            if not self._certificate_reported:
+                self._certificate_reported = True
+                send_security_event(self.station.core, INVALID_CSMS_CERTIFICATE[self.station.version], event.reason,
+                                    critical=True)
+        failed = self.profiles.dial_failed()
+        if failed is not None:
+            self._fall_back(failed)
+
+    # ================================================================ security-profile switch
+    def _on_configuration_changed(self, event: ConfigurationChanged) -> None:
+        if not isinstance(self.station, ChargePoint16) or str(event.key).lower() != "securityprofile":
+            return
+        value = self.station.keys.value("SecurityProfile")
+        new = int(value) if value is not None else self.profiles.active
+        if new != self.profiles.active:  # after our answer has been queued
+            self.inbox.put(Invoke(lambda: self._switch_profile(new)))
+
+    def _switch_profile(self, new: int) -> None:
+        log.warning("switching from security profile %d to %d (SecurityProfile changed by the CSMS)",
+                    self.profiles.active, new)
+        self.profiles.begin(new)
+        self._save_profiles()
+        self._dial_with(new)
+
+    def _fall_back(self, failed: SwitchFailed) -> None:
+        info = (f"SecurityProfile {failed.tried} did not connect after {failed.attempts} attempt(s); "
+                f"back to {failed.back_to}")
+        log.error("%s", info)
+        self._save_profiles()
+        if isinstance(self.station, ChargePoint16):
+            self.station.keys.set_internal("SecurityProfile", str(failed.back_to))
+        send_security_event(self.station.core, "ReconfigurationOfSecurityParameters", info, critical=True)
+        # the new profile never got as far as a dial (its TLS files): the old connection is still up
+        self._dial_with(failed.back_to, reconnect=not self.transport.connected)
+
+    def _dial_with(self, profile: int, *, reconnect: bool = True) -> None:
+        """Point the CSMS link at ``profile`` and (``reconnect``) reconnect with it, after its TLS files."""
+        self._tls_retry_at = None
+        self.csms.use_profile(profile)
+        then = (lambda: None) if not reconnect else (self.transport.reconnect if self._transport_started
+                                                     else self._connect)  # a restart in the middle of a switch
+        if uses_tls(profile):
+            self._prepare_tls(then)
+        else:
+            then()
+
+    def _save_profiles(self) -> None:
+        try:
+            profile_store.save(str(self.settings["DatabasePath"]), self.profiles.state)
+        except OSError as exc:
+            log.error("security profile state not stored: %s", exc)
 
     def _on_boot_reason(self, reason: str | None) -> None:
         if reason is not None:
@@ -422,11 +554,12 @@ class Engine:
 
     # ================================================================ the station
     def _build_station(self, version: str) -> ChargePoint:
-        station = build_station(self.settings, version, lambda text: self.csms.send(text))
+        station = build_station(self.settings, version, lambda text: self.csms.send(text), self.profiles.active)
         station.core.resume_delay_s = float(self.settings["MessageQueueResumeDelay"])
         station.core.answer_timeout_s = float(self.settings["CsmsAnswerTimeoutS"])
         station.core.events.subscribe(FrameLogged, self.frame_log.write)
         station.core.events.subscribe(PasswordChanged, lambda _: self._on_password_changed())
+        station.core.events.subscribe(ConfigurationChanged, self._on_configuration_changed)
         if self.settings.ocpp_version == "auto":
             remember_version(str(self.settings["DatabasePath"]), version)
         return station

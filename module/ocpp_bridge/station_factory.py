@@ -69,10 +69,11 @@ def overrides_for(overrides: dict[str, Any] | None, version: str, auto: bool) ->
     return {name: value for name, value in overrides.items() if isinstance(value, dict) == for_201}
 
 
-def build_station(settings: Settings, version: str, send_text: Callable[[str], bool]) -> ChargePoint:
+def build_station(settings: Settings, version: str, send_text: Callable[[str], bool],
+                  security_profile: int | None = None) -> ChargePoint:
     """The charge point of ``version`` (the fixed OcppVersion, or the one an "auto" CSMS picked),
-    on that version's files. ConfigError when the overrides file names an unknown key or an
-    invalid value."""
+    on that version's files, reporting ``security_profile`` (default: the option's). ConfigError
+    when the overrides file names an unknown key or an invalid value."""
     evse_count = len(settings.connections.get("evse_manager", []))
     overrides = overrides_for(read_overrides(settings), version, settings.ocpp_version == "auto")
     common = StationArgs(
@@ -82,7 +83,7 @@ def build_station(settings: Settings, version: str, send_text: Callable[[str], b
         overrides=overrides,
         timeout_s=float(settings["MessageTimeoutS"]),
         evse_count=evse_count,
-        security_profile=int(settings["SecurityProfile"]),
+        security_profile=int(settings["SecurityProfile"]) if security_profile is None else security_profile,
     )
     try:
         return _station_class(version)(**common)

@@ -36,3 +36,20 @@ def test_demo_runs_a_whole_conversation_and_stops(version, tmp_path):
     assert drawn[:3] == [11000] * 3 and drawn[3:] == [6900] * 5, drawn  # 10 A x 230 V x 3 phases
     assert re.search(r"\[evse \] cmd set_external_limits .*\"ac_max_current_A\": \{\"value\": 10", text), text
     assert text.rstrip().endswith("[demo ] stopped")
+
+
+@pytest.mark.parametrize("profile", [2, 3])
+def test_demo_over_tls_with_certificates_made_for_the_run(profile, tmp_path):
+    out = run_installed(["demo", "--ocpp-version", "2.0.1", "--security-profile", str(profile), "--seconds", "2"],
+                        cwd=tmp_path)
+    text = out.stdout + out.stderr
+    assert out.returncode == 0, text
+    assert re.search(r"listening on wss://127\.0\.0\.1:\d+/ocpp", text), text
+    assert re.search(r"\[ocpp \] CS->CSMS \[2,\"[^\"]+\",\"BootNotification\"", text), text
+    if profile == 2:
+        assert re.search(r"security profile 2: TLSv1\.[23], station certificate None, Basic auth sent", text), text
+    else:
+        assert re.search(r"security profile 3: TLSv1\.[23], station certificate \{[^}]*'commonName': 'DEMO-CP-1'\}, "
+                         r"Basic auth not sent", text), text
+    assert "[var  ] ocpp_generic/is_connected = true" in text
+    assert text.rstrip().endswith("[demo ] stopped")

@@ -22,7 +22,7 @@ from websockets.asyncio.server import serve
 from websockets.exceptions import ConnectionClosed
 
 from ocpp_bridge.ocpp.backoff import Backoff
-from ocpp_bridge.ocpp.transport import Connected, Disconnected, TextReceived, WebSocketTransport
+from ocpp_bridge.ocpp.transport import Connected, DialFailed, Disconnected, TextReceived, WebSocketTransport
 
 CP_ID = "CP-1"
 PASSWORD = "s3cret-Ä"
@@ -50,6 +50,7 @@ class Events:
     def __init__(self):
         self.queue: queue.Queue = queue.Queue()
         self.seen: list = []
+        self.dial_failures: list = []
         self.threads: set[str] = set()
 
     def __call__(self, event):
@@ -71,12 +72,20 @@ class Events:
                 return event
 
     def none_for(self, seconds):
-        try:
-            event = self.queue.get(timeout=seconds)
-        except queue.Empty:
-            return True
-        self.seen.append(event)
-        return False
+        """Nothing but ``DialFailed`` (kept in ``dial_failures``) for ``seconds``."""
+        deadline = time.monotonic() + seconds
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return True
+            try:
+                event = self.queue.get(timeout=remaining)
+            except queue.Empty:
+                return True
+            self.seen.append(event)
+            if not isinstance(event, DialFailed):
+                return False
+            self.dial_failures.append(event)
 
 
 class CsmsServer:
@@ -281,6 +290,8 @@ def test_wrong_password_gets_401_and_redials_with_backoff(make_transport):
         assert transport.send("x") is False
         assert transport._thread.is_alive()
         assert events.none_for(0.1)
+        assert events.dial_failures and all("401" in e.reason and not e.certificate_rejected
+                                            for e in events.dial_failures)
 
 
 def test_server_without_the_subprotocol_is_a_failed_dial(make_transport, caplog):
@@ -289,6 +300,7 @@ def test_server_without_the_subprotocol_is_a_failed_dial(make_transport, caplog)
         make_transport(server.url, events).start()
         assert wait_until(lambda: len(server.handshakes) >= 2)
         assert events.none_for(0.2), "no Connected for a server that did not agree ocpp1.6"
+        assert events.dial_failures and "not agreed" in events.dial_failures[0].reason
         assert any("subprotocol" in r.getMessage() for r in caplog.records)
 
 
@@ -347,6 +359,7 @@ def test_handshake_never_answered_times_out_and_backs_off(make_transport):
         assert wait_until(lambda: len(mute.accepted) >= 3, timeout=20)
         assert rng.draws >= 2
         assert events.none_for(0.05) and not transport.connected
+        assert events.dial_failures and events.dial_failures[0].reason == "timed out"
 
 
 def test_stop_cuts_a_hanging_handshake_short(make_transport):

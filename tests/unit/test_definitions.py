@@ -44,6 +44,10 @@ CONFIG_DEFAULTS = {
     "FirmwareVersion": "0.1.0",
     "SecurityProfile": 0,
     "BasicAuthPassword": "",
+    "CsmsCaBundle": "",
+    "CsmsLeafCertificate": "",
+    "CsmsLeafKey": "",
+    "PrivateKeyPassword": "",
     "EverestProtocol": "2025.12",
     "MessageLogPath": "",
     "ConfigOverridesPath": "",
@@ -56,6 +60,7 @@ CONFIG_DEFAULTS = {
     "RetryBackOffWaitMinimumS": 3,
     "RetryBackOffRandomRangeS": 10,
     "RetryBackOffRepeatTimes": 5,
+    "NetworkProfileConnectionAttempts": 3,
     "MessageQueueResumeDelay": 0,
     "DelayOcppStart": 0,
     "PublishChargingScheduleIntervalS": 30,   # EVerest OCPP's defaults (spec/everest.md §4)

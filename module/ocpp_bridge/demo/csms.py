@@ -20,6 +20,7 @@ import copy
 import enum
 import json
 import logging
+import ssl
 import threading
 import time
 import uuid
@@ -263,6 +264,16 @@ _STATION16 = _station_class(_ChargePoint16, DEFAULTS_16, _Action16)
 _STATION201 = _station_class(_ChargePoint201, DEFAULTS_201, _Action201)
 
 
+def _tls_of(ws: ServerConnection) -> dict | None:
+    """The TLS side of a connection: its version and the client certificate's subject, or None."""
+    ssl_object = ws.transport.get_extra_info("ssl_object")
+    if ssl_object is None:
+        return None
+    cert = ssl_object.getpeercert() or {}
+    subject = {k: v for rdn in cert.get("subject", ()) for k, v in rdn}
+    return {"version": ssl_object.version(), "client_subject": subject or None}
+
+
 class Csms:
     """``Csms("1.6").start()``; stations connect to ``url + "/" + cp_id``."""
 
@@ -270,9 +281,11 @@ class Csms:
                  boot_status: str = "Accepted", heartbeat_interval: int = 300,
                  basic_auth_password: str | None = None,
                  on_frame: Callable[[str, str, str], None] | None = None,
-                 also_accepts: Sequence[str] = ()) -> None:
+                 also_accepts: Sequence[str] = (), ssl_context: ssl.SSLContext | None = None) -> None:
         """``also_accepts``: subprotocols the handshake takes after the version's own (it still
-        picks its own first when a station offers it; for stations offering several)."""
+        picks its own first when a station offers it; for stations offering several).
+        ``ssl_context``: a server context for ``wss://`` (with ``verify_mode`` CERT_REQUIRED the
+        station's certificate is checked; ``handshake()`` then holds its subject)."""
         if version not in VERSIONS:
             raise ValueError(f"version must be one of {VERSIONS}")
         self.version = version
@@ -281,6 +294,7 @@ class Csms:
         self.host, self.port = host, port
         self._boot_status, self._interval = boot_status, heartbeat_interval
         self.basic_auth_password = basic_auth_password
+        self.ssl_context = ssl_context
         self.on_frame = on_frame
         self._defaults = DEFAULTS_16 if version == "1.6" else DEFAULTS_201
         self._station_cls = _STATION16 if version == "1.6" else _STATION201
@@ -301,7 +315,7 @@ class Csms:
     # -- lifecycle -------------------------------------------------------------------
     @property
     def url(self) -> str:
-        return f"ws://{self.host}:{self.port}/ocpp"
+        return f"{'wss' if self.ssl_context is not None else 'ws'}://{self.host}:{self.port}/ocpp"
 
     def start(self) -> Csms:
         ocpp.messages.ASYNC_VALIDATION = False    # field-notes: halves the latency
@@ -315,7 +329,7 @@ class Csms:
         server = self._server = await serve(
             self._serve, self.host, self.port,
             subprotocols=[Subprotocol(name) for name in (self.subprotocol, *self.also_accepts)],
-            process_request=self._process_request, ping_interval=None, close_timeout=3)
+            process_request=self._process_request, ping_interval=None, close_timeout=3, ssl=self.ssl_context)
         self.port = next(iter(server.sockets)).getsockname()[1]
 
     def stop(self) -> None:
@@ -593,7 +607,8 @@ class Csms:
             self._conn_count[cp_id] = self._conn_count.get(cp_id, 0) + 1
             self._handshakes[cp_id] = {"path": request.path,
                                        "headers": dict(request.headers.raw_items()),
-                                       "subprotocol": ws.subprotocol}
+                                       "subprotocol": ws.subprotocol,
+                                       "tls": _tls_of(ws)}
             self._cv.notify_all()
         try:
             await station.start()

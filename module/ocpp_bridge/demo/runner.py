@@ -7,7 +7,12 @@ watches our variables, calls a few commands, and drives one whole charging sessi
 authorize, charge with meter values, stop, unplug). During the session the CSMS sets a
 charging profile: the bridge hands the new limit to the simulated EVSE's energy node
 (``evse_energy_sink`` -> ``set_external_limits``) and the power in the meter values follows it.
-Every OCPP frame, bus event and variable is printed as it happens. Ctrl-C (or ``--seconds``) stops everything.
+Every OCPP frame, bus event and variable is printed as it happens. Ctrl-C (or ``--seconds``)
+stops everything.
+
+``--security-profile 2`` or ``3`` runs it all over TLS (``wss://``) with certificates made for the
+run (``demo/pki.py``): 2 with the CSMS certificate verified and HTTP Basic auth, 3 with the
+station's certificate (mutual TLS); the CSMS prints what the TLS handshake showed it.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -48,7 +54,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def write_run_config(folder: Path, broker_port: int, csms_url: str, version: str) -> Path:
+DEMO_PASSWORD = "demo-basic-auth-passw0rd"
+
+
+def write_run_config(folder: Path, broker_port: int, csms_url: str, version: str,
+                     security: dict | None = None) -> Path:
     # meter values every second during the demo's session (the defaults are a minute)
     overrides = {"MeterValueSampleInterval": "1"} if version == "1.6" else {"SampledDataCtrlr": {"TxUpdatedInterval": "1"}}
     (folder / "overrides.json").write_text(json.dumps(overrides))
@@ -60,7 +70,8 @@ def write_run_config(folder: Path, broker_port: int, csms_url: str, version: str
                 "module": "OcppBridge",
                 "config_module": {"ChargePointId": CP_ID, "CentralSystemURI": csms_url, "OcppVersion": version,
                                   "DatabasePath": str(folder / "db"), "ChargePointVendor": "ocpp-bridge",
-                                  "ChargePointModel": "demo", "ConfigOverridesPath": str(folder / "overrides.json")},
+                                  "ChargePointModel": "demo", "ConfigOverridesPath": str(folder / "overrides.json"),
+                                  **(security or {})},
                 "connections": {
                     "evse_manager": [{"module_id": "evse_manager_1", "implementation_id": "evse"}],
                     "evse_energy_sink": [{"module_id": "evse_manager_1", "implementation_id": "external_limits"}]},
@@ -73,7 +84,7 @@ def write_run_config(folder: Path, broker_port: int, csms_url: str, version: str
     return path
 
 
-def run_demo(version: str = "1.6", seconds: float = 0) -> int:
+def run_demo(version: str = "1.6", seconds: float = 0, security_profile: int = 0) -> int:
     import logging
 
     logging.getLogger().setLevel(logging.WARNING)  # the demo prints its own lines
@@ -85,11 +96,13 @@ def run_demo(version: str = "1.6", seconds: float = 0) -> int:
     try:
         broker = start_broker(free_port(), folder)
         say("mqtt", f"broker: {broker.describe()}")
-        csms = Csms(version, heartbeat_interval=10,
+        tls, security = _tls_setup(folder, security_profile)
+        csms = Csms(version, heartbeat_interval=10, ssl_context=tls,
+                    basic_auth_password=DEMO_PASSWORD if security_profile in (1, 2) else None,
                     on_frame=lambda cp, d, text: say("ocpp", f"{'CS->CSMS' if d == 'in' else 'CSMS->CS'} {text}"))
         csms.start()
         say("csms", f"CSMS (ocpp package, OCPP {version}) listening on {csms.url}")
-        config = write_run_config(folder, broker.port, csms.url, version)
+        config = write_run_config(folder, broker.port, csms.url, version, security)
         peer = DemoPeer(broker.port, MODULE_ID, on_var=lambda impl, var, v: say("var", f"{impl}/{var} = {json.dumps(v)}"))
         peer.start()
         evse = EvseSimulator(broker.port, module_id="evse_manager_1",
@@ -105,6 +118,11 @@ def run_demo(version: str = "1.6", seconds: float = 0) -> int:
             return 1
         peer.send_global_ready()
         csms.wait_for("BootNotification", timeout=20)
+        if tls is not None:
+            shown = csms.handshake(CP_ID)
+            say("csms", f"security profile {security_profile}: {shown['tls']['version']}, station certificate "
+                        f"{shown['tls']['client_subject']}, Basic auth "
+                        f"{'sent' if any(k.lower() == 'authorization' for k in shown['headers']) else 'not sent'}")
         time.sleep(0.5)
         _show_commands(peer, csms, version)
         _play_session(peer, evse, csms, version)
@@ -127,6 +145,22 @@ def run_demo(version: str = "1.6", seconds: float = 0) -> int:
                 getattr(part, "cleanup", part.stop)()
         shutil.rmtree(folder, ignore_errors=True)
         say("demo", "stopped")
+
+
+def _tls_setup(folder: Path, profile: int) -> tuple[ssl.SSLContext | None, dict]:
+    """The CSMS's server context and the bridge's options for ``profile``."""
+    if profile < 2:
+        return None, ({"SecurityProfile": 1, "BasicAuthPassword": DEMO_PASSWORD} if profile == 1 else {})
+    from ocpp_bridge.demo.pki import make_demo_pki
+
+    pki = make_demo_pki(folder / "pki", CP_ID)
+    say("demo", f"security profile {profile}: certificates made for this run in {folder / 'pki'}")
+    options: dict = {"SecurityProfile": profile, "CsmsCaBundle": pki.ca}
+    if profile == 2:
+        options["BasicAuthPassword"] = DEMO_PASSWORD
+    else:
+        options.update(CsmsLeafCertificate=pki.station_cert, CsmsLeafKey=pki.station_key)
+    return pki.server_context(require_client_cert=profile == 3), options
 
 
 def _show_commands(peer: DemoPeer, csms: Csms, version: str) -> None:

@@ -9,13 +9,18 @@ the pong timeout; closing with 1007 on a text message that is not UTF-8 (RFC 645
 also after a pong timeout: libocpp #1175 is the bug we must not have);
 ``pause``/``resume``/``stop``; TCP_NODELAY on the socket; the queue of frames
 waiting to be written (``send`` hands them over, this thread writes them);
-new Basic credentials for the next dial (``set_basic_auth``).
+new Basic credentials, a new TLS context or a whole new endpoint (URL, credentials, TLS
+context: a security-profile switch) for the next dial (``set_basic_auth``, ``set_ssl_context``,
+``set_endpoint``); every failed dial is reported as ``DialFailed``, saying whether the TLS
+handshake found the server's certificate invalid (then re-dialled with back-off like any
+failed dial, and never retried without TLS: the URL's scheme alone decides).
 
 Must never: parse or build OCPP messages, keep protocol state, block in the
 ``on_event`` callback's place, make a caller of ``send`` wait for the network,
-or log the Authorization header. It turns network traffic into three events,
+or log the Authorization header. It turns network traffic into four events,
 ``Connected``, ``Disconnected`` (once per connection that was up and went
-down; failed dials are logged, not reported) and ``TextReceived``, delivered
+down), ``DialFailed`` (once per dial that did not bring a connection up; not for a dial cut
+short by ``pause``/``stop``) and ``TextReceived``, delivered
 by calling ``on_event`` from the transport thread; the engine is expected to
 put them on its inbox queue and return at once.
 
@@ -80,6 +85,14 @@ class Connected:
 @dataclass(frozen=True)
 class Disconnected:
     reason: str
+
+
+@dataclass(frozen=True)
+class DialFailed:
+    """A dial did not bring a connection up; ``certificate_rejected``: because the server's
+    certificate did not verify (``reason`` is then the TLS library's)."""
+    reason: str
+    certificate_rejected: bool = False
 
 
 @dataclass(frozen=True)
@@ -174,6 +187,19 @@ class WebSocketTransport:
         header = f"Authorization: Basic {basic_auth_token(user, password)}"
         with self._lock:
             self._authorization = header
+
+    def set_endpoint(self, url: str, basic_auth: tuple[str, str] | None, context: ssl.SSLContext | None) -> None:
+        """Dial ``url`` with these credentials and TLS context from the next dial on."""
+        header = None if basic_auth is None else f"Authorization: Basic {basic_auth_token(*basic_auth)}"
+        with self._lock:
+            self._url = url
+            self._authorization = header
+            self._ssl_context = context
+
+    def set_ssl_context(self, context: ssl.SSLContext | None) -> None:
+        """Use this TLS context for ``wss://`` from the next dial on (the live connection stays)."""
+        with self._lock:
+            self._ssl_context = context
 
     def pause(self) -> None:
         """Close the connection (1000) and do not re-dial until ``resume``."""
@@ -288,11 +314,12 @@ class WebSocketTransport:
 
     def _dial(self) -> websocket.WebSocket | None:
         with self._lock:
+            url = self._url
             headers = [f"Sec-WebSocket-Protocol: {', '.join(self._subprotocols)}"]
             if self._authorization is not None:
                 headers.append(self._authorization)
         try:
-            sock = self._open_socket()
+            sock = self._open_socket(url)
             if sock is None:
                 return None  # stopped or paused before the dial began
             ws = websocket.WebSocket(
@@ -303,33 +330,40 @@ class WebSocketTransport:
             )
             # The subprotocol header is ours, not websocket-client's
             # ``subprotocols=``: we check the answer ourselves and say why.
-            ws.connect(self._url, socket=sock, timeout=self._connect_timeout_s, header=headers)
+            ws.connect(url, socket=sock, timeout=self._connect_timeout_s, header=headers)
         except Exception as exc:
-            log.warning("dial %s failed: %s", self._url, _describe(exc))
+            log.warning("dial %s failed: %s", url, _describe(exc))
             self._end_dial()
+            if isinstance(exc, ssl.SSLCertVerificationError):
+                self._emit(DialFailed(exc.verify_message or _describe(exc), certificate_rejected=True))
+            elif not self._interrupted():
+                self._emit(DialFailed(_describe(exc)))
             return None
         self._end_dial()
         agreed = (ws.getheaders() or {}).get("sec-websocket-protocol")
         if agreed is None or agreed.strip() not in self._subprotocols:
             log.warning("dial %s failed: server agreed subprotocol %r, we offered %s",
-                        self._url, agreed, ", ".join(self._subprotocols))
+                        url, agreed, ", ".join(self._subprotocols))
             self._close(ws, STATUS_PROTOCOL_ERROR, "subprotocol not agreed")
+            self._emit(DialFailed(f"subprotocol {agreed!r} not agreed"))
             return None
         self._agreed = agreed.strip()
         return ws
 
-    def _open_socket(self) -> socket.socket | None:
+    def _open_socket(self, url: str) -> socket.socket | None:
         """TCP (and for ``wss://`` TLS) to the URL's host, each step bounded by the connect timeout.
 
         The socket is ours, not websocket-client's, so that ``pause``/``stop`` can cut every
         step of the dial (TCP connect, TLS and HTTP handshakes) by shutting down a duplicate of
         it (``_dialing``); websocket-client would hand its socket out only after TCP is up.
         None when stopped or paused before the dial began."""
-        parts = urllib.parse.urlsplit(self._url)
+        parts = urllib.parse.urlsplit(url)
         secure = parts.scheme == "wss"
         host = parts.hostname or ""
         port = parts.port or (443 if secure else 80)
         error: OSError = OSError(f"no address for {host}")
+        with self._lock:
+            context = self._ssl_context
         for family, kind, proto, _, address in socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM):
             sock = socket.socket(family, kind, proto)
             with self._lock:
@@ -342,12 +376,13 @@ class WebSocketTransport:
             try:
                 sock.connect(address)
                 if secure:
-                    context = self._ssl_context or ssl.create_default_context()
-                    sock = context.wrap_socket(sock, server_hostname=host)
+                    sock = (context or ssl.create_default_context()).wrap_socket(sock, server_hostname=host)
                 return sock
             except OSError as exc:
                 sock.close()
                 self._end_dial()
+                if isinstance(exc, ssl.SSLCertVerificationError):
+                    raise  # the same server behind every address: its certificate is the problem
                 error = exc
         raise error
 
