@@ -78,7 +78,7 @@ from ocpp_bridge.frame_log import FrameLog
 from ocpp_bridge.log_redaction import install as install_redaction
 from ocpp_bridge.ocpp.charge_point import ChargePoint
 from ocpp_bridge.ocpp.common.profile_switch import ProfileSwitch, SwitchFailed
-from ocpp_bridge.ocpp.events import ConfigurationChanged, FrameLogged, PasswordChanged
+from ocpp_bridge.ocpp.events import ConfigurationChanged, FrameLogged, LeafCertificateChanged, PasswordChanged
 from ocpp_bridge.ocpp.secrets import Redactor
 from ocpp_bridge.ocpp.security_events import send_security_event
 from ocpp_bridge.ocpp.station import InvalidOutgoing
@@ -559,6 +559,7 @@ class Engine:
         station.core.answer_timeout_s = float(self.settings["CsmsAnswerTimeoutS"])
         station.core.events.subscribe(FrameLogged, self.frame_log.write)
         station.core.events.subscribe(PasswordChanged, lambda _: self._on_password_changed())
+        station.core.events.subscribe(LeafCertificateChanged, lambda _: self._on_leaf_certificate_changed())
         station.core.events.subscribe(ConfigurationChanged, self._on_configuration_changed)
         if self.settings.ocpp_version == "auto":
             remember_version(str(self.settings["DatabasePath"]), version)
@@ -584,6 +585,14 @@ class Engine:
         self._attach(self.station)
         if self.ocpp_started:
             self.auth_link.push()
+
+    def _on_leaf_certificate_changed(self) -> None:
+        """CertificateSigned installed a new station certificate: at security profile 3 the
+        TLS files are fetched again and the connection made with it (our answer is queued first)."""
+        if self.csms.profile != 3 or not self.ocpp_started or not self.station.core.running:
+            return
+        log.info("new station certificate: reconnecting with it")
+        self._prepare_tls(self.transport.reconnect)
 
     # ================================================================ Basic-auth password
     def _on_password_changed(self) -> None:

@@ -41,6 +41,7 @@ def station_info(settings: Settings) -> dict[str, Any]:
         "model": str(settings["ChargePointModel"]),
         "serial_number": str(settings["ChargePointSerialNumber"]),
         "firmware_version": str(settings["FirmwareVersion"]),
+        "identity": str(settings["ChargePointId"]),
     }
 
 

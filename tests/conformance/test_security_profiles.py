@@ -20,10 +20,11 @@ import time
 import pytest
 
 from support.certs import KEY_PASSWORD, Pki
+from support.secrets_used import secret
 from support.station import CP_ID
 
 BOTH = pytest.mark.parametrize("version", ["1.6", "2.0.1"])
-PASSWORD = "tls-basic-passw0rd-16"
+PASSWORD = secret("tls-basic-passw0rd-16")
 EVENT = {"1.6": "InvalidCentralSystemCertificate", "2.0.1": "InvalidCsmsCertificate"}
 
 

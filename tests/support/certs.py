@@ -20,7 +20,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-KEY_PASSWORD = "station-key-pass-0451"
+from support.secrets_used import secret
+
+KEY_PASSWORD = secret("station-key-pass-0451")
 
 
 def _name(cn: str) -> x509.Name:
@@ -123,6 +125,19 @@ class Pki:
 
     def key(self, name: str) -> str:
         return str(self.folder / f"{name}.key")
+
+    def sign_csr(self, csr_pem: str) -> str:
+        """What a CSMS's CA does with a SignCertificate: a client certificate for the request's
+        subject and key, issued by the CSMS root, as a PEM chain (leaf, then root)."""
+        csr = x509.load_pem_x509_csr(csr_pem.encode())
+        now = dt.datetime.now(dt.timezone.utc)
+        cert = (x509.CertificateBuilder().subject_name(csr.subject).issuer_name(self.ca.cert.subject)
+                .public_key(csr.public_key()).serial_number(x509.random_serial_number())
+                .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=30))
+                .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+                .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+                .sign(self.ca.key, hashes.SHA256()))
+        return (_pem(cert) + _pem(self.ca.cert)).decode()
 
     def server_context(self, name: str = "server", *, client_ca: str | None = None,
                        optional: bool = False) -> ssl.SSLContext:

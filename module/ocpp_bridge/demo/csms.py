@@ -265,13 +265,15 @@ _STATION201 = _station_class(_ChargePoint201, DEFAULTS_201, _Action201)
 
 
 def _tls_of(ws: ServerConnection) -> dict | None:
-    """The TLS side of a connection: its version and the client certificate's subject, or None."""
+    """The TLS side of a connection: its version and the client certificate's subject and serial
+    number (hex), or None."""
     ssl_object = ws.transport.get_extra_info("ssl_object")
     if ssl_object is None:
         return None
     cert = ssl_object.getpeercert() or {}
     subject = {k: v for rdn in cert.get("subject", ()) for k, v in rdn}
-    return {"version": ssl_object.version(), "client_subject": subject or None}
+    return {"version": ssl_object.version(), "client_subject": subject or None,
+            "client_serial": cert.get("serialNumber")}
 
 
 class Csms:

@@ -25,7 +25,6 @@ from ocpp_bridge.ocpp import evse_events as E
 log = logging.getLogger("ocpp_bridge.evse")
 
 REQ = "evse_manager"
-SECURITY = "security"
 
 _CHARGING_STATE = {
     "ChargingStarted": "Charging",
@@ -283,11 +282,8 @@ class EvseLink:
         self.engine.system_link.reset(kind, done)
 
     def security_present(self):
-        return bool(self.engine.settings.connections.get(SECURITY))
+        return self.engine.security_link.present
 
     def security_call(self, cmd, args, done):
-        """The evse_security module's ``cmd`` (bounded by CsmsAnswerTimeoutS: a CSMS waits on it)."""
-        def finished(retval, error):
-            done(retval, None if error is None else f"{error[0]}: {error[1]}")
-        self.engine.call_required(SECURITY, 0, cmd, args, finished,
-                                  timeout_s=float(self.engine.settings["CsmsAnswerTimeoutS"]))
+        """The evse_security module's ``cmd`` (``security_link``)."""
+        self.engine.security_link.call(cmd, args, done)

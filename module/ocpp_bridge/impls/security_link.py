@@ -1,7 +1,9 @@
 """The ``security`` module on the bus (EVerest's ``evse_security`` interface), seen from the OCPP side.
 
-Owns the calls that find the TLS files for security profiles 2 and 3, as EVerest's OCPP module
-asks its security module: ``get_verify_file`` (certificate_type CSMS) for the bundle of CSMS
+Owns every call of the security module: ``call`` for certificate management (the OCPP side's
+``security_call``, bounded by CsmsAnswerTimeoutS since a CSMS waits on the answer), and the
+calls that find the TLS files for security profiles 2 and 3, as EVerest's OCPP module asks its
+security module: ``get_verify_file`` (certificate_type CSMS) for the bundle of CSMS
 root certificates, and for profile 3 ``get_leaf_certificate_info`` (certificate_type CSMS,
 encoding PEM) for the charging station's certificate chain and private key. The answer is a
 ``TlsFiles`` or the reason there is none.
@@ -35,6 +37,13 @@ class SecurityLink:
     @property
     def present(self) -> bool:
         return bool(self.engine.settings.connections.get(REQ))
+
+    def call(self, cmd: str, args: dict[str, Any], done: Callable[[Any, str | None], None]) -> None:
+        """``cmd`` of the security module: ``done(result, None)`` or ``done(None, error)``."""
+        def finished(retval: Any, error: tuple[str, str] | None) -> None:
+            done(retval, None if error is None else f"{error[0]}: {error[1]}")
+        self.engine.call_required(REQ, 0, cmd, args, finished,
+                                  timeout_s=float(self.engine.settings["CsmsAnswerTimeoutS"]))
 
     def tls_files(self, profile: int, done: Done) -> None:
         """``done(files, None)`` with the files for ``profile`` (2 or 3), or ``done(None, why)``."""

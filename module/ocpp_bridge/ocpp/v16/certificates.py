@@ -10,7 +10,8 @@ Owns the whitepaper's keys and the 1.6 shapes:
 - GetInstalledCertificateIds (one certificateType): the flat ``certificateHashData`` list.
 - SignCertificate: ``sign()`` (ExtendedTriggerMessage SignChargePointCertificate calls it) asks
   the security module for a signing request, subject organization CpoName, common name the
-  charge point's serial number (ChargePointSerialNumber), country ``CSR_COUNTRY``, and sends it.
+  charge point's serial number (ChargePointSerialNumber; without one its ChargePointId, the
+  identity a CSMS compares it with), country ``CSR_COUNTRY``, and sends it.
 - CertificateSigned: a chain longer than CertificateSignedMaxChainSize characters is Rejected;
   else the security module installs it as the charge point's certificate: Accepted publishes
   ``LeafCertificateChanged`` (the engine reconnects with it at SecurityProfile 3).

@@ -52,7 +52,7 @@ class ChargePoint16(ChargePoint):
         self._evse = EvseSwitch()
         context = BlockContext(self.core, self.keys, self._evse, evse_count, databases)
         self.blocks: Blocks16 = build_blocks(context, self.provisioning.registration,
-                                             str(station.get("serial_number") or ""))
+                                             str(station.get("serial_number") or station.get("identity") or ""))
 
     config_migrations = configuration.MIGRATIONS
 

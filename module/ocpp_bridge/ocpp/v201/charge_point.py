@@ -23,6 +23,7 @@ from ocpp_bridge.ocpp.v201.availability import AvailabilityBlock
 from ocpp_bridge.ocpp.v201.blocks import Blocks201, build_blocks
 from ocpp_bridge.ocpp.v201.component_table import STANDARD_COMPONENTS
 from ocpp_bridge.ocpp.v201.core_variables import (
+    IDENTITY,
     MESSAGE_ATTEMPT_INTERVAL,
     MESSAGE_ATTEMPTS,
     QUEUE_ALL_MESSAGES,
@@ -52,6 +53,8 @@ class ChargePoint201(ChargePoint):
         if security_profile >= 1:  # 2.0.1 knows profiles 1..3 only; 0 (plain ws) is ours
             self.model.set_internal(VariableKey(SECURITY_PROFILE.component, SECURITY_PROFILE.name),
                                     str(security_profile))
+        if station.get("identity") and not self.model.read(IDENTITY):  # SecurityCtrlr.Identity: the station's
+            self.model.set_internal(VariableKey(IDENTITY.component, IDENTITY.name), str(station["identity"]))
         self.core = StationCore("2.0.1", send_text, timeout_s=timeout_s, outbox=Outbox.open(db_dir, "2.0.1"),
                                 retry_policy=self.retry_policy, queue_all=self.queue_all)
         self.provisioning = Provisioning201(self.core, self.model, station)
