@@ -29,7 +29,7 @@ log = logging.getLogger("ocpp_bridge")
 def setup_logging(level: str = "INFO") -> None:
     # The format uses none of the caller's file/line, thread or process: the logging HOWTO's
     # "Optimization" switches skip collecting them (a frame-log line: 20 -> 13 us).
-    logging._srcfile = None  # type: ignore[attr-defined]
+    logging._srcfile = None
     logging.logThreads = False
     logging.logProcesses = False
     logging.logMultiprocessing = False
