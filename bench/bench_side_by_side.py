@@ -9,7 +9,9 @@ version:
 - the bare floor: this file run with ``--bare-cp``, a websocket-client charge point that answers
   with fixed payloads and validates nothing (TCP_NODELAY like the bridge);
 - the installed bridge: the ``ocpp-bridge`` console script of this interpreter's venv, started as
-  a real process (tests/support/bridge_process.py).
+  a real process (tests/support/bridge_process.py);
+- with ``--before PATH``, a second bridge side ("before"): the ``ocpp-bridge`` script at PATH
+  (e.g. another venv with an older wheel), so a change is measured against its base in one run.
 
 It prints, per workload, median and p99 of every sample of the run, the ratio of the medians to
 the floor, and the range of the per-round ratios: CSMS->CP GetConfiguration (1.6) and
@@ -259,13 +261,19 @@ class Round:
         booted = self.csms.wait_boot(cp)
         return proc, cp, (booted - start) * 1e3
 
-    def bridge(self, version: str, n: int, peer) -> tuple[object, str, dict[str, float]]:
+    def bridge(self, version: str, n: int, peer, script: str | None = None,
+               tag: str = "BRIDGE") -> tuple[object, str, dict[str, float]]:
         from support.bridge_process import BridgeProcess
 
-        cp = f"BRIDGE{version.replace('.', '')}-{n}"
+        class Bridge(BridgeProcess):
+            def command(self) -> list[str]:
+                command = super().command()
+                return [script, *command[1:]] if script else command
+
+        cp = f"{tag}{version.replace('.', '')}-{n}"
         work = self.tmp / cp
         (work / "db").mkdir(parents=True)
-        proc = BridgeProcess({"ChargePointId": cp, "CentralSystemURI": self.csms.url, "OcppVersion": version,
+        proc = Bridge({"ChargePointId": cp, "CentralSystemURI": self.csms.url, "OcppVersion": version,
                               "GlobalReadyTimeoutS": 0, "WebsocketPingIntervalS": 0,
                               "DatabasePath": str(work / "db")},
                              broker_port=self.broker.port, module_id="ocpp", prefix=peer.prefix.rstrip("/"),
@@ -313,34 +321,38 @@ def run(args) -> None:
             for version in ("1.6", "2.0.1"):
                 action, payload = REQUESTS[version]
                 bare_proc, bare_id, bare_boot = rnd.bare(version, r)
-                bridge_proc, bridge_id, bridge_times = rnd.bridge(version, r, peer)
                 add(f"start -> BootNotification answered, {version} (ms)", "bare", [bare_boot])
-                add(f"start -> BootNotification answered, {version} (ms)", "bridge", [bridge_times["boot"]])
-                add(f"start -> module ready, {version} (ms)", "bridge", [bridge_times["ready"]])
-                add(f"global ready -> BootNotification answered, {version} (ms)", "bridge",
-                    [bridge_times["boot_after_ready"]])
+                # side -> (process, cp id, pid)
+                sides: dict[str, tuple[object, str, int]] = {"bare": (bare_proc, bare_id, bare_proc.pid)}
+                bridges = [("bridge", None, "BRIDGE")] + ([("before", args.before, "BEFORE")] if args.before else [])
+                for side, script, tag in bridges:
+                    proc, cp, times = rnd.bridge(version, r, peer, script, tag)
+                    sides[side] = (proc, cp, proc.pid)  # type: ignore[attr-defined]
+                    add(f"start -> BootNotification answered, {version} (ms)", side, [times["boot"]])
+                    add(f"start -> module ready, {version} (ms)", side, [times["ready"]])
+                    add(f"global ready -> BootNotification answered, {version} (ms)", side,
+                        [times["boot_after_ready"]])
                 time.sleep(args.settle)
-                csms.calls(bare_id, action, payload, args.warmup)
-                csms.calls(bridge_id, action, payload, args.warmup)
-                bare_s: list[float] = []
-                bridge_s: list[float] = []
+                for _, cp, _ in sides.values():
+                    csms.calls(cp, action, payload, args.warmup)
+                samples: dict[str, list[float]] = {side: [] for side in sides}
                 block = max(1, args.calls // 4)
-                for _ in range(4):  # interleaved in blocks, so drift hits both sides alike
-                    bare_s += csms.calls(bare_id, action, payload, block)
-                    bridge_s += csms.calls(bridge_id, action, payload, block)
-                add(f"CSMS->CP {action} round trip, {version} (ms)", "bare", bare_s)
-                add(f"CSMS->CP {action} round trip, {version} (ms)", "bridge", bridge_s)
+                for _ in range(4):  # interleaved in blocks, so drift hits every side alike
+                    for side, (_, cp, _) in sides.items():
+                        samples[side] += csms.calls(cp, action, payload, block)
+                for side in sides:
+                    add(f"CSMS->CP {action} round trip, {version} (ms)", side, samples[side])
                 # idle: nothing is sent for args.idle seconds
-                cpu0 = (cpu_seconds(bare_proc.pid), cpu_seconds(bridge_proc.pid))  # type: ignore[attr-defined]
+                cpu0 = {side: cpu_seconds(pid) for side, (_, _, pid) in sides.items()}
                 t0 = time.monotonic()
                 time.sleep(args.idle)
                 elapsed = time.monotonic() - t0
-                cpu1 = (cpu_seconds(bare_proc.pid), cpu_seconds(bridge_proc.pid))  # type: ignore[attr-defined]
-                add(f"idle CPU, {version} (% of a core)", "bare", [100 * (cpu1[0] - cpu0[0]) / elapsed])
-                add(f"idle CPU, {version} (% of a core)", "bridge", [100 * (cpu1[1] - cpu0[1]) / elapsed])
-                add(f"idle RSS, {version} (MiB)", "bare", [rss_mib(bare_proc.pid)])
-                add(f"idle RSS, {version} (MiB)", "bridge", [rss_mib(bridge_proc.pid)])  # type: ignore[attr-defined]
-                bridge_proc.stop()  # type: ignore[attr-defined]
+                for side, (_, _, pid) in sides.items():
+                    add(f"idle CPU, {version} (% of a core)", side, [100 * (cpu_seconds(pid) - cpu0[side]) / elapsed])
+                    add(f"idle RSS, {version} (MiB)", side, [rss_mib(pid)])
+                for side, (proc, _, _) in sides.items():
+                    if side != "bare":
+                        proc.stop()  # type: ignore[attr-defined]
                 bare_proc.terminate()
                 bare_proc.wait(5)
             if args.mqtt:
@@ -383,6 +395,7 @@ def main() -> None:
     parser.add_argument("--idle", type=float, default=5.0, help="seconds of idle CPU measurement")
     parser.add_argument("--settle", type=float, default=1.0, help="seconds after boot before measuring")
     parser.add_argument("--no-mqtt", dest="mqtt", action="store_false", help="skip the MQTT floor")
+    parser.add_argument("--before", metavar="PATH", help="an older ocpp-bridge script: a third side, 'before'")
     parser.add_argument("--quick", action="store_true", help="3 rounds, 100 calls, 2 s idle")
     parser.add_argument("--bare-cp", nargs=2, metavar=("URL", "VERSION"), help=argparse.SUPPRESS)
     args = parser.parse_args()
