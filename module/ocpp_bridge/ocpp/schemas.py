@@ -273,9 +273,39 @@ def _fast_validator(schema: dict[str, Any]) -> Any:
     if _fastjsonschema is None or '"multipleOf"' in json.dumps(schema):
         return _NO_FAST
     try:
-        return _fastjsonschema.compile(schema, formats=_FAST_FORMATS, use_default=False)
+        compiled = _fastjsonschema.compile(schema, formats=_FAST_FORMATS, use_default=False)
     except Exception:
         return _NO_FAST
+    _give_back_memory()
+    return compiled
+
+
+def _give_back_memory() -> None:
+    """Hand the C heap that a compile freed back to the system (glibc's ``malloc_trim``).
+
+    Generating and compiling a 2.0.1 schema's code peaks at a few MiB that glibc otherwise
+    keeps: about 3 of the 4-5 MiB the first 2.0.1 compiles added to idle RSS. No-op where
+    there is no glibc; ~0.05 ms, at most once a schema."""
+    global _trim
+    if _trim is None:
+        _trim = _load_trim()
+    if _trim is not False:
+        try:
+            _trim(0)
+        except Exception:
+            _trim = False
+
+
+def _load_trim() -> Any:
+    try:
+        import ctypes
+
+        return ctypes.CDLL(None).malloc_trim
+    except (ImportError, OSError, AttributeError):
+        return False
+
+
+_trim: Any = None  # None: not looked up yet; False: not available
 
 
 def _fast_accepts(key: tuple[str, str, str], payload: Any) -> bool:
