@@ -17,7 +17,10 @@ It prints, per workload, median and p99 of every sample of the run, the ratio of
 the floor, and the range of the per-round ratios: CSMS->CP GetConfiguration (1.6) and
 GetVariables (2.0.1) round trips; process start -> BootNotification answered (for the bridge also
 start -> module ready and global ready -> BootNotification answered); idle RSS and idle CPU
-(``/proc``); and the MQTT floor (QoS 2 request/reply between two paho clients through mosquitto).
+(``/proc``); the MQTT floor (QoS 2 request/reply between two paho clients through mosquitto);
+and a CP-initiated call: the bare CP's own DataTransfer calls, against the bridge's
+``data_transfer`` command called over MQTT by the peer (the bridge sends a DataTransfer and
+returns the CSMS's answer), with its ratio to (bare OCPP call + MQTT floor).
 
 Must never: assert on timings (figures only), or import ``ocpp_bridge`` (the bridge is seen
 only through its process, MQTT and OCPP).
@@ -77,8 +80,27 @@ def bare_cp(url: str, version: str) -> None:
         except Exception:
             return
         message = json.loads(text)
-        if message[0] == 2:
+        if message[0] != 2:
+            continue
+        if message[2] == "DataTransfer" and str(message[3].get("data", "")).startswith("go:"):
+            samples = own_calls(ws, int(message[3]["data"][3:]))
+            ws.send(json.dumps([3, message[1], {"status": "Accepted", "data": json.dumps(samples)}]))
+        else:
             ws.send(json.dumps([3, message[1], ANSWERS.get(message[2], {})]))
+
+
+def own_calls(ws, n: int) -> list[float]:
+    """``n`` CP->CSMS DataTransfer calls, one at a time; round trip of each in ms."""
+    samples = []
+    for i in range(n):
+        start = time.perf_counter()
+        ws.send(json.dumps([2, f"dt-{i}", "DataTransfer", {"vendorId": "bench", "data": "x"}]))
+        while True:
+            reply = json.loads(ws.recv())
+            if reply[0] in (3, 4) and reply[1] == f"dt-{i}":
+                break
+        samples.append((time.perf_counter() - start) * 1e3)
+    return samples
 
 
 # ---------------------------------------------------------------- the reference CSMS (a thread)
@@ -134,6 +156,8 @@ class Csms:
                         answer: dict = {"status": "Accepted", "interval": 300, "currentTime": now_iso()}
                     elif action == "Heartbeat":
                         answer = {"currentTime": now_iso()}
+                    elif action == "DataTransfer":
+                        answer = {"status": "Accepted"}
                     else:
                         answer = {}
                     await ws.send(json.dumps([3, message[1], answer]))
@@ -163,6 +187,17 @@ class Csms:
                 raise RuntimeError(f"{cp} answered {action} with {message}")
             samples.append((end - start) * 1e3)
         return samples
+
+    async def _call_raw(self, cp: str, action: str, payload: dict) -> tuple[float, list]:
+        uid = f"{cp}-raw-{time.perf_counter_ns()}"
+        future = self.loop.create_future()
+        self._pending[uid] = future
+        await self.peers[cp].send(json.dumps([2, uid, action, payload]))  # type: ignore[attr-defined]
+        return await self._asyncio.wait_for(future, 120)
+
+    def call_raw(self, cp: str, action: str, payload: dict) -> tuple[float, list]:
+        """One CSMS->CP call; (time of the answer, the answer)."""
+        return self._asyncio.run_coroutine_threadsafe(self._call_raw(cp, action, payload), self.loop).result(130)
 
     def calls(self, cp: str, action: str, payload: dict, n: int) -> list[float]:
         """``n`` sequential CSMS->CP calls; round trip of each in milliseconds."""
@@ -202,6 +237,25 @@ _CLK_TCK = _clk_tck()
 
 
 # ---------------------------------------------------------------- the MQTT floor
+
+def module_of(tag: str) -> str:
+    """The module id of a bridge side (each its own: they share the broker and the prefix)."""
+    return "ocpp" if tag == "BRIDGE" else tag.lower()
+
+
+def mqtt_command_calls(peer, module: str, n: int, warmup: int) -> list[float]:
+    """``n`` calls of the bridge's ``data_transfer`` command (it sends a DataTransfer to the
+    CSMS and returns the answer), one at a time, as the EVerest peer sees them; in ms."""
+    args = {"request": {"vendor_id": "bench", "data": "x"}}
+    for _ in range(warmup):
+        peer.call(module, "data_transfer", "data_transfer", args)
+    samples = []
+    for _ in range(n):
+        start = time.perf_counter()
+        peer.call(module, "data_transfer", "data_transfer", args)
+        samples.append((time.perf_counter() - start) * 1e3)
+    return samples
+
 
 def mqtt_floor(port: int, n: int) -> list[float]:
     """QoS 2 request/reply between two paho clients (TCP_NODELAY) through mosquitto, in ms."""
@@ -276,14 +330,14 @@ class Round:
         proc = Bridge({"ChargePointId": cp, "CentralSystemURI": self.csms.url, "OcppVersion": version,
                               "GlobalReadyTimeoutS": 0, "WebsocketPingIntervalS": 0,
                               "DatabasePath": str(work / "db")},
-                             broker_port=self.broker.port, module_id="ocpp", prefix=peer.prefix.rstrip("/"),
+                             broker_port=self.broker.port, module_id=module_of(tag), prefix=peer.prefix.rstrip("/"),
                              workdir=work)
-        seen = peer.ready_count("ocpp")
+        seen = peer.ready_count(module_of(tag))
         start = time.perf_counter()
         proc.start()
         deadline = time.monotonic() + 30
         with peer._cv:
-            while peer._ready.get("ocpp", 0) <= seen:
+            while peer._ready.get(module_of(tag), 0) <= seen:
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"bridge {cp} not ready; log:\n{proc.log_text()[-2000:]}")
                 peer._cv.wait(0.5)
@@ -324,10 +378,12 @@ def run(args) -> None:
                 add(f"start -> BootNotification answered, {version} (ms)", "bare", [bare_boot])
                 # side -> (process, cp id, pid)
                 sides: dict[str, tuple[object, str, int]] = {"bare": (bare_proc, bare_id, bare_proc.pid)}
+                modules: dict[str, str] = {}
                 bridges = [("bridge", None, "BRIDGE")] + ([("before", args.before, "BEFORE")] if args.before else [])
                 for side, script, tag in bridges:
                     proc, cp, times = rnd.bridge(version, r, peer, script, tag)
                     sides[side] = (proc, cp, proc.pid)  # type: ignore[attr-defined]
+                    modules[side] = module_of(tag)
                     add(f"start -> BootNotification answered, {version} (ms)", side, [times["boot"]])
                     add(f"start -> module ready, {version} (ms)", side, [times["ready"]])
                     add(f"global ready -> BootNotification answered, {version} (ms)", side,
@@ -342,6 +398,15 @@ def run(args) -> None:
                         samples[side] += csms.calls(cp, action, payload, block)
                 for side in sides:
                     add(f"CSMS->CP {action} round trip, {version} (ms)", side, samples[side])
+                # CP-initiated: the bare CP's own DataTransfer calls; the bridge's through its
+                # data_transfer command over MQTT (peer -> bridge -> CSMS -> bridge -> peer)
+                cp_initiated = f"CP->CSMS DataTransfer (bridge: an MQTT command), {version} (ms)"
+                go = {"vendorId": "bench", "data": f"go:{args.calls}"}
+                end, reply = csms.call_raw(bare_id, "DataTransfer", go)
+                add(cp_initiated, "bare", json.loads(reply[2]["data"]))
+                for side in sides:
+                    if side != "bare":
+                        add(cp_initiated, side, mqtt_command_calls(peer, modules[side], args.calls, args.warmup))
                 # idle: nothing is sent for args.idle seconds
                 cpu0 = {side: cpu_seconds(pid) for side, (_, _, pid) in sides.items()}
                 t0 = time.monotonic()
@@ -385,6 +450,17 @@ def report(results: dict[str, dict[str, list]], args) -> None:
                           if statistics.median(f)]
                 per_round = f"{min(ratios):.2f}-{max(ratios):.2f}x" if ratios else "-"
             print(f"{workload:58} {side:6} {median:9.3f} {p99:9.3f} {ratio:>6} {per_round:>16}")
+    mqtt_floor_rounds = results.get("MQTT floor: QoS 2 request/reply (ms)", {}).get("mqtt")
+    if mqtt_floor_rounds:
+        mqtt_median = statistics.median([x for s in mqtt_floor_rounds for x in s])
+        for workload, sides in results.items():
+            if workload.startswith("CP->CSMS") and "bare" in sides:
+                floor = statistics.median([x for s in sides["bare"] for x in s]) + mqtt_median
+                for side, rounds in sides.items():
+                    if side != "bare":
+                        median = statistics.median([x for s in rounds for x in s])
+                        print(f"{workload}: {side} {median:.3f} ms = {median / floor:.2f}x (bare OCPP call "
+                              f"+ MQTT floor = {floor:.3f} ms)")
 
 
 def main() -> None:
