@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from ocpp_bridge import yaml_load
 from ocpp_bridge.ocpp_versions import parse_offered
 
 MODULE_NAME = "OcppBridge"
@@ -170,7 +171,7 @@ def load_run_config(path: str | Path, module_id: str | None, declared: dict[str,
     """Read an EVerest run-config YAML file and build our Settings."""
     environment: Mapping[str, str] = os.environ if env is None else env
     try:
-        doc = yaml.safe_load(Path(path).read_text()) or {}
+        doc = yaml_load.safe_load(Path(path).read_text()) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"cannot read run config {path}: {exc}") from None
     modules = doc.get("active_modules") or {}

@@ -18,7 +18,8 @@ messages with the same time as the dispatch and the OCPP timers of that step.
 
 Secrets: every log line goes through a ``Redactor`` (``log_redaction``) for as long as
 ``run`` runs, and every frame is masked (``secrets.mask_frame``) before the frame log
-(logger ``ocpp_bridge.frames`` and the MessageLogPath file, stamped with our clock in UTC).
+(logger ``ocpp_bridge.frames`` and the MessageLogPath file, stamped with our clock in UTC);
+an outgoing frame's line is written just after the frame is handed to the transport.
 The Basic-auth password is the one the CSMS stored (1.6 AuthorizationKey, 2.0.1
 SecurityCtrlr.BasicAuthPassword) once there is one, else the module option
 BasicAuthPassword; when the CSMS changes it the engine reconnects with the new one.
@@ -145,6 +146,7 @@ class Engine:
             int(settings["NetworkProfileConnectionAttempts"]))
         self._certificate_reported = False            # this run of certificate failures has its event
         self._transport_started = False               # _connect ran: the transport dials (or will)
+        self._held_frame: FrameLogged | None = None  # an outgoing frame's log line, until it is queued
 
         on_message = lambda t, p: self.inbox.put(MqttIn(t, p))  # noqa: E731
         on_connection = lambda up: self.inbox.put(MqttUp(up))  # noqa: E731
@@ -203,6 +205,7 @@ class Engine:
             self.transport.stop(timeout=SHUTDOWN_WEBSOCKET_S)
             self.mqtt.stop()
             self.station.close()
+            self._release_frame_line()
             self.frame_log.close()
 
     def shutdown(self) -> None:
@@ -236,6 +239,8 @@ class Engine:
         except Exception:  # a timer's bug is logged; the engine keeps serving
             log.exception("error while running timers")
             return now + 1.0
+        finally:
+            self._release_frame_line()
 
     def _tick(self, now: float) -> float | None:
         self.station.core.now = now  # before any callback: a command timeout's too
@@ -554,16 +559,37 @@ class Engine:
 
     # ================================================================ the station
     def _build_station(self, version: str) -> ChargePoint:
-        station = build_station(self.settings, version, lambda text: self.csms.send(text), self.profiles.active)
+        station = build_station(self.settings, version, self._send_frame, self.profiles.active)
         station.core.resume_delay_s = float(self.settings["MessageQueueResumeDelay"])
         station.core.answer_timeout_s = float(self.settings["CsmsAnswerTimeoutS"])
-        station.core.events.subscribe(FrameLogged, self.frame_log.write)
+        station.core.events.subscribe(FrameLogged, self._log_frame)
         station.core.events.subscribe(PasswordChanged, lambda _: self._on_password_changed())
         station.core.events.subscribe(LeafCertificateChanged, lambda _: self._on_leaf_certificate_changed())
         station.core.events.subscribe(ConfigurationChanged, self._on_configuration_changed)
         if self.settings.ocpp_version == "auto":
             remember_version(str(self.settings["DatabasePath"]), version)
         return station
+
+    def _log_frame(self, frame: FrameLogged) -> None:
+        """An outgoing frame's line is held until the frame is queued (``_send_frame``): the
+        frame leaves before its line is masked, formatted and written. The next frame (and the
+        end of the step) writes a held line first, so lines keep their order."""
+        self._release_frame_line()
+        if frame.direction == "out":
+            self._held_frame = frame
+        else:
+            self.frame_log.write(frame)
+
+    def _release_frame_line(self) -> None:
+        held, self._held_frame = self._held_frame, None
+        if held is not None:
+            self.frame_log.write(held)
+
+    def _send_frame(self, text: str) -> bool:
+        """The station's writer: queue the frame, then write its held frame-log line."""
+        sent = self.csms.send(text)
+        self._release_frame_line()
+        return sent
 
     def _attach(self, station: ChargePoint) -> None:
         """The bus side follows ``station`` from now on."""

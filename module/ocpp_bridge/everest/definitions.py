@@ -32,6 +32,7 @@ from referencing import Registry, Resource
 from referencing.exceptions import NoSuchResource, Unresolvable
 from referencing.jsonschema import DRAFT7
 
+from ocpp_bridge import yaml_load
 from ocpp_bridge.paths import DefinitionsProblem, module_root
 from ocpp_bridge.rfc3339 import is_date_time
 
@@ -87,7 +88,7 @@ def _read_yaml(path: Path) -> Any:
     except OSError as e:
         raise DefinitionError(f"cannot read {path}: {e}") from e
     try:
-        return yaml.safe_load(text)
+        return yaml_load.safe_load(text)
     except yaml.YAMLError as e:
         raise DefinitionError(f"{path} is not valid YAML: {e}") from e
 

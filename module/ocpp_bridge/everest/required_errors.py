@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from ocpp_bridge import yaml_load
 from ocpp_bridge.config import Settings
 from ocpp_bridge.everest import errors as E
 from ocpp_bridge.everest.definitions import Definitions
@@ -41,7 +42,7 @@ class RequiredErrors:
         """The error names ``errors/<file>.yaml`` declares (none when there is no such file)."""
         path = self._root / "errors" / f"{file}.yaml"
         try:
-            doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            doc = yaml_load.safe_load(path.read_text(encoding="utf-8")) or {}
         except (OSError, yaml.YAMLError) as exc:
             log.error("cannot read error declarations %s: %s", path, exc)
             return []
