@@ -280,3 +280,16 @@ class EvseLink:
     def reset(self, kind, done=None):
         """The system module resets the charger (``system_link``)."""
         self.engine.system_link.reset(kind, done)
+
+    def system_present(self):
+        return self.engine.system_link.present
+
+    def update_firmware(self, request, done):
+        """Firmware updates and log uploads go to the system module (``system_link``)."""
+        self.engine.system_link.update_firmware(request, done)
+
+    def allow_firmware_installation(self):
+        self.engine.system_link.allow_firmware_installation()
+
+    def upload_logs(self, request, done):
+        self.engine.system_link.upload_logs(request, done)

@@ -14,6 +14,9 @@ charge point cannot confirm.
 - DataTransfer -> Rejected (1.6 DataTransferStatus / 2.0.1 DataTransferStatusEnumType:
   "message has been accepted but the contained request is rejected").
 
+- GetLog, SignedUpdateFirmware (1.6), UpdateFirmware (2.0.1) -> Rejected; GetDiagnostics (1.6)
+  -> no fileName: the ``system`` module did not take the request (the firmware block also
+  reports the failure status).
 An action not listed here that still answers later gets the version's InternalError.
 
 Must never: read a clock or know which block answers what.
@@ -28,7 +31,13 @@ _BOTH_VERSIONS: dict[str, dict[str, str]] = {
     "DataTransfer": {"status": "Rejected"},
 }
 
-LATE_ANSWERS: dict[str, dict[str, dict[str, str]]] = {"1.6": _BOTH_VERSIONS, "2.0.1": _BOTH_VERSIONS}
+_SYSTEM = {  # the system module did not answer: the request is not taken
+    "GetLog": {"status": "Rejected"},
+}
+LATE_ANSWERS: dict[str, dict[str, dict[str, str]]] = {
+    "1.6": {**_BOTH_VERSIONS, **_SYSTEM, "SignedUpdateFirmware": {"status": "Rejected"}, "GetDiagnostics": {}},
+    "2.0.1": {**_BOTH_VERSIONS, **_SYSTEM, "UpdateFirmware": {"status": "Rejected"}},
+}
 
 
 def late_answer(version: str, action: str) -> dict[str, str] | None:
