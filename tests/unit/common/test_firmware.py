@@ -2,10 +2,9 @@
 EVerest's system types field by field, the system's answers mapped to OCPP's, the status a
 TriggerMessage reports, installation held back while a transaction runs, and the 1.6 maps."""
 
-from support.core_fakes import FakeCore
-
 from ocpp_bridge.ocpp.common import firmware as F
 from ocpp_bridge.ocpp.evse_events import FirmwareStatusChanged, LogStatusChanged
+from support.core_fakes import FakeCore
 
 
 class System:
@@ -103,6 +102,16 @@ def test_installation_is_allowed_once_downloaded_and_idle():
     assert system.allowed == 1
     core.events.publish(FirmwareStatusChanged("Installing", 1))
     core.advance(60)
+    assert system.allowed == 1
+
+
+def test_a_signed_update_installs_only_after_its_signature_is_verified():
+    core, system, _, updates, _ = rig()
+    updates.request(F.FirmwareRequest.signed(SIGNED))
+    system.answer("Accepted")
+    core.events.publish(FirmwareStatusChanged("Downloaded", 7))
+    assert system.allowed == 0
+    core.events.publish(FirmwareStatusChanged("SignatureVerified", 7))
     assert system.allowed == 1
 
 

@@ -173,11 +173,13 @@ class FirmwareUpdates:
         self.notify = notify
         self.process = Process(FIRMWARE_END_STATES)
         self._install_pending = False
+        self._signed: dict[int, bool] = {}  # request id -> has a signature (installs after SignatureVerified)
         core.events.subscribe(FirmwareStatusChanged, self._on_status)
 
     def request(self, request: FirmwareRequest) -> Deferred:
         """Resolves to the OCPP UpdateFirmwareStatus (Rejected without a usable answer)."""
         answer = Deferred()
+        self._signed = {request.request_id: request.signature is not None}
 
         def done(response: str | None) -> None:
             status = _UPDATE_ANSWERS.get(response or "", "Rejected")
@@ -192,7 +194,8 @@ class FirmwareUpdates:
     def _on_status(self, event: FirmwareStatusChanged) -> None:
         self.process.note(event.status, event.request_id)
         self.notify(event.status, event.request_id)
-        if event.status in READY_TO_INSTALL:
+        signed = self._signed.get(event.request_id)
+        if event.status in READY_TO_INSTALL and (signed is None or (event.status == "SignatureVerified") == signed):
             self._install_pending = True
             self._install_when_idle()
         elif event.status in FIRMWARE_END_STATES or event.status in ("Installing", "InstallRebooting"):

@@ -19,6 +19,7 @@ from ocpp_bridge.ocpp.auth_store import AuthStore
 from ocpp_bridge.ocpp.common.readings import MeterReadings
 from ocpp_bridge.ocpp.context import BlockContext, Later
 from ocpp_bridge.ocpp.v201 import availability as availability_db
+from ocpp_bridge.ocpp.v201 import firmware as firmware_db
 from ocpp_bridge.ocpp.v201 import reservation as reservation_db
 from ocpp_bridge.ocpp.v201.authorization import AuthorizationBlock
 from ocpp_bridge.ocpp.v201.availability import AvailabilityBlock
@@ -47,7 +48,7 @@ class Blocks201:
 
     def close(self) -> None:
         for store in (self.availability, self.reservation, self.authorization, self.transactions,
-                      self.smart_charging):
+                      self.smart_charging, self.firmware):
             store.close()
 
 
@@ -69,6 +70,7 @@ def build_blocks(ctx: BlockContext[DeviceModel], provisioning: Provisioning201) 
     remote_control = RemoteControlBlock(ctx, provisioning, status, authorization, reservation, meter_values,
                                         transactions)
     charging = SmartChargingBlock(ctx, transactions)
-    firmware = FirmwareBlock(ctx, transactions, remote_control)
+    firmware = FirmwareBlock(ctx, transactions, remote_control, provisioning,
+                             ctx.databases.open(firmware_db.DATABASE_NAME, firmware_db.MIGRATIONS))
     return Blocks201(status, availability, reservation, authorization, meter_values, transactions, remote_control,
                      charging, firmware)

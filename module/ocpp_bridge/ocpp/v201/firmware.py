@@ -10,8 +10,11 @@ Owns the 2.0.1 messages:
   Rejected without a system module or its answer.
 - the system's statuses -> FirmwareStatusNotification / LogStatusNotification with the
   requestId (L01.FR.01, N01.FR.*); the installation waits for running transactions
-  (``common/firmware.py``, L01.FR.06). After InstallRebooting the restart's BootNotification
-  carries the reason the system module gives (EVerest's System says FirmwareUpdate).
+  (``common/firmware.py``, L01.FR.06).
+- the reboot of an installation: InstallRebooting stores its requestId (file
+  ``firmware201.db``); the next start boots with reason FirmwareUpdate (unless the system module
+  tells another reason) and, once that BootNotification is Accepted, reports Installed with the
+  stored requestId, as libocpp does after the reboot.
 - TriggerMessage FirmwareStatusNotification / LogStatusNotification: the current status and
   its requestId while one runs, Idle (no requestId) otherwise (F06.FR.16 / F06.FR.17).
 
@@ -21,12 +24,15 @@ Must never: download, install or upload anything, or touch the transactions.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from typing import Any
 
 from ocpp_bridge.deferred import Deferred, now_or_later
 from ocpp_bridge.ocpp.common.firmware import FirmwareRequest, FirmwareUpdates, LogRequest, LogUploads, Process
 from ocpp_bridge.ocpp.context import BlockContext
+from ocpp_bridge.ocpp.events import Registered
 from ocpp_bridge.ocpp.v201.device_model import DeviceModel
+from ocpp_bridge.ocpp.v201.provisioning import Provisioning201
 from ocpp_bridge.ocpp.v201.remote_control import Evse, RemoteControlBlock
 from ocpp_bridge.ocpp.v201.transactions import TransactionBlock
 
@@ -34,15 +40,22 @@ log = logging.getLogger("ocpp_bridge.ocpp.v201.firmware")
 
 Payload = dict[str, Any]
 
+DATABASE_NAME = "firmware201"
+MIGRATIONS = ["CREATE TABLE rebooting (request_id INTEGER NOT NULL);"]
+
 
 class FirmwareBlock:
     def __init__(self, ctx: BlockContext[DeviceModel], transactions: TransactionBlock,
-                 remote_control: RemoteControlBlock) -> None:
+                 remote_control: RemoteControlBlock, provisioning: Provisioning201, db: sqlite3.Connection) -> None:
+        """``db``: the file of ``DATABASE_NAME`` / ``MIGRATIONS``."""
         self.core = ctx.core
         self.port = ctx.evse
+        self.db = db
         self.updates = FirmwareUpdates(self.core, self.port, busy=lambda: bool(transactions.active_evses()),
-                                       notify=lambda status, rid: self._notify("FirmwareStatusNotification", status,
-                                                                               rid))
+                                       notify=self._firmware_status)
+        if self._rebooted() is not None:
+            provisioning.boot_reason = "FirmwareUpdate"
+            self.core.events.subscribe(Registered, self._after_reboot)
         self.logs = LogUploads(self.core, self.port,
                                notify=lambda status, rid: self._notify("LogStatusNotification", status, rid))
         remote_control.add_trigger("FirmwareStatusNotification",
@@ -72,6 +85,31 @@ class FirmwareBlock:
             answer.resolve({"status": status, **({"filename": name} if name and status != "Rejected" else {})})
         self.logs.request(LogRequest.get_log(payload)).then(answered)
         return now_or_later(answer)
+
+    def close(self) -> None:
+        self.db.close()
+
+    # ------------------------------------------------------------------ the reboot of an installation
+    def _rebooted(self) -> int | None:
+        row = self.db.execute("SELECT request_id FROM rebooting").fetchone()
+        return None if row is None else int(row[0])
+
+    def _firmware_status(self, status: str, request_id: int) -> None:
+        if status == "InstallRebooting":
+            with self.db:
+                self.db.execute("DELETE FROM rebooting")
+                self.db.execute("INSERT INTO rebooting (request_id) VALUES (?)", (request_id,))
+        self._notify("FirmwareStatusNotification", status, request_id)
+
+    def _after_reboot(self, event: Registered) -> None:
+        request_id = self._rebooted()
+        if request_id is None:
+            return
+        with self.db:
+            self.db.execute("DELETE FROM rebooting")
+        log.info("booted after the installation of firmware request %d: Installed", request_id)
+        self.updates.process.note("Installed", request_id)
+        self._notify("FirmwareStatusNotification", "Installed", request_id)
 
     def _notify(self, action: str, status: str, request_id: int) -> None:
         payload: Payload = {"status": status}
