@@ -29,6 +29,7 @@ class FakePort:
         self.hold: set[str] = set()
         self.held: list[tuple[str, object]] = []
         self.data_transfer_answer: dict | None = None
+        self.system = True  # a system module is connected (firmware updates, log uploads)
 
     def _done(self, name, done):
         if done is None:
@@ -82,6 +83,20 @@ class FakePort:
     def data_transfer(self, request, done):
         self.calls.append(("data_transfer", request))
         done(self.data_transfer_answer)
+
+    def system_present(self):
+        return self.system
+
+    def update_firmware(self, request, done):
+        self.calls.append(("update_firmware", request))
+        done("Accepted" if self.system else None)
+
+    def allow_firmware_installation(self):
+        self.calls.append(("allow_firmware_installation",))
+
+    def upload_logs(self, request, done):
+        self.calls.append(("upload_logs", request))
+        done({"upload_logs_status": "Accepted", "file_name": "log.tar.gz"} if self.system else None)
 
 
 class Rig:
