@@ -70,6 +70,16 @@ def test_tc_l_06_secure_firmware_update_invalid_signature(charging_station, syst
     assert ("allow_firmware_installation", {}) not in sim.requests
 
 
+def test_l02_non_secure_firmware_update(charging_station, system_module):
+    st, sim = booted(charging_station, system_module)
+    mark = st.csms.mark()
+    request = {"requestId": 12, "firmware": {"location": FW_URL, "retrieveDateTime": PAST}}
+    assert st.csms.call(CP_ID, "UpdateFirmware", request) == {"status": "Accepted"}
+    seen = statuses(st, "FirmwareStatusNotification", mark, {"Installed", "InstallationFailed"})
+    assert seen == [{"status": s, "requestId": 12} for s in ("Downloading", "Downloaded", "Installing", "Installed")]
+    assert sim.requests[0] == ("update_firmware", {"location": FW_URL, "request_id": 12, "retrieve_timestamp": PAST})
+
+
 def test_l01_download_failed(charging_station, system_module):
     st, _ = booted(charging_station, system_module, fail_at="download")
     mark = st.csms.mark()
