@@ -30,4 +30,8 @@ def test_demo_runs_a_whole_conversation_and_stops(version, tmp_path):
         for kind in ("Started", "Updated", "Ended"):
             assert re.search(rf"CS->CSMS \[2,\"[^\"]+\",\"TransactionEvent\",\{{[^\n]*\"eventType\":\"{kind}\"", text), kind
     assert re.search(r"ocpp_generic/ocpp_transaction_event = \{\"transaction_event\": \"Ended\"", text), text
+    # the firmware update, through the simulated System module
+    assert "[sys  ] cmd update_firmware" in text, text
+    for status in ("Downloading", "Downloaded", "Installing", "Installed"):
+        assert re.search(rf"CS->CSMS \[2,\"[^\"]+\",\"FirmwareStatusNotification\",\{{\"status\":\"{status}\"", text), status
     assert text.rstrip().endswith("[demo ] stopped")
