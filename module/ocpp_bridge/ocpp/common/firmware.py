@@ -17,7 +17,8 @@ Owns:
   status (no answer, an error or no system: Rejected), tracks the status, and once the system
   says Downloaded (or SignatureVerified) it allows the installation
   (``allow_firmware_installation``) as soon as no transaction runs (checked again every
-  ``INSTALL_RECHECK_S`` while one does; L01.FR.06 / 1.6 §5.18 "wait for the transaction").
+  ``INSTALL_RECHECK_S`` while one does: the update waits for the transaction, as both
+  versions' specifications recommend).
 - ``LogUploads``: sends the request, hands back the system's UploadLogsResponse (None when it
   did not give one), tracks the status.
 - the status maps from EVerest's enums to 1.6's smaller ones (``firmware_status_16``,

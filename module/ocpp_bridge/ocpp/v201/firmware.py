@@ -9,14 +9,14 @@ Owns the 2.0.1 messages:
 - GetLog (DiagnosticsLog / SecurityLog, requestId) -> the system's answer and file name;
   Rejected without a system module or its answer.
 - the system's statuses -> FirmwareStatusNotification / LogStatusNotification with the
-  requestId (L01.FR.01, N01.FR.*); the installation waits for running transactions
-  (``common/firmware.py``, L01.FR.06).
+  requestId (L01.FR.01: every new state is reported); the installation waits for running
+  transactions (``common/firmware.py``).
 - the reboot of an installation: InstallRebooting stores its requestId (file
   ``firmware201.db``); the next start boots with reason FirmwareUpdate (unless the system module
   tells another reason) and, once that BootNotification is Accepted, reports Installed with the
   stored requestId, as libocpp does after the reboot.
 - TriggerMessage FirmwareStatusNotification / LogStatusNotification: the current status and
-  its requestId while one runs, Idle (no requestId) otherwise (F06.FR.16 / F06.FR.17).
+  its requestId while one runs, Idle (no requestId) otherwise.
 
 Must never: download, install or upload anything, or touch the transactions.
 """
