@@ -125,6 +125,25 @@ def test_l01_trigger_reports_the_status_while_a_transaction_holds_the_installati
     assert [p["status"] for p in seen][-2:] == ["Installing", "Installed"]
 
 
+def test_l01_a_new_update_cancels_the_waiting_one(charging_station, system_module):
+    st, sim = booted(charging_station, system_module)
+    ev = st.evse(1)
+    mark = st.csms.mark()
+    ev.plug_in()
+    ev.start_transaction("TAG1", meter_wh=0)
+    st.csms.wait_for(lambda e: e["action"] == "TransactionEvent" and e["payload"]["eventType"] == "Started",
+                     after_index=mark)
+    mark = st.csms.mark()
+    assert st.csms.call(CP_ID, "UpdateFirmware", update(13)) == {"status": "Accepted"}
+    st.csms.wait_for(lambda e: e["action"] == "FirmwareStatusNotification"
+                     and e["payload"]["status"] == "SignatureVerified", after_index=mark, timeout=20)
+    assert st.csms.call(CP_ID, "UpdateFirmware", update(14)) == {"status": "AcceptedCanceled"}
+    ev.stop_transaction("Local", "TAG1")
+    seen = statuses(st, "FirmwareStatusNotification", mark, {"Installed", "InstallationFailed"})
+    assert seen[-1] == {"status": "Installed", "requestId": 14}
+    assert {"status": "Installing", "requestId": 13} not in seen
+
+
 def test_n01_get_log_with_request_id(charging_station, system_module):
     st, sim = booted(charging_station, system_module)
     mark = st.csms.mark()

@@ -15,6 +15,8 @@ System module publishes, in its order:
             with DownloadFailed / InstallVerificationFailed / InstallationFailed on failure;
   logs:     Uploading Uploaded (UploadFailure on failure).
 
+(DownloadPaused, the one status of the enum left, is never published.) A new update while
+one runs cancels it (its thread publishes nothing more) and is answered AcceptedCanceled.
 ``fail_at`` makes one step fail: "download", "signature", "verification", "install", "upload";
 ``answer`` (default "Accepted") is update_firmware's answer; ``silent`` leaves every
 update_firmware / upload_logs call unanswered (a hung system module). ``step_s`` is the time
@@ -34,6 +36,10 @@ IMPL = "main"
 NO_REPLY = object()
 ALLOW_WAIT_S = 120.0
 LONGEST_SCHEDULE_S = 60.0
+
+
+class _Cancelled(Exception):
+    """A newer update replaced this one."""
 
 
 class Bus(Protocol):
@@ -70,6 +76,8 @@ class SystemSimulator:
         self.requests: list[tuple[str, dict]] = []
         self._allowed = threading.Event()
         self._lock = threading.Lock()
+        self._current = 0          # the running update's number (0: none)
+        self._updates = 0
         for cmd, fn in (("update_firmware", self._update_firmware),
                         ("allow_firmware_installation", self._allow),
                         ("upload_logs", self._upload_logs), ("get_boot_reason", lambda args: self.boot_reason),
@@ -83,14 +91,20 @@ class SystemSimulator:
         self.requests.append(("update_firmware", request))
         if self.silent:
             return self._no_reply
-        if self.answer in ("Accepted", "AcceptedCanceled"):
-            self._allowed.clear()
-            threading.Thread(target=self._firmware, args=(request,), daemon=True).start()
-        return self.answer
+        if self.answer not in ("Accepted", "AcceptedCanceled"):
+            return self.answer
+        with self._lock:
+            cancelled = self._current != 0
+            self._updates += 1
+            self._current = number = self._updates
+            self._allowed = allowed = threading.Event()
+        threading.Thread(target=self._firmware, args=(request, number, allowed), daemon=True).start()
+        return "AcceptedCanceled" if cancelled else self.answer
 
     def _allow(self, args: dict) -> None:
         self.requests.append(("allow_firmware_installation", {}))
-        self._allowed.set()
+        with self._lock:
+            self._allowed.set()
 
     def _upload_logs(self, args: dict) -> Any:
         request = args.get("upload_logs_request") or {}
@@ -102,15 +116,32 @@ class SystemSimulator:
         return {"upload_logs_status": "Accepted", "file_name": f"{request.get('type') or 'log'}-{stamp}.tar.gz"}
 
     # ------------------------------------------------------------------ the processes
-    def _status(self, var: str, status: str, request_id: int) -> None:
+    def _status(self, var: str, status: str, request_id: int, update: int | None = None) -> bool:
+        """Publish ``status``; False (nothing published) when ``update`` is no longer the running one."""
         key = "firmware_update_status" if var == "firmware_update_status" else "log_status"
         with self._lock:
+            if update is not None and update != self._current:
+                return False
             self.published.append((var, status, request_id))
             self.bus.publish_var(IMPL, var, {key: status, "request_id": request_id})
+            return True
 
-    def _firmware(self, request: dict) -> None:
+    def _firmware(self, request: dict, number: int, allowed: threading.Event) -> None:
+        try:
+            self._firmware_steps(request, number, allowed)
+        except _Cancelled:
+            return
+        with self._lock:
+            if self._current == number:
+                self._current = 0
+
+    def _firmware_steps(self, request: dict, number: int, allowed: threading.Event) -> None:
         rid = int(request.get("request_id", -1))
-        fw = lambda status: self._status("firmware_update_status", status, rid)  # noqa: E731
+
+        def fw(status: str) -> None:
+            if not self._status("firmware_update_status", status, rid, number):
+                raise _Cancelled
+
         wait = min(_seconds_until(request.get("retrieve_timestamp")), LONGEST_SCHEDULE_S)
         if wait > 0:
             fw("DownloadScheduled")
@@ -127,7 +158,7 @@ class SystemSimulator:
                 fw("InvalidSignature")
                 return
             fw("SignatureVerified")
-        if not self._allowed.wait(ALLOW_WAIT_S):
+        if not allowed.wait(ALLOW_WAIT_S):
             fw("InstallationFailed")
             return
         wait = min(_seconds_until(request.get("install_timestamp")), LONGEST_SCHEDULE_S)
