@@ -189,3 +189,17 @@ def test_a_silent_system_module_yields_the_failure_status(charging_station, syst
     assert st.csms.wait_for("DiagnosticsStatusNotification", after_index=mark, timeout=20)["payload"] == {
         "status": "UploadFailed"}
     st.heartbeat_sentinel()  # the bridge still answers
+
+
+def test_a_status_outside_the_system_types_is_dropped(charging_station, system_module):
+    st, sim = booted(charging_station, system_module)
+    mark = st.csms.mark()
+    sim.bus.publish_var("main", "firmware_update_status", {"firmware_update_status": "Installed", "request_id": "x"})
+    sim.bus.publish_var("main", "log_status", {"log_status": "Uploading"})          # request_id missing
+    sim.bus.publish_var("main", "firmware_update_status", {"firmware_update_status": "Downloading", "request_id": -1})
+    assert st.csms.wait_for("FirmwareStatusNotification", after_index=mark)["payload"] == {"status": "Downloading"}
+    st.heartbeat_sentinel()
+    assert [e["payload"] for e in st.csms.entries(cp_id=CP_ID)[mark:]
+            if e["action"] in ("FirmwareStatusNotification", "DiagnosticsStatusNotification")] == [
+        {"status": "Downloading"}]
+    assert st.bridge.alive
