@@ -1,4 +1,4 @@
-"""OCPP 2.0.1 firmware update (L01-L04) and log upload (N01) — the 2.0.1 adapter of
+"""OCPP 2.0.1 firmware update (L01 secure, L02 without a signature) and log upload (N01) — the 2.0.1 adapter of
 ``ocpp/common/firmware.py``. PURE.
 
 Owns the 2.0.1 messages:
@@ -14,7 +14,9 @@ Owns the 2.0.1 messages:
 - the reboot of an installation: InstallRebooting stores its requestId (file
   ``firmware201.db``); the next start boots with reason FirmwareUpdate (unless the system module
   tells another reason) and, once that BootNotification is Accepted, reports Installed with the
-  stored requestId, as libocpp does after the reboot.
+  stored requestId: the end of the update, which the rebooted system may not report again. A
+  status the system reports before that BootNotification is Accepted (it may go before we are
+  even connected) is held and sent then instead of Installed.
 - TriggerMessage FirmwareStatusNotification / LogStatusNotification: the current status and
   its requestId while one runs, Idle (no requestId) otherwise.
 
@@ -53,7 +55,9 @@ class FirmwareBlock:
         self.db = db
         self.updates = FirmwareUpdates(self.core, self.port, busy=lambda: bool(transactions.active_evses()),
                                        notify=self._firmware_status)
-        if self._rebooted() is not None:
+        self._awaiting_boot = self._rebooted() is not None  # the start after an installation's reboot
+        self._held: tuple[str, int] | None = None  # a status the system reported before that boot
+        if self._awaiting_boot:
             provisioning.boot_reason = "FirmwareUpdate"
             self.core.events.subscribe(Registered, self._after_reboot)
         self.logs = LogUploads(self.core, self.port,
@@ -95,6 +99,11 @@ class FirmwareBlock:
         return None if row is None else int(row[0])
 
     def _firmware_status(self, status: str, request_id: int) -> None:
+        if self._awaiting_boot:
+            log.info("firmware status %s (request %d) before the boot after the reboot: sent after it",
+                     status, request_id)
+            self._held = (status, request_id)
+            return
         if status == "InstallRebooting":
             with self.db:
                 self.db.execute("DELETE FROM rebooting")
@@ -103,13 +112,14 @@ class FirmwareBlock:
 
     def _after_reboot(self, event: Registered) -> None:
         request_id = self._rebooted()
-        if request_id is None:
+        if not self._awaiting_boot or request_id is None:
             return
+        self._awaiting_boot = False
         with self.db:
             self.db.execute("DELETE FROM rebooting")
-        log.info("booted after the installation of firmware request %d: Installed", request_id)
-        self.updates.process.note("Installed", request_id)
-        self._notify("FirmwareStatusNotification", "Installed", request_id)
+        status, request_id = self._held or ("Installed", request_id)
+        log.info("booted after the reboot of firmware request %d: %s", request_id, status)
+        self._firmware_status(status, request_id)
 
     def _notify(self, action: str, status: str, request_id: int) -> None:
         payload: Payload = {"status": status}
