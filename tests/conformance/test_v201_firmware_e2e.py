@@ -121,8 +121,20 @@ def test_l01_trigger_reports_the_status_while_a_transaction_holds_the_installati
         "status": "SignatureVerified", "requestId": 11}
     assert ("allow_firmware_installation", {}) not in sim.requests
     ev.stop_transaction("Local", "TAG1")
+    ev.unplug()
     seen = statuses(st, "FirmwareStatusNotification", mark, {"Installed", "InstallationFailed"})
     assert [p["status"] for p in seen][-2:] == ["Installing", "Installed"]
+    # AllowNewSessionsPendingFirmwareUpdate is false: the EVSE is Unavailable from its transaction's
+    # end through the installation, and Available again after it
+    installing = next(e["index"] for e in st.csms.entries("FirmwareStatusNotification", cp_id=CP_ID)
+                      if e["index"] >= mark and e["payload"]["status"] == "Installing")
+    unavailable = st.csms.wait_for(lambda e: e["action"] == "StatusNotification"
+                                   and e["payload"]["connectorStatus"] == "Unavailable", after_index=mark)
+    assert unavailable["index"] < installing
+    installed = next(e["index"] for e in st.csms.entries("FirmwareStatusNotification", cp_id=CP_ID)
+                     if e["index"] >= mark and e["payload"]["status"] == "Installed")
+    st.csms.wait_for(lambda e: e["action"] == "StatusNotification" and e["payload"]["connectorStatus"] == "Available",
+                     after_index=installed, timeout=10)
 
 
 def test_l01_a_new_update_cancels_the_waiting_one(charging_station, system_module):

@@ -70,7 +70,7 @@ EXPECTED = {
                            "Entries[ChargingProfiles]", "ExternalControlSignalsEnabled", "Available",
                            "LimitChangeSignificance"},
     "ClockCtrlr": {"DateTime", "TimeSource"},
-    "ChargingStation": {"Available", "AvailabilityState", "SupplyPhases"},
+    "ChargingStation": {"Available", "AvailabilityState", "SupplyPhases", "AllowNewSessionsPendingFirmwareUpdate"},
 }
 
 

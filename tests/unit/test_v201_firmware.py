@@ -1,9 +1,9 @@
 """OCPP 2.0.1 firmware / log adapter on the pure core (tests/unit/v201_harness.py): the
 notifications with their requestId, the answers, and the reboot of an installation."""
 
-from v201_harness import Sim
+from v201_harness import Sim, full_session_start, tx_finished, unplug
 
-from ocpp_bridge.ocpp.evse_events import FirmwareStatusChanged, LogStatusChanged
+from ocpp_bridge.ocpp.evse_events import EvseReady, FirmwareStatusChanged, LogStatusChanged
 
 UPDATE = {"requestId": 3, "firmware": {"location": "https://fw/x.bin", "retrieveDateTime": "2020-01-01T00:00:00Z"}}
 
@@ -45,3 +45,38 @@ def test_an_outcome_the_system_reports_itself_after_the_reboot_wins(tmp_path):
     sim.ev(FirmwareStatusChanged("InstallationFailed", 3))  # before the CSMS accepted the boot
     sim.connect()
     assert sim.payloads("FirmwareStatusNotification") == [{"status": "InstallationFailed", "requestId": 3}]
+
+
+def connector_statuses(sim, evse: int) -> list[str]:
+    return [p["connectorStatus"] for p in sim.payloads("StatusNotification") if p["evseId"] == evse]
+
+
+def waiting_installation(tmp_path, allow_new_sessions: bool):
+    sim = Sim(tmp_path)
+    if allow_new_sessions:
+        sim.set("ChargingStation", "AllowNewSessionsPendingFirmwareUpdate", "true")
+    sim.ev(EvseReady(1), EvseReady(2))
+    full_session_start(sim, 1, "s1")
+    sim.ev(FirmwareStatusChanged("Downloaded", 3))   # EVSE 1 charges: the installation waits
+    return sim
+
+
+def test_while_the_installation_waits_idle_evses_are_unavailable_until_it_ends(tmp_path):
+    sim = waiting_installation(tmp_path, allow_new_sessions=False)
+    assert connector_statuses(sim, 2)[-1] == "Unavailable"
+    assert sim.port.calls[-1] == ("enable_disable", 2, 1, False)
+    assert connector_statuses(sim, 1)[-1] == "Occupied"
+    assert ("allow_firmware_installation",) not in sim.port.calls
+    sim.ev(tx_finished(1, "s1"), unplug(1, "s1"))
+    assert connector_statuses(sim, 1)[-1] == "Unavailable"
+    sim.tick(5)
+    assert ("allow_firmware_installation",) in sim.port.calls
+    sim.ev(FirmwareStatusChanged("Installing", 3))
+    assert connector_statuses(sim, 1)[-1] == "Unavailable"   # still off while it installs
+    sim.ev(FirmwareStatusChanged("InstallationFailed", 3))
+    assert (connector_statuses(sim, 1)[-1], connector_statuses(sim, 2)[-1]) == ("Available", "Available")
+
+
+def test_allow_new_sessions_pending_firmware_update_keeps_idle_evses_available(tmp_path):
+    sim = waiting_installation(tmp_path, allow_new_sessions=True)
+    assert "Unavailable" not in connector_statuses(sim, 2)

@@ -18,7 +18,9 @@ Owns:
   says Downloaded (or SignatureVerified) it allows the installation
   (``allow_firmware_installation``) as soon as no transaction runs (checked again every
   ``INSTALL_RECHECK_S`` while one does: the update waits for the transaction, as both
-  versions' specifications recommend).
+  versions' specifications recommend). Meanwhile ``hold(True)`` (when the adapter gives one)
+  keeps new sessions off; ``hold(False)`` once the update has ended (an end state) or another
+  replaced it.
 - ``LogUploads``: sends the request, hands back the system's UploadLogsResponse (None when it
   did not give one), tracks the status.
 - the status maps from EVerest's enums to 1.6's smaller ones (``firmware_status_16``,
@@ -165,13 +167,16 @@ Notify = Callable[[str, int], None]  # (EVerest status, request id)
 
 
 class FirmwareUpdates:
-    def __init__(self, core: StationCore, port: EvsePort, *, busy: Callable[[], bool], notify: Notify) -> None:
+    def __init__(self, core: StationCore, port: EvsePort, *, busy: Callable[[], bool], notify: Notify,
+                 hold: Callable[[bool], None] | None = None) -> None:
         """``busy()``: does a transaction run (installation waits)? ``notify(status, request_id)``:
-        the adapter reports a status of the system module."""
+        the adapter reports a status of the system module. ``hold(on)``: keep new sessions off
+        while the installation waits (on) / no longer (off)."""
         self.core = core
         self.port = port
         self.busy = busy
         self.notify = notify
+        self.hold = hold or (lambda on: None)
         self.process = Process(FIRMWARE_END_STATES)
         self._install_pending = False
         self._signed: dict[int, bool] = {}  # request id -> has a signature (installs after SignatureVerified)
@@ -188,6 +193,7 @@ class FirmwareUpdates:
                      request.location, response)
             if status in ("Accepted", "AcceptedCanceled"):
                 self._install_pending = False  # a new update replaces the one that waited
+                self.hold(False)
             answer.resolve(status)
         self.port.update_firmware(request.to_everest(), done)
         return answer
@@ -202,12 +208,15 @@ class FirmwareUpdates:
         elif event.status in FIRMWARE_END_STATES or event.status in ("Installing", "InstallRebooting"):
             self._install_pending = False
             self.core.timers.cancel(INSTALL_TIMER)
+            if event.status in FIRMWARE_END_STATES:
+                self.hold(False)
 
     def _install_when_idle(self) -> None:
         if not self._install_pending:
             return
         if self.busy():
             log.info("firmware downloaded: installation waits for the running transactions")
+            self.hold(True)
             self.core.timers.set(INSTALL_TIMER, self.core.now + INSTALL_RECHECK_S, self._install_when_idle)
             return
         self._install_pending = False

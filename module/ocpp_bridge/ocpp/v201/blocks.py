@@ -70,7 +70,7 @@ def build_blocks(ctx: BlockContext[DeviceModel], provisioning: Provisioning201) 
     remote_control = RemoteControlBlock(ctx, provisioning, status, authorization, reservation, meter_values,
                                         transactions)
     charging = SmartChargingBlock(ctx, transactions)
-    firmware = FirmwareBlock(ctx, transactions, remote_control, provisioning,
+    firmware = FirmwareBlock(ctx, transactions, remote_control, provisioning, availability,
                              ctx.databases.open(firmware_db.DATABASE_NAME, firmware_db.MIGRATIONS))
     return Blocks201(status, availability, reservation, authorization, meter_values, transactions, remote_control,
                      charging, firmware)

@@ -10,7 +10,9 @@ Owns the 2.0.1 messages:
   Rejected without a system module or its answer.
 - the system's statuses -> FirmwareStatusNotification / LogStatusNotification with the
   requestId (L01.FR.01: every new state is reported); the installation waits for running
-  transactions (``common/firmware.py``).
+  transactions (``common/firmware.py``); meanwhile, unless
+  ChargingStation.AllowNewSessionsPendingFirmwareUpdate is true, the EVSEs without a
+  transaction are Unavailable (``AvailabilityBlock.hold_for_firmware``) until the update ends.
 - the reboot of an installation: InstallRebooting stores its requestId (file
   ``firmware201.db``); the next start boots with reason FirmwareUpdate (unless the system module
   tells another reason) and, once that BootNotification is Accepted, reports Installed with the
@@ -33,6 +35,8 @@ from ocpp_bridge.deferred import Deferred, now_or_later
 from ocpp_bridge.ocpp.common.firmware import FirmwareRequest, FirmwareUpdates, LogRequest, LogUploads, Process
 from ocpp_bridge.ocpp.context import BlockContext
 from ocpp_bridge.ocpp.events import Registered
+from ocpp_bridge.ocpp.v201.availability import AvailabilityBlock
+from ocpp_bridge.ocpp.v201.core_variables import ALLOW_NEW_SESSIONS_PENDING_FIRMWARE_UPDATE
 from ocpp_bridge.ocpp.v201.device_model import DeviceModel
 from ocpp_bridge.ocpp.v201.provisioning import Provisioning201
 from ocpp_bridge.ocpp.v201.remote_control import Evse, RemoteControlBlock
@@ -48,13 +52,18 @@ MIGRATIONS = ["CREATE TABLE rebooting (request_id INTEGER NOT NULL);"]
 
 class FirmwareBlock:
     def __init__(self, ctx: BlockContext[DeviceModel], transactions: TransactionBlock,
-                 remote_control: RemoteControlBlock, provisioning: Provisioning201, db: sqlite3.Connection) -> None:
+                 remote_control: RemoteControlBlock, provisioning: Provisioning201, availability: AvailabilityBlock,
+                 db: sqlite3.Connection) -> None:
         """``db``: the file of ``DATABASE_NAME`` / ``MIGRATIONS``."""
         self.core = ctx.core
         self.port = ctx.evse
         self.db = db
+        model = ctx.config
+
+        def hold(on: bool) -> None:
+            availability.hold_for_firmware(on and not model.read(ALLOW_NEW_SESSIONS_PENDING_FIRMWARE_UPDATE))
         self.updates = FirmwareUpdates(self.core, self.port, busy=lambda: bool(transactions.active_evses()),
-                                       notify=self._firmware_status)
+                                       notify=self._firmware_status, hold=hold)
         self._awaiting_boot = self._rebooted() is not None  # the start after an installation's reboot
         self._held: tuple[str, int] | None = None  # a status the system reported before that boot
         if self._awaiting_boot:
