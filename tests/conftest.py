@@ -216,6 +216,20 @@ def simulators(broker, prefix):
 
 
 @pytest.fixture
+def system_module(peer):
+    """``system_module(**options)`` → a simulated EVerest System module
+    (``ocpp_bridge.demo.system_simulator.SystemSimulator``, module id ``system_module``, impl
+    ``main``) on this test's bus; the bridge reaches it with ``{"connections": {"system": [("system_module", "main")]}}`` in
+    ``bridge_kwargs``."""
+    from ocpp_bridge.demo.system_simulator import SystemSimulator
+    from support.everest_peer import NO_REPLY
+
+    def make(**kwargs):
+        return SystemSimulator(peer(module_id="system_module"), no_reply=NO_REPLY, **kwargs)
+    return make
+
+
+@pytest.fixture
 def charging_station(csms, peer, bridge, simulators):
     """``charging_station(evses=1, version=..., generation=..., config=...)`` → a booted
     ChargingStation (support/station.py) with N simulated EVSE managers."""

@@ -56,20 +56,26 @@ def test_a_root_is_installed_listed_and_deleted(station, peer, pki, tmp_path, ve
     assert st.csms.call(CP_ID, "GetInstalledCertificateIds", request)["status"] == "NotFound"
 
 
-def test_tc_a_02_the_station_certificate_is_renewed_and_used_for_the_next_connection(station, peer, pki, tmp_path):
-    st, module = sp3_station(station, peer, pki, tmp_path, "2.0.1")
+@pytest.mark.parametrize("version", ["1.6", "2.0.1"])
+def test_tc_a_02_the_station_certificate_is_renewed_and_used_for_the_next_connection(station, peer, pki, tmp_path,
+                                                                                     version):
+    """2.0.1 TC_A_02 (TriggerMessage SignChargingStationCertificate); 1.6 the whitepaper's
+    ExtendedTriggerMessage SignChargePointCertificate, the same flow."""
+    st, module = sp3_station(station, peer, pki, tmp_path, version)
     old_serial = st.csms.handshake(CP_ID)["tls"]["client_serial"]
     st.csms.set_response("SignCertificate", {"status": "Accepted"})
     mark = st.csms.mark()
-    assert st.csms.call(CP_ID, "TriggerMessage", {"requestedMessage": "SignChargingStationCertificate"}) == {
-        "status": "Accepted"}
+    trigger = ("ExtendedTriggerMessage", "SignChargePointCertificate") if version == "1.6" else (
+        "TriggerMessage", "SignChargingStationCertificate")
+    assert st.csms.call(CP_ID, trigger[0], {"requestedMessage": trigger[1]}) == {"status": "Accepted"}
     request = st.csms.wait_for("SignCertificate", after_index=mark, timeout=10)["payload"]
-    assert request["certificateType"] == "ChargingStationCertificate"
+    if version == "2.0.1":
+        assert request["certificateType"] == "ChargingStationCertificate"
     assert module.calls("generate_certificate_signing_request")[0]["common"] == CP_ID
     chain = pki.sign_csr(request["csr"])
-    assert st.csms.call(CP_ID, "CertificateSigned", {"certificateChain": chain,
-                                                     "certificateType": "ChargingStationCertificate"}) == {
-        "status": "Accepted"}
+    signed = {"certificateChain": chain, **({"certificateType": "ChargingStationCertificate"}
+                                           if version == "2.0.1" else {})}
+    assert st.csms.call(CP_ID, "CertificateSigned", signed) == {"status": "Accepted"}
     st.csms.wait_for_station(CP_ID, count=2, timeout=30)
     new = st.csms.handshake(CP_ID)["tls"]
     assert new["client_subject"]["commonName"] == CP_ID

@@ -35,6 +35,10 @@ def test_demo_runs_a_whole_conversation_and_stops(version, tmp_path):
     drawn = [int(w) for w in re.findall(r"\[evse \] drawing (\d+) W", text)]
     assert drawn[:3] == [11000] * 3 and drawn[3:] == [6900] * 5, drawn  # 10 A x 230 V x 3 phases
     assert re.search(r"\[evse \] cmd set_external_limits .*\"ac_max_current_A\": \{\"value\": 10", text), text
+    # the firmware update, through the simulated System module
+    assert "[sys  ] cmd update_firmware" in text, text
+    for status in ("Downloading", "Downloaded", "Installing", "Installed"):
+        assert re.search(rf"CS->CSMS \[2,\"[^\"]+\",\"FirmwareStatusNotification\",\{{\"status\":\"{status}\"", text), status
     assert text.rstrip().endswith("[demo ] stopped")
 
 

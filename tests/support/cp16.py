@@ -31,6 +31,7 @@ class FakePort:
         self.held: list[tuple[str, object]] = []
         self.data_transfer_answer: dict | None = None
         self.security: dict | None = None  # evse_security: cmd -> answer (callable: of the args); None: absent
+        self.system = True  # a system module is connected (firmware updates, log uploads)
 
     def _done(self, name, done):
         if done is None:
@@ -99,6 +100,20 @@ class FakePort:
             done(None, str(answer))
         else:
             done(answer, None)
+
+    def system_present(self):
+        return self.system
+
+    def update_firmware(self, request, done):
+        self.calls.append(("update_firmware", request))
+        done("Accepted" if self.system else None)
+
+    def allow_firmware_installation(self):
+        self.calls.append(("allow_firmware_installation",))
+
+    def upload_logs(self, request, done):
+        self.calls.append(("upload_logs", request))
+        done({"upload_logs_status": "Accepted", "file_name": "log.tar.gz"} if self.system else None)
 
 
 class Rig:

@@ -76,7 +76,7 @@ EXPECTED = {
                            "CompositeScheduleDefaultLimitWatts", "CompositeScheduleDefaultNumberPhases",
                            "SupplyVoltage", "IgnoredProfilePurposesOffline"},
     "ClockCtrlr": {"DateTime", "TimeSource"},
-    "ChargingStation": {"Available", "AvailabilityState", "SupplyPhases"},
+    "ChargingStation": {"Available", "AvailabilityState", "SupplyPhases", "AllowNewSessionsPendingFirmwareUpdate"},
 }
 
 

@@ -70,7 +70,8 @@ def test_sign_and_certificate_signed(tmp_path):
                    generate_certificate_signing_request={"status": "Accepted", "csr": "CSR-PEM"},
                    update_leaf_certificate="Accepted")
     rig.answers["SignCertificate"] = {"status": "Accepted"}
-    rig.cp.blocks.certificates.sign()
+    assert rig.request("ExtendedTriggerMessage", {"requestedMessage": "SignChargePointCertificate"}) == {
+        "status": "Accepted"}
     rig.pump_answers()
     assert asked(rig, "generate_certificate_signing_request") == [{
         "certificate_type": "CSMS", "country": "DE", "organization": "ACME-CPO", "common": "SN1", "use_tpm": False}]

@@ -1,11 +1,13 @@
 """``ocpp-bridge demo``: the whole picture on one machine, no set-up.
 
 Starts an MQTT broker (mosquitto when installed, else the pure-Python amqtt), a CSMS built
-on the ``ocpp`` package, a simulated EVSE manager, and the bridge as a real
+on the ``ocpp`` package, a simulated EVSE manager, a simulated System module
+(``system_simulator.py`` on ``system_bus.py``), and the bridge as a real
 ``ocpp-bridge run`` process; then plays the manager and the Auth module: sends global ready,
 watches our variables, calls a few commands, and drives one whole charging session (plug in,
-authorize, charge with meter values, stop, unplug). During the session the CSMS sets a
-charging profile: the bridge hands the new limit to the simulated EVSE's energy node
+authorize, charge with meter values, stop, unplug) and one firmware update (the CSMS's
+UpdateFirmware, the System module's download and installation). During the session the CSMS
+sets a charging profile: the bridge hands the new limit to the simulated EVSE's energy node
 (``evse_energy_sink`` -> ``set_external_limits``) and the power in the meter values follows it.
 Every OCPP frame, bus event and variable is printed as it happens. Ctrl-C (or ``--seconds``)
 stops everything.
@@ -36,6 +38,8 @@ from ocpp_bridge.demo.broker import start_broker
 from ocpp_bridge.demo.csms import Csms
 from ocpp_bridge.demo.evse_simulator import EvseSimulator
 from ocpp_bridge.demo.peer import DemoPeer
+from ocpp_bridge.demo.system_bus import SystemBus
+from ocpp_bridge.demo.system_simulator import SystemSimulator
 
 MODULE_ID = "ocpp"
 CP_ID = "DEMO-CP-1"
@@ -74,9 +78,11 @@ def write_run_config(folder: Path, broker_port: int, csms_url: str, version: str
                                   **(security or {})},
                 "connections": {
                     "evse_manager": [{"module_id": "evse_manager_1", "implementation_id": "evse"}],
-                    "evse_energy_sink": [{"module_id": "evse_manager_1", "implementation_id": "external_limits"}]},
+                    "evse_energy_sink": [{"module_id": "evse_manager_1", "implementation_id": "external_limits"}],
+                    "system": [{"module_id": "system_1", "implementation_id": "main"}]},
             },
             "evse_manager_1": {"module": "EvseManager", "mapping": {"module": {"evse": 1}}},
+            "system_1": {"module": "System"},
         },
     }
     path = folder / "run-config.yaml"
@@ -92,7 +98,7 @@ def run_demo(version: str = "1.6", seconds: float = 0, security_profile: int = 0
     signal.signal(signal.SIGINT, lambda *a: stop.set())
     signal.signal(signal.SIGTERM, lambda *a: stop.set())
     folder = Path(tempfile.mkdtemp(prefix="ocpp-bridge-demo-"))
-    broker = csms = bridge = peer = evse = None
+    broker = csms = bridge = peer = evse = system = None
     try:
         broker = start_broker(free_port(), folder)
         say("mqtt", f"broker: {broker.describe()}")
@@ -108,6 +114,9 @@ def run_demo(version: str = "1.6", seconds: float = 0, security_profile: int = 0
         evse = EvseSimulator(broker.port, module_id="evse_manager_1",
                              on_event=lambda kind, name, v: say("evse", f"{kind} {name} {json.dumps(v)[:160]}"))
         evse.start()
+        system = SystemBus(broker.port, on_event=lambda kind, name, v: say("sys", f"{kind} {name} {json.dumps(v)}"))
+        SystemSimulator(system, step_s=0.3)
+        system.start()
         bridge = subprocess.Popen(
             [sys.executable, "-m", "ocpp_bridge", "--log-level", "WARNING", "run", "--config", str(config)],
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
@@ -126,6 +135,7 @@ def run_demo(version: str = "1.6", seconds: float = 0, security_profile: int = 0
         time.sleep(0.5)
         _show_commands(peer, csms, version)
         _play_session(peer, evse, csms, version)
+        _update_firmware(csms, version)
         deadline = time.time() + seconds if seconds > 0 else None
         say("demo", "running; heartbeats every 10 s. Ctrl-C to stop.")
         while not stop.is_set() and bridge.poll() is None:
@@ -140,7 +150,7 @@ def run_demo(version: str = "1.6", seconds: float = 0, security_profile: int = 0
                 bridge.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 bridge.kill()
-        for part in (evse, peer, csms, broker):
+        for part in (evse, system, peer, csms, broker):
             if part is not None:
                 getattr(part, "cleanup", part.stop)()
         shutil.rmtree(folder, ignore_errors=True)
@@ -234,3 +244,18 @@ def _play_session(peer: DemoPeer, evse: EvseSimulator, csms: Csms, version: str,
     evse.stop_transaction("EVDisconnected")
     evse.unplug()
     time.sleep(1.0)
+
+
+def _update_firmware(csms: Csms, version: str) -> None:
+    """The CSMS updates the firmware; the simulated System module downloads and installs it."""
+    say("demo", "firmware update: the System module downloads and installs it")
+    location = "https://firmware.example/demo-2.0.bin"
+    if version == "1.6":
+        csms.call(CP_ID, "UpdateFirmware", {"location": location, "retrieveDate": "2020-01-01T00:00:00Z"})
+        done = {"Installed", "InstallationFailed", "DownloadFailed"}
+    else:
+        csms.call(CP_ID, "UpdateFirmware", {"requestId": 1, "firmware": {"location": location,
+                                                                         "retrieveDateTime": "2020-01-01T00:00:00Z"}})
+        done = {"Installed", "InstallationFailed", "DownloadFailed", "InstallRebooting"}
+    csms.wait_for(lambda e: e["action"] == "FirmwareStatusNotification" and e["payload"]["status"] in done,
+                  timeout=20)

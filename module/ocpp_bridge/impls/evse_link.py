@@ -287,3 +287,16 @@ class EvseLink:
     def security_call(self, cmd, args, done):
         """The evse_security module's ``cmd`` (``security_link``)."""
         self.engine.security_link.call(cmd, args, done)
+
+    def system_present(self):
+        return self.engine.system_link.present
+
+    def update_firmware(self, request, done):
+        """Firmware updates and log uploads go to the system module (``system_link``)."""
+        self.engine.system_link.update_firmware(request, done)
+
+    def allow_firmware_installation(self):
+        self.engine.system_link.allow_firmware_installation()
+
+    def upload_logs(self, request, done):
+        self.engine.system_link.upload_logs(request, done)

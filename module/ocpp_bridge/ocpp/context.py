@@ -113,6 +113,18 @@ class EvseSwitch:
     def security_call(self, cmd: str, args: dict[str, Any], done: Callable[[Any, str | None], None]) -> None:
         self.target.security_call(cmd, args, done)
 
+    def system_present(self) -> bool:
+        return self.target.system_present()
+
+    def update_firmware(self, request: dict[str, Any], done: Callable[[str | None], None]) -> None:
+        self.target.update_firmware(request, done)
+
+    def allow_firmware_installation(self) -> None:
+        self.target.allow_firmware_installation()
+
+    def upload_logs(self, request: dict[str, Any], done: Callable[[dict[str, Any] | None], None]) -> None:
+        self.target.upload_logs(request, done)
+
 
 def new_uuid() -> str:
     """A fresh random id (uuid4) as text: the ids a block makes up (2.0.1 transactionIds)."""

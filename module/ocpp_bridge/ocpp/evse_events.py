@@ -177,6 +177,24 @@ class EvInfo:
     soc_percent: float | None = None
 
 
+@dataclass(frozen=True)
+class FirmwareStatusChanged:
+    """The system module's ``firmware_update_status``: ``status`` is EVerest's
+    FirmwareUpdateStatusEnum name, ``request_id`` the request's id (-1: a 1.6 UpdateFirmware)."""
+
+    status: str
+    request_id: int
+
+
+@dataclass(frozen=True)
+class LogStatusChanged:
+    """The system module's ``log_status``: ``status`` is EVerest's LogStatusEnum name,
+    ``request_id`` the request's id (-1: a 1.6 GetDiagnostics)."""
+
+    status: str
+    request_id: int
+
+
 EVSE_EVENTS = (EvseReady, EvseEnabled, SessionStarted, SessionResumed, AuthRequired, TransactionStarted,
                ChargingStateChanged, TransactionFinished, SessionFinished, ReservationChanged, PluginTimeout,
                MeterReading, EvseFault, EvInfo)
@@ -229,6 +247,20 @@ class EvsePort(Protocol):
     def security_call(self, cmd: str, args: dict[str, Any], done: Callable[[Any, str | None], None]) -> None:
         """Call ``cmd`` of the evse_security module: ``done(result, None)`` or ``done(None, error)``."""
 
+    def system_present(self) -> bool:
+        """Is a ``system`` module connected (firmware updates and log uploads go to it)?"""
+
+    def update_firmware(self, request: dict[str, Any], done: Callable[[str | None], None]) -> None:
+        """EVerest ``FirmwareUpdateRequest`` (snake_case) to the system module; ``done`` gets its
+        UpdateFirmwareResponse name, or None (no system module, an error or no answer in time)."""
+
+    def allow_firmware_installation(self) -> None:
+        """Tell the system module it may install the downloaded firmware now."""
+
+    def upload_logs(self, request: dict[str, Any], done: Callable[[dict[str, Any] | None], None]) -> None:
+        """EVerest ``UploadLogsRequest`` to the system module; ``done`` gets its
+        UploadLogsResponse (``upload_logs_status``, ``file_name``?), or None."""
+
 
 class NullEvsePort:
     """A port with no EVSEs behind it: every request fails (used before the bus is wired)."""
@@ -277,3 +309,15 @@ class NullEvsePort:
 
     def security_call(self, cmd: str, args: dict[str, Any], done: Callable[[Any, str | None], None]) -> None:
         done(None, "no security module")
+
+    def system_present(self) -> bool:
+        return False
+
+    def update_firmware(self, request: dict[str, Any], done: Callable[[str | None], None]) -> None:
+        done(None)
+
+    def allow_firmware_installation(self) -> None:
+        return None
+
+    def upload_logs(self, request: dict[str, Any], done: Callable[[dict[str, Any] | None], None]) -> None:
+        done(None)

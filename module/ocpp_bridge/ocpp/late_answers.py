@@ -16,6 +16,9 @@ charge point cannot confirm.
 - InstallCertificate and CertificateSigned -> Rejected, DeleteCertificate -> Failed,
   GetInstalledCertificateIds -> NotFound (the security module did not confirm anything).
 
+- GetLog, SignedUpdateFirmware (1.6), UpdateFirmware (2.0.1) -> Rejected; GetDiagnostics (1.6)
+  -> no fileName: the ``system`` module did not take the request (the firmware block also
+  reports the failure status).
 An action not listed here that still answers later gets the version's InternalError.
 
 Must never: read a clock or know which block answers what.
@@ -34,7 +37,13 @@ _BOTH_VERSIONS: dict[str, dict[str, str]] = {
     "GetInstalledCertificateIds": {"status": "NotFound"},
 }
 
-LATE_ANSWERS: dict[str, dict[str, dict[str, str]]] = {"1.6": _BOTH_VERSIONS, "2.0.1": _BOTH_VERSIONS}
+_SYSTEM = {  # the system module did not answer: the request is not taken
+    "GetLog": {"status": "Rejected"},
+}
+LATE_ANSWERS: dict[str, dict[str, dict[str, str]]] = {
+    "1.6": {**_BOTH_VERSIONS, **_SYSTEM, "SignedUpdateFirmware": {"status": "Rejected"}, "GetDiagnostics": {}},
+    "2.0.1": {**_BOTH_VERSIONS, **_SYSTEM, "UpdateFirmware": {"status": "Rejected"}},
+}
 
 
 def late_answer(version: str, action: str) -> dict[str, str] | None:

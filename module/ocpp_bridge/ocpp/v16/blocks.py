@@ -25,6 +25,8 @@ from ocpp_bridge.ocpp.v16.authorization import Authorization16
 from ocpp_bridge.ocpp.v16.availability import Availability16
 from ocpp_bridge.ocpp.v16.certificates import Certificates16
 from ocpp_bridge.ocpp.v16.configuration import ConfigurationKeys
+from ocpp_bridge.ocpp.v16.extended_trigger import ExtendedTrigger16
+from ocpp_bridge.ocpp.v16.firmware import Firmware16
 from ocpp_bridge.ocpp.v16.meter_values import MeterValues16
 from ocpp_bridge.ocpp.v16.remote_control import RemoteControl16
 from ocpp_bridge.ocpp.v16.reservation import Reservation16
@@ -44,6 +46,8 @@ class Blocks16:
     remote_control: RemoteControl16
     smart_charging: SmartCharging16
     certificates: Certificates16
+    extended_trigger: ExtendedTrigger16
+    firmware: Firmware16
 
     def close(self) -> None:
         for block in (self.authorization, self.transactions, self.availability, self.reservation,
@@ -69,6 +73,8 @@ def build_blocks(ctx: BlockContext[ConfigurationKeys], registration: Registratio
                                                                                 availability_db.MIGRATIONS))
     remote_control = RemoteControl16(ctx, registration, status, transactions, meter_values, reservation)
     charging = SmartCharging16(ctx, transactions)
-    certificates = Certificates16(ctx, serial_number)
+    extended_trigger = ExtendedTrigger16(ctx, remote_control)
+    certificates = Certificates16(ctx, serial_number, extended_trigger)
+    firmware = Firmware16(ctx, transactions, remote_control, extended_trigger)
     return Blocks16(status, authorization, transactions, meter_values, availability, reservation, remote_control,
-                    charging, certificates)
+                    charging, certificates, extended_trigger, firmware)

@@ -8,7 +8,8 @@ Owns the whitepaper's keys and the 1.6 shapes:
   AllowCSMSRootCertInstallWithUnsecureConnection / AllowMFRootCertInstallWithUnsecureConnection
   (libocpp's names; false by default). Accepted, Rejected or Failed.
 - GetInstalledCertificateIds (one certificateType): the flat ``certificateHashData`` list.
-- SignCertificate: ``sign()`` (ExtendedTriggerMessage SignChargePointCertificate calls it) asks
+- SignCertificate: ``sign()`` (ExtendedTriggerMessage SignChargePointCertificate calls it:
+  Accepted with a security module connected, else Rejected) asks
   the security module for a signing request, subject organization CpoName, common name the
   charge point's serial number (ChargePointSerialNumber; without one its ChargePointId, the
   identity a CSMS compares it with), country ``CSR_COUNTRY``, and sends it.
@@ -31,6 +32,7 @@ from ocpp_bridge.ocpp.events import LeafCertificateChanged
 from ocpp_bridge.ocpp.outcome import Failure
 from ocpp_bridge.ocpp.v16.configuration import ConfigurationKeys
 from ocpp_bridge.ocpp.v16.core_keys import SECURITY_PROFILE
+from ocpp_bridge.ocpp.v16.extended_trigger import ExtendedTrigger16
 from ocpp_bridge.ocpp.v16.keys import RW, flag, limit, text
 
 log = logging.getLogger("ocpp_bridge.ocpp.v16.certificates")
@@ -47,7 +49,8 @@ CSR_COUNTRY = "DE"  # 1.6 names no key for it
 
 
 class Certificates16:
-    def __init__(self, ctx: BlockContext[ConfigurationKeys], serial_number: str) -> None:
+    def __init__(self, ctx: BlockContext[ConfigurationKeys], serial_number: str,
+                 extended_trigger: ExtendedTrigger16) -> None:
         self.core = ctx.core
         self.keys = ctx.config
         self.serial_number = serial_number
@@ -58,6 +61,7 @@ class Certificates16:
                            ("GetInstalledCertificateIds", self._on_get_ids),
                            ("CertificateSigned", self._on_signed)):
             self.core.handle(action, fn)
+        extended_trigger.add("SignChargePointCertificate", self._trigger_sign)
 
     def _allowed_unsecure(self) -> set[str]:
         return ({"CSMS"} if self.keys.read(ALLOW_CSMS_ROOT_UNSECURE) else set()) | \
@@ -80,6 +84,14 @@ class Certificates16:
     # ------------------------------------------------------------------ the charge point's certificate
     def can_sign(self) -> bool:
         return self.module.security_present()
+
+    def _trigger_sign(self, connector: int | None) -> str:
+        """ExtendedTriggerMessage SignChargePointCertificate: Accepted (and sent) with a security
+        module, else Rejected."""
+        if not self.can_sign():
+            return "Rejected"
+        self.sign()
+        return "Accepted"
 
     def sign(self) -> None:
         """Ask the security module for a signing request and send it (SignCertificate)."""

@@ -17,7 +17,7 @@ from ocpp_bridge.ocpp.v16.keys import choices, integer, limit, phase_rotation
 
 NUMBER_OF_CONNECTORS = limit("NumberOfConnectors", 1)
 SUPPORTED_FEATURE_PROFILES = choices("SupportedFeatureProfiles", "profiles",
-                                     "Core,LocalAuthListManagement,Reservation,RemoteTrigger,SmartCharging",
+                                     "Core,FirmwareManagement,LocalAuthListManagement,Reservation,RemoteTrigger,SmartCharging",
                                      max_length_key="SupportedFeatureProfilesMaxLength")
 TRANSACTION_MESSAGE_ATTEMPTS = integer("TransactionMessageAttempts", 3)
 TRANSACTION_MESSAGE_RETRY_INTERVAL = integer("TransactionMessageRetryInterval", 60)

@@ -14,8 +14,10 @@ Rules (as libocpp's Availability block, G03/G04):
 - Otherwise Scheduled: applied when the scope's last transaction ends. Meanwhile the EVSEs of
   the scope that have no transaction are already Inoperative (no new transaction may start
   there), without that being persisted.
+- A firmware installation waiting for transactions (``hold_for_firmware``, the firmware block)
+  makes every EVSE without a transaction Inoperative until it is released, not persisted.
 - Effective status: a connector is Operative only if the station, its EVSE and itself are
-  (and its EVSE is not blocked by a scheduled change). Every change of a connector's effective
+  (and its EVSE is not blocked by a scheduled change or a firmware hold). Every change of a connector's effective
   status is sent to the EVSE (enable_disable) and to the status block; on ``EvseReady`` the
   EVSE is told its current effective status.
 
@@ -103,6 +105,7 @@ class AvailabilityBlock:
         self.status = status
         self._transactions = transactions
         self.db = db
+        self._firmware_hold = False
         self.states: OperativeStates[str] = OperativeStates(AvailabilityFile201(db))
         self.enables = EvseEnables(ctx.evse)
         self.enables.assume(self._effective())  # the EVSEs hear their state on EvseReady
@@ -124,9 +127,11 @@ class AvailabilityBlock:
         return bool(set(self._scope_evses(scope)) & self._tx_evses())
 
     def _blocked(self, evse: int) -> bool:
-        """A scheduled Inoperative covers this EVSE and it has no transaction to finish."""
+        """A scheduled Inoperative (or a firmware hold) covers this EVSE and it has no transaction to finish."""
         if evse in self._tx_evses():
             return False
+        if self._firmware_hold:
+            return True
         for scope, operative in self.states.scheduled().items():
             if not operative and evse in self._scope_evses(scope) and _parse(scope)[1] is None:
                 return True
@@ -174,11 +179,20 @@ class AvailabilityBlock:
         self._apply_effects()
         return change.status
 
+    def hold_for_firmware(self, on: bool) -> None:
+        """A firmware installation waits (on) or no longer waits (off) for the transactions."""
+        if on == self._firmware_hold:
+            return
+        log.info("firmware installation %s: idle EVSEs %s", "pending" if on else "over",
+                 "Inoperative" if on else "back to their own state")
+        self._firmware_hold = on
+        self._apply_effects()
+
     def _on_tx_ended(self, event: TxEnded) -> None:
         applied = self.states.apply_due(self._busy)
         for scope, operative in applied.items():
             log.info("scheduled availability change applied: %s %s", scope, "Operative" if operative else "Inoperative")
-        if applied:
+        if applied or self._firmware_hold:
             self._apply_effects()
 
     def _on_evse_ready(self, event: E.EvseReady) -> None:

@@ -19,11 +19,13 @@ from ocpp_bridge.ocpp.auth_store import AuthStore
 from ocpp_bridge.ocpp.common.readings import MeterReadings
 from ocpp_bridge.ocpp.context import BlockContext, Later
 from ocpp_bridge.ocpp.v201 import availability as availability_db
+from ocpp_bridge.ocpp.v201 import firmware as firmware_db
 from ocpp_bridge.ocpp.v201 import reservation as reservation_db
 from ocpp_bridge.ocpp.v201.authorization import AuthorizationBlock
 from ocpp_bridge.ocpp.v201.availability import AvailabilityBlock
 from ocpp_bridge.ocpp.v201.certificates import CertificatesBlock
 from ocpp_bridge.ocpp.v201.device_model import DeviceModel
+from ocpp_bridge.ocpp.v201.firmware import FirmwareBlock
 from ocpp_bridge.ocpp.v201.meter_values import MeterValuesBlock
 from ocpp_bridge.ocpp.v201.provisioning import Provisioning201
 from ocpp_bridge.ocpp.v201.remote_control import RemoteControlBlock
@@ -44,10 +46,11 @@ class Blocks201:
     remote_control: RemoteControlBlock
     smart_charging: SmartChargingBlock
     certificates: CertificatesBlock
+    firmware: FirmwareBlock
 
     def close(self) -> None:
         for store in (self.availability, self.reservation, self.authorization, self.transactions,
-                      self.smart_charging):
+                      self.smart_charging, self.firmware):
             store.close()
 
 
@@ -70,5 +73,7 @@ def build_blocks(ctx: BlockContext[DeviceModel], provisioning: Provisioning201) 
     remote_control = RemoteControlBlock(ctx, provisioning, status, authorization, reservation, meter_values,
                                         transactions, charging)
     certificates = CertificatesBlock(ctx, remote_control)
+    firmware = FirmwareBlock(ctx, transactions, remote_control, provisioning, availability,
+                             ctx.databases.open(firmware_db.DATABASE_NAME, firmware_db.MIGRATIONS))
     return Blocks201(status, availability, reservation, authorization, meter_values, transactions, remote_control,
-                     charging, certificates)
+                     charging, certificates, firmware)

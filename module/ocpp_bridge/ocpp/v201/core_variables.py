@@ -7,7 +7,8 @@ QueueAllMessages: the station core's delivery policy), the connection (network p
 RetryBackOff*, WebSocketPingInterval, SecurityCtrlr's identity and profile), what the station
 supports (FileTransferProtocols), its clock (ClockCtrlr) and the
 ChargingStation component (its Available / AvailabilityState are written by the availability and
-status blocks). Blocks' own variables (SmartChargingCtrlr: ``smart_charging``) are declared in their modules.
+status blocks; AllowNewSessionsPendingFirmwareUpdate is read by the firmware block). Blocks' own
+variables (SmartChargingCtrlr: ``smart_charging``) are declared in their modules.
 
 Must never: hold a value or logic.
 """
@@ -31,6 +32,8 @@ COMM, SECURITY, CLOCK, STATION = "OCPPCommCtrlr", "SecurityCtrlr", "ClockCtrlr",
 MESSAGE_ATTEMPTS = integer(COMM, "MessageAttempts", 3, instance="TransactionEvent")
 MESSAGE_ATTEMPT_INTERVAL = integer(COMM, "MessageAttemptInterval", 60, instance="TransactionEvent", unit="s")
 QUEUE_ALL_MESSAGES = boolean(COMM, "QueueAllMessages", False)
+# false: while a downloaded firmware waits for transactions, the idle EVSEs are Unavailable (firmware.py)
+ALLOW_NEW_SESSIONS_PENDING_FIRMWARE_UPDATE = boolean(STATION, "AllowNewSessionsPendingFirmwareUpdate", False)
 SECURITY_PROFILE = integer(SECURITY, "SecurityProfile", 1, mutability=RO, min_limit=1, max_limit=3)
 IDENTITY = string(SECURITY, "Identity", "", max_limit=48)
 ORGANIZATION_NAME = string(SECURITY, "OrganizationName", "")
@@ -56,4 +59,5 @@ VARIABLES = (
     boolean(STATION, "Available", True, mutability=RO),
     option(STATION, "AvailabilityState", "Available", values_list=AVAILABILITY_STATES, mutability=RO),
     fixed(STATION, "SupplyPhases", 3, max_limit=3),
+    ALLOW_NEW_SESSIONS_PENDING_FIRMWARE_UPDATE,
 )
