@@ -73,7 +73,7 @@ EXPECTED = {
                            "CompositeScheduleDefaultLimitWatts", "CompositeScheduleDefaultNumberPhases",
                            "SupplyVoltage", "IgnoredProfilePurposesOffline"},
     "ClockCtrlr": {"DateTime", "TimeSource"},
-    "ChargingStation": {"Available", "AvailabilityState", "SupplyPhases"},
+    "ChargingStation": {"Available", "AvailabilityState", "Problem", "SupplyPhases"},
 }
 
 

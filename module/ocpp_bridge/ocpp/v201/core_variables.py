@@ -7,7 +7,8 @@ QueueAllMessages: the station core's delivery policy), the connection (network p
 RetryBackOff*, WebSocketPingInterval, SecurityCtrlr's identity and profile), what the station
 supports (FileTransferProtocols), its clock (ClockCtrlr) and the
 ChargingStation component (its Available / AvailabilityState are written by the availability and
-status blocks). Blocks' own variables (SmartChargingCtrlr: ``smart_charging``) are declared in their modules.
+status blocks, Problem by the status block: true while a connector is Faulted). Blocks' own
+variables (SmartChargingCtrlr: ``smart_charging``) are declared in their modules.
 
 Must never: hold a value or logic.
 """
@@ -54,4 +55,5 @@ VARIABLES = (
     boolean(STATION, "Available", True, mutability=RO),
     option(STATION, "AvailabilityState", "Available", values_list=AVAILABILITY_STATES, mutability=RO),
     fixed(STATION, "SupplyPhases", 3, max_limit=3),
+    boolean(STATION, "Problem", False, mutability=RO, persistent=False),
 )

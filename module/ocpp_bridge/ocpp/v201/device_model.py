@@ -2,7 +2,7 @@
 
 Owns: the device model built from the definitions in ``dm_definitions.py`` (the standardized
 components and variables, EVSE/Connector components made by ``ensure_evse``), the answers to
-GetVariables/SetVariables, ReportData for GetBaseReport, and
+GetVariables/SetVariables, ReportData for GetBaseReport / GetReport, and
 the tables ``dm_component``, ``dm_variable``, ``dm_attribute`` of the connection it is given
 (normally ``open_database(DatabasePath, DATABASE_NAME, MIGRATIONS)``; the constructor applies
 ``MIGRATIONS`` itself). Definitions live in code; the tables mirror them so the file explains
@@ -424,6 +424,10 @@ class DeviceModel:
     def report(self) -> list[dict[str, Any]]:
         """Every variable as a 2.0.1 ReportDataType (camelCase), components in creation order."""
         return [_report_data(var) for comp in self._components.values() for var in comp.values()]
+
+    def entries(self) -> list[tuple[VariableKey, dict[str, Any]]]:
+        """``report()`` with each entry's key (canonical names), for selecting a custom report."""
+        return [(var.key, _report_data(var)) for comp in self._components.values() for var in comp.values()]
 
 
 def _some(**fields: Any) -> dict[str, Any]:

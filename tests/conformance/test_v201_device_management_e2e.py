@@ -1,0 +1,125 @@
+"""OCPP 2.0.1 device management end to end: B08 GetReport (custom reports with componentVariable
+and componentCriteria). The bridge as a real process, simulated EVSE managers and an EVerest peer
+on a real mosquitto, the real `ocpp` CSMS (and, through test_strict_csms, ocpp-rpc's strict peer).
+Named after OCA 2.0.1 test cases (ids only) where the test covers the case.
+"""
+
+import json
+
+from support.station import CP_ID
+
+V = "2.0.1"
+
+
+def booted(charging_station, evses: int = 1, **kw):
+    st = charging_station(evses=evses, version=V, **kw)
+    for n in range(1, evses + 1):
+        st.csms.wait_for(lambda e, n=n: e["action"] == "StatusNotification" and e["payload"]["evseId"] == n
+                         and e["payload"]["connectorStatus"] == "Available", timeout=10)
+    return st
+
+
+def get_report(st, request_id: int, **request) -> tuple[str, list[dict]]:
+    """The GetReportResponse status and, when Accepted, every NotifyReport of it (the last one in)."""
+    mark = st.csms.mark()
+    status = st.csms.call(CP_ID, "GetReport", {"requestId": request_id, **request})["status"]
+    if status != "Accepted":
+        return status, []
+    mine = lambda e: e["action"] == "NotifyReport" and e["payload"]["requestId"] == request_id  # noqa: E731
+    st.csms.wait_for(lambda e: mine(e) and not e["payload"]["tbc"], timeout=10, after_index=mark)
+    return status, [e["payload"] for e in st.csms.entries()[mark:] if mine(e)]
+
+
+def reported(messages: list[dict]) -> list[tuple]:
+    out = []
+    for m in messages:
+        for d in m.get("reportData", []):
+            evse = d["component"].get("evse", {})
+            actual = next((a.get("value") for a in d["variableAttribute"] if a.get("type", "Actual") == "Actual"),
+                          None)
+            out.append((d["component"]["name"], evse.get("id"), d["variable"]["name"], d["variable"].get("instance"),
+                        actual))
+    return out
+
+
+def set_variable(st, component: str, name: str, value: str) -> str:
+    reply = st.csms.call(CP_ID, "SetVariables", {"setVariableData": [
+        {"component": {"name": component}, "variable": {"name": name}, "attributeValue": value}]})
+    return reply["setVariableResult"][0]["attributeStatus"]
+
+
+def test_tc_b_14_get_custom_report_with_component_criteria(charging_station):
+    st = booted(charging_station)
+    assert set_variable(st, "SampledDataCtrlr", "Enabled", "false") == "Accepted"
+    status, messages = get_report(st, 14, componentCriteria=["Enabled"])
+    assert status == "Accepted"
+    components = {r[0] for r in reported(messages)}
+    assert "SampledDataCtrlr" not in components                      # Enabled is false
+    assert {"AuthCacheCtrlr", "DeviceDataCtrlr", "EVSE"} <= components  # true, or no Enabled at all
+    assert [m["seqNo"] for m in messages] == list(range(len(messages)))
+
+
+def test_tc_b_15_get_custom_report_with_component_variable(charging_station):
+    st = booted(charging_station, evses=2)
+    status, messages = get_report(st, 15, componentVariable=[
+        {"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "HeartbeatInterval"}},
+        {"component": {"name": "EVSE"}, "variable": {"name": "AvailabilityState"}}])
+    assert status == "Accepted"
+    assert reported(messages) == [("OCPPCommCtrlr", None, "HeartbeatInterval", None, "300"),
+                                  ("EVSE", 1, "AvailabilityState", None, "Available"),
+                                  ("EVSE", 2, "AvailabilityState", None, "Available")]
+
+
+def test_tc_b_16_get_custom_report_with_variable_instance(charging_station):
+    st = booted(charging_station)
+    status, messages = get_report(st, 16, componentVariable=[
+        {"component": {"name": "DeviceDataCtrlr"}, "variable": {"name": "ItemsPerMessage", "instance": "GetReport"}}])
+    assert status == "Accepted"
+    assert reported(messages) == [("DeviceDataCtrlr", None, "ItemsPerMessage", "GetReport", "100")]
+
+
+def test_tc_b_17_get_custom_report_nothing_matches(charging_station):
+    st = booted(charging_station)
+    mark = st.csms.mark()
+    assert get_report(st, 17, componentCriteria=["Problem"])[0] == "EmptyResultSet"
+    assert get_report(st, 18, componentVariable=[{"component": {"name": "NoSuchCtrlr"}}])[0] == "EmptyResultSet"
+    assert not [e for e in st.csms.entries()[mark:] if e["action"] == "NotifyReport"]
+
+
+def test_tc_b_18_get_custom_report_with_criteria_and_component_variable(charging_station):
+    st = booted(charging_station)
+    wanted = [{"component": {"name": "EVSE", "evse": {"id": 1}}, "variable": {"name": "AvailabilityState"}}]
+    status, messages = get_report(st, 2534, componentCriteria=["Available"], componentVariable=wanted)
+    assert status == "Accepted"
+    assert reported(messages) == [("EVSE", 1, "AvailabilityState", None, "Available")]
+    assert get_report(st, 2535, componentCriteria=["Problem"], componentVariable=wanted)[0] == "EmptyResultSet"
+
+
+def test_b08_fr_10_problem_criterion_reports_a_faulted_station(charging_station):
+    st = booted(charging_station)
+    ev = st.evse(1)
+    mark = st.csms.mark()
+    ev.raise_error("MREC4OverCurrentFailure")
+    st.csms.wait_for(lambda e: e["action"] == "StatusNotification" and e["payload"]["connectorStatus"] == "Faulted",
+                     timeout=10, after_index=mark)
+    status, messages = get_report(st, 45, componentCriteria=["Problem"])
+    assert status == "Accepted"
+    assert ("ChargingStation", None, "Problem", None, "true") in reported(messages)
+    assert {r[0] for r in reported(messages)} == {"ChargingStation"}
+
+
+def test_get_report_pages_and_limits(charging_station, tmp_path):
+    path = tmp_path / "overrides.json"
+    path.write_text(json.dumps({"DeviceDataCtrlr": {"ItemsPerMessage[GetReport]": 3}}))
+    st = booted(charging_station, config={"ConfigOverridesPath": str(path)})
+    status, messages = get_report(st, 99, componentVariable=[{"component": {"name": "OCPPCommCtrlr"}}])
+    assert status == "Accepted" and len(messages) > 2
+    assert all(len(m["reportData"]) <= 3 for m in messages)
+    assert [m["tbc"] for m in messages] == [True] * (len(messages) - 1) + [False]
+    # B08.FR.17: more entries than ItemsPerMessage[GetReport] -> CALLERROR (sent raw: a schema-valid
+    # CALL refused on purpose, which the strict peer would otherwise count against the station)
+    too_many = [{"component": {"name": n}} for n in ("TxCtrlr", "AuthCtrlr", "ClockCtrlr", "OCPPCommCtrlr")]
+    frame = [2, "b08-fr-17", "GetReport", {"requestId": 100, "componentVariable": too_many}]
+    reply = json.loads(st.csms.send_raw(CP_ID, json.dumps(frame)))
+    assert reply[:2] == [4, "b08-fr-17"]
+    assert reply[2] in ("OccurrenceConstraintViolation", "OccurenceConstraintViolation")
