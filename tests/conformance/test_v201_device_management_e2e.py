@@ -48,10 +48,10 @@ def set_variable(st, component: str, name: str, value: str) -> str:
     return reply["setVariableResult"][0]["attributeStatus"]
 
 
-def test_tc_b_14_get_custom_report_with_component_criteria(charging_station):
+def test_tc_b_16_get_custom_report_with_component_criteria(charging_station):
     st = booted(charging_station)
     assert set_variable(st, "SampledDataCtrlr", "Enabled", "false") == "Accepted"
-    status, messages = get_report(st, 14, componentCriteria=["Enabled"])
+    status, messages = get_report(st, 16, componentCriteria=["Enabled"])
     assert status == "Accepted"
     components = {r[0] for r in reported(messages)}
     assert "SampledDataCtrlr" not in components                      # Enabled is false
@@ -59,9 +59,9 @@ def test_tc_b_14_get_custom_report_with_component_criteria(charging_station):
     assert [m["seqNo"] for m in messages] == list(range(len(messages)))
 
 
-def test_tc_b_15_get_custom_report_with_component_variable(charging_station):
+def test_tc_b_17_tc_b_56_get_custom_report_with_component_variable_no_evse_id(charging_station):
     st = booted(charging_station, evses=2)
-    status, messages = get_report(st, 15, componentVariable=[
+    status, messages = get_report(st, 17, componentVariable=[
         {"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "HeartbeatInterval"}},
         {"component": {"name": "EVSE"}, "variable": {"name": "AvailabilityState"}}])
     assert status == "Accepted"
@@ -70,19 +70,35 @@ def test_tc_b_15_get_custom_report_with_component_variable(charging_station):
                                   ("EVSE", 2, "AvailabilityState", None, "Available")]
 
 
-def test_tc_b_16_get_custom_report_with_variable_instance(charging_station):
+def test_tc_b_55_get_custom_report_with_component_variable_instance(charging_station):
     st = booted(charging_station)
-    status, messages = get_report(st, 16, componentVariable=[
+    status, messages = get_report(st, 55, componentVariable=[
         {"component": {"name": "DeviceDataCtrlr"}, "variable": {"name": "ItemsPerMessage", "instance": "GetReport"}}])
     assert status == "Accepted"
     assert reported(messages) == [("DeviceDataCtrlr", None, "ItemsPerMessage", "GetReport", "100")]
 
 
-def test_tc_b_17_get_custom_report_nothing_matches(charging_station):
+def test_b08_get_custom_report_nothing_matches_is_an_empty_result_set(charging_station):
     st = booted(charging_station)
     mark = st.csms.mark()
-    assert get_report(st, 17, componentCriteria=["Problem"])[0] == "EmptyResultSet"
-    assert get_report(st, 18, componentVariable=[{"component": {"name": "NoSuchCtrlr"}}])[0] == "EmptyResultSet"
+    assert get_report(st, 170, componentCriteria=["Problem"])[0] == "EmptyResultSet"
+    assert get_report(st, 171, componentVariable=[{"component": {"name": "NoSuchCtrlr"}}])[0] == "EmptyResultSet"
+    assert not [e for e in st.csms.entries()[mark:] if e["action"] == "NotifyReport"]
+
+
+def test_tc_b_54_get_custom_report_with_component_variable_no_instance(charging_station):
+    st = booted(charging_station)
+    status, messages = get_report(st, 54, componentVariable=[
+        {"component": {"name": "DeviceDataCtrlr"}, "variable": {"name": "BytesPerMessage"}}])
+    assert status == "Accepted"
+    assert [r[3] for r in reported(messages)] == ["GetReport", "GetVariables", "SetVariables"]
+
+
+def test_tc_b_15_get_base_report_not_supported(charging_station):
+    st = booted(charging_station)
+    mark = st.csms.mark()
+    reply = st.csms.call(CP_ID, "GetBaseReport", {"requestId": 15, "reportBase": "SummaryInventory"})
+    assert reply["status"] == "NotSupported"
     assert not [e for e in st.csms.entries()[mark:] if e["action"] == "NotifyReport"]
 
 
