@@ -139,3 +139,43 @@ def test_get_report_pages_and_limits(charging_station, tmp_path):
     reply = json.loads(st.csms.send_raw(CP_ID, json.dumps(frame)))
     assert reply[:2] == [4, "b08-fr-17"]
     assert reply[2] in ("OccurrenceConstraintViolation", "OccurenceConstraintViolation")
+
+
+# ---------------------------------------------------------------------------- N09 / N10 CustomerInformation
+def customer_information(st, request_id: int, **request) -> tuple[str, str]:
+    """The CustomerInformationResponse status and the data of its NotifyCustomerInformation messages."""
+    mark = st.csms.mark()
+    status = st.csms.call(CP_ID, "CustomerInformation", {"requestId": request_id, **request})["status"]
+    if status != "Accepted":
+        return status, ""
+    mine = lambda e: e["action"] == "NotifyCustomerInformation" and e["payload"]["requestId"] == request_id  # noqa: E731
+    st.csms.wait_for(lambda e: mine(e) and not e["payload"].get("tbc", False), timeout=10, after_index=mark)
+    messages = [e["payload"] for e in st.csms.entries()[mark:] if mine(e)]
+    assert [m["seqNo"] for m in messages] == list(range(len(messages)))
+    assert all(len(m["data"]) <= 512 for m in messages)
+    return status, "".join(m["data"] for m in messages)
+
+
+def test_n09_n10_customer_information_clears_a_token_everywhere(charging_station):
+    st = booted(charging_station)
+    token = {"idToken": "TAG1", "type": "ISO14443"}
+    assert st.csms.call(CP_ID, "SendLocalList", {"versionNumber": 1, "updateType": "Full", "localAuthorizationList": [
+        {"idToken": token, "idTokenInfo": {"status": "Accepted"}}]}) == {"status": "Accepted"}
+    assert st.validate("TAG1")["authorization_status"] == "Accepted"   # an Authorize fills the cache
+    ev = st.evse(1)
+    mark = st.csms.mark()
+    sid = ev.plug_in()
+    ev.start_transaction("TAG1", type="RFID", meter_wh=10)
+    st.csms.wait_for(lambda e: e["action"] == "TransactionEvent" and e["payload"]["eventType"] == "Started",
+                     timeout=10, after_index=mark)
+    status, data = customer_information(st, 1, report=True, clear=False, idToken=token)
+    assert status == "Accepted"
+    assert "local authorization list entry" in data and f"transaction {sid} on EVSE 1" in data
+    assert "authorization cache entry" in data
+    status, data = customer_information(st, 2, report=False, clear=True, idToken=token)
+    assert status == "Accepted" and data.startswith("Cleared:") and "stored transaction" in data
+    _, after = customer_information(st, 3, report=True, clear=False, idToken=token)
+    assert "local authorization list entry" in after                   # N10.FR.03: the list is the CSMS's
+    assert "cache" not in after and "transaction" not in after
+    assert customer_information(st, 4, report=False, clear=False, idToken=token)[0] == "Rejected"
+    assert customer_information(st, 5, report=True, clear=False)[0] == "Invalid"

@@ -22,6 +22,7 @@ from ocpp_bridge.ocpp.v201 import availability as availability_db
 from ocpp_bridge.ocpp.v201 import reservation as reservation_db
 from ocpp_bridge.ocpp.v201.authorization import AuthorizationBlock
 from ocpp_bridge.ocpp.v201.availability import AvailabilityBlock
+from ocpp_bridge.ocpp.v201.customer_information import CustomerInformationBlock
 from ocpp_bridge.ocpp.v201.device_model import DeviceModel
 from ocpp_bridge.ocpp.v201.meter_values import MeterValuesBlock
 from ocpp_bridge.ocpp.v201.provisioning import Provisioning201
@@ -42,6 +43,7 @@ class Blocks201:
     transactions: TransactionBlock
     remote_control: RemoteControlBlock
     smart_charging: SmartChargingBlock
+    customer_information: CustomerInformationBlock
 
     def close(self) -> None:
         for store in (self.availability, self.reservation, self.authorization, self.transactions,
@@ -67,5 +69,6 @@ def build_blocks(ctx: BlockContext[DeviceModel], provisioning: Provisioning201) 
     charging = SmartChargingBlock(ctx, transactions)
     remote_control = RemoteControlBlock(ctx, provisioning, status, authorization, reservation, meter_values,
                                         transactions, charging)
+    customer_information = CustomerInformationBlock(ctx.core, authorization.store, transactions)
     return Blocks201(status, availability, reservation, authorization, meter_values, transactions, remote_control,
-                     charging)
+                     charging, customer_information)
