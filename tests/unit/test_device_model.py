@@ -74,6 +74,10 @@ EXPECTED = {
                            "SupplyVoltage", "IgnoredProfilePurposesOffline"},
     "ClockCtrlr": {"DateTime", "TimeSource"},
     "ChargingStation": {"Available", "AvailabilityState", "Problem", "SupplyPhases"},
+    "MonitoringCtrlr": {"Enabled", "OfflineQueuingSeverity", "MonitoringBase", "MonitoringLevel",
+                        "ActiveMonitoringBase", "ActiveMonitoringLevel",
+                        *(f"{v}[{i}]" for v in ("ItemsPerMessage", "BytesPerMessage")
+                          for i in ("SetVariableMonitoring", "ClearVariableMonitoring"))},
 }
 
 

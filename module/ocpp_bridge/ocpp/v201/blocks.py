@@ -19,12 +19,14 @@ from ocpp_bridge.ocpp.auth_store import AuthStore
 from ocpp_bridge.ocpp.common.readings import MeterReadings
 from ocpp_bridge.ocpp.context import BlockContext, Later
 from ocpp_bridge.ocpp.v201 import availability as availability_db
+from ocpp_bridge.ocpp.v201 import monitor_store
 from ocpp_bridge.ocpp.v201 import reservation as reservation_db
 from ocpp_bridge.ocpp.v201.authorization import AuthorizationBlock
 from ocpp_bridge.ocpp.v201.availability import AvailabilityBlock
 from ocpp_bridge.ocpp.v201.customer_information import CustomerInformationBlock
 from ocpp_bridge.ocpp.v201.device_model import DeviceModel
 from ocpp_bridge.ocpp.v201.meter_values import MeterValuesBlock
+from ocpp_bridge.ocpp.v201.monitoring import MonitoringBlock
 from ocpp_bridge.ocpp.v201.provisioning import Provisioning201
 from ocpp_bridge.ocpp.v201.remote_control import RemoteControlBlock
 from ocpp_bridge.ocpp.v201.reservation import ReservationBlock
@@ -44,10 +46,11 @@ class Blocks201:
     remote_control: RemoteControlBlock
     smart_charging: SmartChargingBlock
     customer_information: CustomerInformationBlock
+    monitoring: MonitoringBlock
 
     def close(self) -> None:
         for store in (self.availability, self.reservation, self.authorization, self.transactions,
-                      self.smart_charging):
+                      self.smart_charging, self.monitoring):
             store.close()
 
 
@@ -70,5 +73,7 @@ def build_blocks(ctx: BlockContext[DeviceModel], provisioning: Provisioning201) 
     remote_control = RemoteControlBlock(ctx, provisioning, status, authorization, reservation, meter_values,
                                         transactions, charging)
     customer_information = CustomerInformationBlock(ctx.core, authorization.store, transactions)
+    monitoring = MonitoringBlock(ctx, monitor_store.MonitorStore(ctx.databases.open(
+        monitor_store.DATABASE_NAME, monitor_store.MIGRATIONS)), transactions)
     return Blocks201(status, availability, reservation, authorization, meter_values, transactions, remote_control,
-                     charging, customer_information)
+                     charging, customer_information, monitoring)

@@ -3,7 +3,7 @@ blocks' declarations. PURE data.
 
 Owns one list, ``STANDARD_COMPONENTS``: the variables each functional block declares next to
 its code (``VARIABLES`` of ``provisioning``, ``status``, ``authorization``, ``transactions``,
-``meter_values``, ``reservation``, ``remote_control``, ``smart_charging``) and the station's own
+``meter_values``, ``reservation``, ``remote_control``, ``smart_charging``, ``monitoring``) and the station's own
 (``core_variables``), grouped into components in the order GetBaseReport reports them
 (``variables.REPORT_ORDER``). The per-EVSE and per-connector components are templates in
 ``dm_definitions``.
@@ -20,6 +20,7 @@ from ocpp_bridge.ocpp.v201 import (
     authorization,
     core_variables,
     meter_values,
+    monitoring,
     provisioning,
     remote_control,
     reservation,
@@ -31,7 +32,7 @@ from ocpp_bridge.ocpp.v201.dm_definitions import ComponentDef, VariableDef
 from ocpp_bridge.ocpp.v201.variables import REPORT_ORDER, Var
 
 _DECLARING = (core_variables, provisioning, status, authorization, transactions, meter_values, reservation,
-              remote_control, smart_charging)
+              remote_control, smart_charging, monitoring)
 
 
 def _label(d: VariableDef) -> str:

@@ -329,6 +329,14 @@ class DeviceModel:
             return "Rejected", None
         return "Accepted", var.values[attribute]
 
+    def describe(self, key: VariableKey) -> tuple[str, VariableKey | None, VariableDef | None]:
+        """(GetVariableStatus-like status, the canonical key, the definition) of a variable, for
+        monitors: UnknownComponent / UnknownVariable, or Accepted."""
+        status, var = self._find(key, "Actual")
+        if var is None and status == "NotSupportedAttributeType":
+            return "UnknownVariable", None, None
+        return (status, var.key, var.definition) if var is not None else (status, None, None)
+
     def value(self, component: str, variable: str, *, component_instance: str | None = None,
               variable_instance: str | None = None, evse: int | None = None,
               connector: int | None = None, attribute: str = "Actual") -> str | None:
