@@ -179,3 +179,68 @@ def test_n09_n10_customer_information_clears_a_token_everywhere(charging_station
     assert "cache" not in after and "transaction" not in after
     assert customer_information(st, 4, report=False, clear=False, idToken=token)[0] == "Rejected"
     assert customer_information(st, 5, report=True, clear=False)[0] == "Invalid"
+
+
+# ---------------------------------------------------------------------------- N02-N08 monitoring
+POWER = {"component": {"name": "EVSE", "evse": {"id": 1}}, "variable": {"name": "Power"}}
+TIMEOUT = {"component": {"name": "TxCtrlr"}, "variable": {"name": "EVConnectionTimeOut"}}
+
+
+def set_monitor(st, type_: str, value: float, target: dict, severity: int = 5, **extra) -> dict:
+    reply = st.csms.call(CP_ID, "SetVariableMonitoring", {"setMonitoringData": [
+        {"type": type_, "value": value, "severity": severity, **target, **extra}]})
+    [result] = reply["setMonitoringResult"]
+    return result
+
+
+def next_event(st, mark: int, predicate=lambda d: True) -> dict:
+    """The first eventData of a NotifyEvent after ``mark`` that ``predicate`` accepts."""
+    entry = st.csms.wait_for(lambda e: e["action"] == "NotifyEvent" and any(
+        predicate(d) for d in e["payload"]["eventData"]), timeout=15, after_index=mark)
+    return next(d for d in entry["payload"]["eventData"] if predicate(d))
+
+
+def test_n07_threshold_crossed_by_the_simulated_evse_power(charging_station):
+    st = booted(charging_station)
+    result = set_monitor(st, "UpperThreshold", 7000, POWER)
+    assert result["status"] == "Accepted"
+    mark = st.csms.mark()
+    ev = st.evse(1)
+    ev.meter(100, 3000)
+    ev.meter(200, 11000)                      # above 7000 W
+    event = next_event(st, mark)
+    assert (event["trigger"], event["actualValue"], event["variableMonitoringId"]) == ("Alerting", "11000",
+                                                                                       result["id"])
+    assert event["component"] == {"name": "EVSE", "evse": {"id": 1}} and not event.get("cleared", False)
+    ev.meter(300, 2000)                       # back below: cleared
+    assert next_event(st, mark, lambda d: d.get("cleared", False))["actualValue"] == "2000"
+
+
+def test_n07_delta_by_set_variables_and_n08_periodic_on_its_timer(charging_station):
+    st = booted(charging_station)
+    delta = set_monitor(st, "Delta", 5, TIMEOUT)
+    periodic = set_monitor(st, "Periodic", 2, TIMEOUT, severity=3)
+    assert (delta["status"], periodic["status"]) == ("Accepted", "Accepted")
+    mark = st.csms.mark()
+    assert set_variable(st, "TxCtrlr", "EVConnectionTimeOut", "120") == "Accepted"
+    assert next_event(st, mark, lambda d: d["trigger"] == "Delta")["actualValue"] == "120"
+    tick = next_event(st, mark, lambda d: d["trigger"] == "Periodic")
+    assert tick["variableMonitoringId"] == periodic["id"]
+
+
+def test_n02_n06_monitors_survive_a_restart_report_and_clear(charging_station):
+    st = booted(charging_station)
+    mid = set_monitor(st, "UpperThreshold", 100, TIMEOUT)["id"]
+    st.restart_bridge()
+    st.csms.wait_for_station(CP_ID, timeout=30, count=2)
+    mark = st.csms.mark()
+    status = st.csms.call(CP_ID, "GetMonitoringReport", {"requestId": 8, "monitoringCriteria": ["ThresholdMonitoring"]})
+    assert status == {"status": "Accepted"}
+    report = st.csms.wait_for(lambda e: e["action"] == "NotifyMonitoringReport", timeout=10, after_index=mark)
+    [entry] = report["payload"]["monitor"]
+    assert [m["id"] for m in entry["variableMonitoring"]] == [mid]
+    assert set_variable(st, "TxCtrlr", "EVConnectionTimeOut", "150") == "Accepted"
+    assert next_event(st, mark)["variableMonitoringId"] == mid
+    assert st.csms.call(CP_ID, "ClearVariableMonitoring", {"id": [mid]}) == {
+        "clearMonitoringResult": [{"id": mid, "status": "Accepted"}]}
+    assert st.csms.call(CP_ID, "GetMonitoringReport", {"requestId": 9}) == {"status": "EmptyResultSet"}

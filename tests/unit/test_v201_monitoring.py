@@ -3,8 +3,9 @@ refusals, monitors tripping (thresholds, delta, periodic) into NotifyEvent, the 
 the transaction flag, offline queuing, ClearVariableMonitoring, SetMonitoringBase,
 GetMonitoringReport and monitors surviving a restart. Scripted CSMS, fake clock."""
 
-from v201_harness import Sim, full_session_start
+from v201_harness import Sim, full_session_start, sample
 
+from ocpp_bridge.ocpp import evse_events as E
 from ocpp_bridge.ocpp.v201.device_model import VariableKey
 
 TIMEOUT = {"component": {"name": "TxCtrlr"}, "variable": {"name": "EVConnectionTimeOut"}}
@@ -229,3 +230,12 @@ def test_monitoring_disabled_rejects_and_stays_silent(tmp_path):
     assert monitor(sim, "Delta", 1, severity=1)["status"] == "Rejected"
     set_timeout(sim, "70")
     assert events(sim) == []
+
+
+def test_evse_power_follows_the_meter_and_trips_a_threshold(tmp_path):
+    sim = Sim(tmp_path)
+    assert monitor(sim, "UpperThreshold", 7000, target=POWER)["status"] == "Accepted"
+    sim.ev(E.MeterReading(1, sample(100, power=3000)))
+    assert sim.cp.model.value("EVSE", "Power", evse=1) == "3000"
+    sim.ev(E.MeterReading(1, sample(200, power=11000)))
+    assert [(e["trigger"], e["actualValue"]) for e in events(sim)] == [("Alerting", "11000")]
