@@ -217,6 +217,21 @@ def test_module_sets_runtime_values_checked_by_type(dm):
         dm.set_internal(VariableKey("NoSuchCtrlr", "X"), "1")
 
 
+def test_a_non_persistent_value_lives_in_memory_only(tmp_path):
+    conn = open_database(tmp_path, "dm", MIGRATIONS)
+    first = DeviceModel(conn, components=STANDARD_COMPONENTS)
+    first.ensure_evse(1, [1])
+    power = VariableKey("EVSE", "Power", evse=1)
+    heard = []
+    first.add_listener(lambda key, attribute, value: heard.append(value))
+    first.set_internal(power, "7400")
+    assert first.get(power) == ("Accepted", "7400") and heard == ["7400"]
+    assert conn.execute("SELECT COUNT(*) FROM dm_attribute WHERE source = 'set'").fetchone()[0] == 0
+    again = DeviceModel(conn, components=STANDARD_COMPONENTS)
+    again.ensure_evse(1, [1])
+    assert again.get(power) == ("Accepted", "0")
+
+
 def test_every_default_is_accepted_by_its_own_checks(dm):
     for cdef in (*STANDARD_COMPONENTS, EVSE_COMPONENT, CONNECTOR_COMPONENT):
         evse = 1 if cdef.name in ("EVSE", "Connector") else None

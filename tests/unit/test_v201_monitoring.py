@@ -239,3 +239,16 @@ def test_evse_power_follows_the_meter_and_trips_a_threshold(tmp_path):
     assert sim.cp.model.value("EVSE", "Power", evse=1) == "3000"
     sim.ev(E.MeterReading(1, sample(200, power=11000)))
     assert [(e["trigger"], e["actualValue"]) for e in events(sim)] == [("Alerting", "11000")]
+
+
+def test_event_ids_stay_unique_across_restarts(tmp_path):
+    sim = Sim(tmp_path)
+    monitor(sim, "Delta", 1)
+    set_timeout(sim, "70")
+    set_timeout(sim, "80")
+    before = [e["eventId"] for e in events(sim)]
+    sim.restart()
+    sim.connect()
+    set_timeout(sim, "90")
+    after = [e["eventId"] for e in events(sim)]
+    assert len(before) == 2 and len(after) == 1 and after[0] > max(before)

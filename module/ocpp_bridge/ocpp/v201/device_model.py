@@ -10,7 +10,9 @@ itself, and every attribute value is written through.
 
 Values: an attribute row remembers whether it holds the software default, an integrator
 override, or a run-time change (CSMS or module). Default and override rows follow code and
-override file on every start; a changed row is never touched by them again.
+override file on every start; a changed row is never touched by them again. A variable that is
+not ``persistent`` (EVSE.Power, ChargingStation.Problem, ...) changes in memory only (its rows
+keep the default or override: no disk write per meter reading) and starts from them again.
 
 Overrides (JSON), e.g. ``{"OCPPCommCtrlr": {"HeartbeatInterval": "60",
 "MessageTimeout[Default]": 45}, "EVSE@1": {"Power": {"MaxSet": "11000"}}}``.
@@ -289,15 +291,15 @@ class DeviceModel:
                 wanted = overrides.get((d.name.casefold(), _fold(d.instance)), {})
                 for a in d.attributes:
                     var.mutability[a.type] = a.mutability
-                    var.values[a.type] = self._sync_attribute(var_id, a, wanted.get(a.type))
+                    var.values[a.type] = self._sync_attribute(var_id, a, wanted.get(a.type), d.persistent)
                 variables[(d.name.casefold(), _fold(d.instance))] = var
         self._components[ckey] = variables
 
-    def _sync_attribute(self, var_id: int, a: AttributeDef, override: str | None) -> str | None:
+    def _sync_attribute(self, var_id: int, a: AttributeDef, override: str | None, persistent: bool) -> str | None:
         value, source = (override, "override") if override is not None else (a.default, "default")
         row = self._conn.execute("SELECT value, source FROM dm_attribute WHERE variable_id = ? "
                                  "AND type = ?", (var_id, a.type)).fetchone()
-        if row is not None and row[1] == "set":
+        if row is not None and row[1] == "set" and persistent:
             value, source = row
         self._conn.execute(
             "INSERT INTO dm_attribute (variable_id, type, mutability, value, source) "
@@ -421,9 +423,10 @@ class DeviceModel:
     def _store(self, var: _Var, attribute: str, value: str) -> None:
         if var.values[attribute] == value:
             return
-        with transaction(self._conn):
-            self._conn.execute("UPDATE dm_attribute SET value = ?, source = 'set' "
-                               "WHERE variable_id = ? AND type = ?", (value, var.row_id, attribute))
+        if var.definition.persistent:
+            with transaction(self._conn):
+                self._conn.execute("UPDATE dm_attribute SET value = ?, source = 'set' "
+                                   "WHERE variable_id = ? AND type = ?", (value, var.row_id, attribute))
         var.values[attribute] = value
         self._listeners.notify(f"{var.key.component}.{var.key.variable} ({attribute})", var.key, attribute, value)
 

@@ -3,7 +3,8 @@
 Owns the file ``monitors201.db`` (opened by ``blocks.py`` through the context's databases,
 ``DATABASE_NAME`` / ``MIGRATIONS``): the monitors set by the CSMS (``CustomMonitor``), with
 their id, variable (canonical names), type, value, severity and transaction flag, and the last
-eventId used for NotifyEvent (so ids stay unique across restarts). Every write is committed
+eventId reserved for NotifyEvent (reserved in blocks, so ids stay unique across restarts
+without a write per event). Every write is committed
 before the call returns.
 
 Must never: decide whether a monitor may be set or trips (``monitoring.py`` /
@@ -77,10 +78,12 @@ class MonitorStore:
         with transaction(self.conn):
             return self.conn.execute("DELETE FROM monitor WHERE origin = 'CustomMonitor'").rowcount
 
-    def next_event_id(self) -> int:
+    def reserve_event_ids(self, count: int) -> int:
+        """Reserve ``count`` eventIds; returns the first. The reservation is committed, so ids
+        stay unique across restarts (those a run did not use are skipped, never reused)."""
         with transaction(self.conn):
             row = self.conn.execute("SELECT last_event_id FROM monitor_counter WHERE id = 1").fetchone()
-            event_id = (int(row[0]) if row else 0) + 1
+            first = (int(row[0]) if row else 0) + 1
             self.conn.execute("INSERT OR REPLACE INTO monitor_counter (id, last_event_id) VALUES (1, ?)",
-                              (event_id,))
-        return event_id
+                              (first + count - 1,))
+        return first

@@ -70,6 +70,8 @@ ACTIVE_MONITORING_LEVEL = integer(MON, "ActiveMonitoringLevel", 9, mutability=RO
 VARIABLES = (MONITORING_ENABLED, ITEMS_SET, ITEMS_CLEAR, BYTES_SET, BYTES_CLEAR, OFFLINE_QUEUING_SEVERITY,
              MONITORING_BASE, MONITORING_LEVEL, ACTIVE_MONITORING_BASE, ACTIVE_MONITORING_LEVEL)
 
+EVENT_ID_BLOCK = 100  # eventIds reserved per write of the counter
+
 CRITERIA_TYPES = {"ThresholdMonitoring": rules.THRESHOLDS, "DeltaMonitoring": ("Delta",),
                   "PeriodicMonitoring": rules.PERIODIC}
 
@@ -102,6 +104,7 @@ class MonitoringBlock:
         self._monitors: dict[int, Monitor] = {}
         self._state: dict[int, rules.ThresholdState | rules.DeltaState] = {}
         self._waiting: list[dict[str, Any]] = []   # eventData held while offline
+        self._event_ids: range = range(0)             # eventIds reserved, not used yet
         for monitor in store.load():
             self._arm(monitor, announce=False)
         for action, fn in (("SetVariableMonitoring", self._on_set), ("ClearVariableMonitoring", self._on_clear),
@@ -191,7 +194,7 @@ class MonitoringBlock:
         if not may:
             return
         data: dict[str, Any] = {
-            "eventId": self.store.next_event_id(), "timestamp": iso(self.core.now), "trigger": trigger,
+            "eventId": self._event_id(), "timestamp": iso(self.core.now), "trigger": trigger,
             "actualValue": (value or "")[:2500], "eventNotificationType": monitor.origin,
             "variableMonitoringId": monitor.id, "component": _wire_component(monitor.key),
             "variable": _wire_variable(monitor.key)}
@@ -209,6 +212,13 @@ class MonitoringBlock:
                          data["eventId"], monitor.severity)
             return
         self._send([data])
+
+    def _event_id(self) -> int:
+        if not self._event_ids:
+            first = self.store.reserve_event_ids(EVENT_ID_BLOCK)
+            self._event_ids = range(first, first + EVENT_ID_BLOCK)
+        event_id, self._event_ids = self._event_ids[0], self._event_ids[1:]
+        return event_id
 
     def _send(self, events: list[dict[str, Any]]) -> None:
         self.core.call("NotifyEvent", {"generatedAt": iso(self.core.now), "seqNo": 0, "tbc": False,
