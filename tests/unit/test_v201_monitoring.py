@@ -7,6 +7,7 @@ from v201_harness import Sim, full_session_start, sample
 
 from ocpp_bridge.ocpp import evse_events as E
 from ocpp_bridge.ocpp.v201.device_model import VariableKey
+from ocpp_bridge.ocpp.v201.monitoring import EVENTS_PER_MESSAGE, WAITING_MAX
 
 TIMEOUT = {"component": {"name": "TxCtrlr"}, "variable": {"name": "EVConnectionTimeOut"}}
 POWER = {"component": {"name": "EVSE", "evse": {"id": 1}}, "variable": {"name": "Power"}}
@@ -252,3 +253,18 @@ def test_event_ids_stay_unique_across_restarts(tmp_path):
     set_timeout(sim, "90")
     after = [e["eventId"] for e in events(sim)]
     assert len(before) == 2 and len(after) == 1 and after[0] > max(before)
+
+
+def test_a_long_outage_keeps_a_bounded_queue_sent_in_pages(tmp_path):
+    sim = Sim(tmp_path)
+    assert monitor(sim, "Periodic", 1, severity=0)["status"] == "Accepted"
+    sim.disconnect()
+    for _ in range(WAITING_MAX + 5):
+        sim.tick(1)
+    sim.connect()
+    pages = sim.payloads("NotifyEvent")
+    ids = [e["eventId"] for p in pages for e in p["eventData"]]
+    assert len(ids) == WAITING_MAX and ids == sorted(ids)          # the 5 oldest were dropped
+    assert all(len(p["eventData"]) <= EVENTS_PER_MESSAGE for p in pages)
+    assert [p["seqNo"] for p in pages] == list(range(len(pages)))
+    assert [p["tbc"] for p in pages] == [True] * (len(pages) - 1) + [False]

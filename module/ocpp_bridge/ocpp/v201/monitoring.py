@@ -15,8 +15,9 @@ Rules:
 - Severity filter (N05): a monitor reports only while its severity <= ActiveMonitoringLevel.
 - ``transaction`` monitors report only while a transaction runs (on the component's EVSE, or
   any EVSE for a station-level component); the event carries that transactionId.
-- Offline (N07 / N08): an event whose severity <= OfflineQueuingSeverity waits (in memory)
-  for the connection and goes first when it is back; the others are dropped, logged.
+- Offline (N07 / N08): an event whose severity <= OfflineQueuingSeverity waits (in memory, at
+  most ``WAITING_MAX``, the oldest dropped beyond) for the connection and goes when it is back,
+  ``EVENTS_PER_MESSAGE`` eventData a NotifyEvent (seqNo, tbc); the others are dropped, logged.
 - SetVariableMonitoring: over ItemsPerMessage[SetVariableMonitoring] (or a payload, as compact
   JSON, over BytesPerMessage[SetVariableMonitoring]) -> CALLERROR OccurrenceConstraintViolation
   / FormatViolation; an unknown id -> Rejected; the same variable, type and severity as another
@@ -71,6 +72,8 @@ VARIABLES = (MONITORING_ENABLED, ITEMS_SET, ITEMS_CLEAR, BYTES_SET, BYTES_CLEAR,
              MONITORING_BASE, MONITORING_LEVEL, ACTIVE_MONITORING_BASE, ACTIVE_MONITORING_LEVEL)
 
 EVENT_ID_BLOCK = 100  # eventIds reserved per write of the counter
+WAITING_MAX = 1000    # monitor events kept while offline (the oldest go first beyond it)
+EVENTS_PER_MESSAGE = 50  # eventData per NotifyEvent (seqNo / tbc when more)
 
 CRITERIA_TYPES = {"ThresholdMonitoring": rules.THRESHOLDS, "DeltaMonitoring": ("Delta",),
                   "PeriodicMonitoring": rules.PERIODIC}
@@ -207,6 +210,10 @@ class MonitoringBlock:
         if not self.core.connected:
             if monitor.severity <= self.model.read(OFFLINE_QUEUING_SEVERITY):
                 self._waiting.append(data)
+                if len(self._waiting) > WAITING_MAX:
+                    dropped = self._waiting.pop(0)
+                    log.warning("offline: more than %d monitor events waiting; event %d dropped", WAITING_MAX,
+                                dropped["eventId"])
             else:
                 log.info("offline: monitor event %d dropped (severity %d > OfflineQueuingSeverity)",
                          data["eventId"], monitor.severity)
@@ -221,8 +228,10 @@ class MonitoringBlock:
         return event_id
 
     def _send(self, events: list[dict[str, Any]]) -> None:
-        self.core.call("NotifyEvent", {"generatedAt": iso(self.core.now), "seqNo": 0, "tbc": False,
-                                       "eventData": events})
+        pages = [events[i:i + EVENTS_PER_MESSAGE] for i in range(0, len(events), EVENTS_PER_MESSAGE)]
+        for seq_no, page in enumerate(pages):
+            self.core.call("NotifyEvent", {"generatedAt": iso(self.core.now), "seqNo": seq_no,
+                                           "tbc": seq_no < len(pages) - 1, "eventData": page})
 
     def _on_connection(self, event: ConnectionChanged) -> None:
         if event.up and self._waiting:
