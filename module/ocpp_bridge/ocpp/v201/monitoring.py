@@ -298,6 +298,7 @@ class MonitoringBlock:
                 self.store.remove(monitor_id)
                 status = "Accepted"
             results.append({"id": monitor_id, "status": status})
+        log.info("ClearVariableMonitoring %s -> %s", ids, [r["status"] for r in results])
         return {"clearMonitoringResult": results}
 
     def _on_base(self, payload: dict[str, Any]) -> dict[str, Any]:
@@ -315,7 +316,9 @@ class MonitoringBlock:
     def _on_level(self, payload: dict[str, Any]) -> dict[str, Any]:
         severity = payload["severity"]
         if not 0 <= severity <= 9:
+            log.warning("SetMonitoringLevel %s: not a severity (0..9): Rejected", severity)
             return {"status": "Rejected"}
+        log.info("SetMonitoringLevel %d", severity)
         for var in (MONITORING_LEVEL, ACTIVE_MONITORING_LEVEL):
             self.model.set_internal(VariableKey(MON, var.name), str(severity))
         return {"status": "Accepted"}
