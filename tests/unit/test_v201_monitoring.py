@@ -109,13 +109,13 @@ def test_n04_refusals(tmp_path):
     assert monitor(sim, "UpperThreshold", 1, target={"component": {"name": "TxCtrlr"},
                                                      "variable": {"name": "TxStartPoint"}})["status"] \
         == "UnsupportedMonitorType"
-    assert monitor(sim, "Delta", 1, target={"component": {"name": "SecurityCtrlr"},
-                                            "variable": {"name": "BasicAuthPassword"}})["status"] == "Rejected"
     assert monitor(sim, "Delta", 1, target={"component": {"name": "NoSuchCtrlr"},
                                             "variable": {"name": "X"}})["status"] == "UnknownComponent"
     assert monitor(sim, "Delta", 1, target={"component": {"name": "TxCtrlr"},
                                             "variable": {"name": "X"}})["status"] == "UnknownVariable"
-    assert monitor(sim, "Delta", 1, id=4711)["status"] == "Rejected"                 # no such monitor
+    assert monitor(sim, "Delta", 1, id=4711)["status"] == "Rejected"                 # N04.FR.13 no such monitor
+    other = monitor(sim, "Delta", 1, target=POWER)["id"]
+    assert monitor(sim, "Delta", 1, id=other)["status"] == "Rejected"                # N04.FR.16 another variable
     assert monitor(sim, "Delta", 1)["status"] == "Accepted"
     assert monitor(sim, "Delta", 2)["status"] == "Duplicate"                          # same type and severity
     assert monitor(sim, "Delta", 2, severity=6)["status"] == "Accepted"
@@ -158,11 +158,15 @@ def test_offline_events_queue_by_severity(tmp_path):
     sim = Sim(tmp_path, overrides={"MonitoringCtrlr": {"OfflineQueuingSeverity": 3}})
     assert monitor(sim, "Delta", 1, severity=2)["status"] == "Accepted"
     assert monitor(sim, "Delta", 1, severity=6, target=POWER)["status"] == "Accepted"
+    assert monitor(sim, "Periodic", 10, severity=7, target=POWER)["status"] == "Accepted"
     sim.disconnect()
-    sim.cp.model.set_internal(VariableKey("TxCtrlr", "EVConnectionTimeOut"), "70")  # severity 2 <= 3: kept
-    power(sim, "5000")          # severity 6 > 3: dropped
+    sim.cp.model.set_internal(VariableKey("TxCtrlr", "EVConnectionTimeOut"), "70")  # severity 2 <= 3: queued
+    power(sim, "5000")          # severity 6 > 3: evaluated at the reconnect instead
+    sim.tick(10)                # the periodic one (7 > 3) reports into the void: dropped
+    power(sim, "5200")
     sim.connect()
-    assert [(e["variable"]["name"], e["actualValue"]) for e in events(sim)] == [("EVConnectionTimeOut", "70")]
+    assert [(e["variable"]["name"], e["trigger"], e["actualValue"]) for e in events(sim)] == [
+        ("EVConnectionTimeOut", "Delta", "70"), ("Power", "Delta", "5200")]
 
 
 def test_n06_clear_variable_monitoring(tmp_path):
@@ -268,3 +272,43 @@ def test_a_long_outage_keeps_a_bounded_queue_sent_in_pages(tmp_path):
     assert all(len(p["eventData"]) <= EVENTS_PER_MESSAGE for p in pages)
     assert [p["seqNo"] for p in pages] == list(range(len(pages)))
     assert [p["tbc"] for p in pages] == [True] * (len(pages) - 1) + [False]
+
+
+def test_n07_fr_10_a_write_only_variable_reports_an_empty_value(tmp_path):
+    sim = Sim(tmp_path)
+    target = {"component": {"name": "SecurityCtrlr"}, "variable": {"name": "BasicAuthPassword"}}
+    assert monitor(sim, "Delta", 1, target=target)["status"] == "Accepted"
+    sim.request("SetVariables", {"setVariableData": [{**target, "attributeValue": "0123456789abcdefXYZ"}]})
+    assert [e["actualValue"] for e in events(sim)] == [""]
+    assert "0123456789abcdef" not in str(sim.sent)
+
+
+def test_n07_fr_14_a_threshold_back_within_after_a_restart_is_cleared(tmp_path):
+    sim = Sim(tmp_path)
+    mid = monitor(sim, "UpperThreshold", 100)["id"]
+    set_timeout(sim, "150")
+    sim.restart()
+    sim.cp.model.set_internal(VariableKey("TxCtrlr", "EVConnectionTimeOut"), "50")   # changed while down
+    sim.restart()
+    sim.connect()
+    got = events(sim)
+    assert [(e["variableMonitoringId"], e["actualValue"], e.get("cleared", False)) for e in got] == [(mid, "50", True)]
+
+
+def test_n07_fr_11_a_replaced_threshold_is_checked_against_the_new_limit(tmp_path):
+    sim = Sim(tmp_path)
+    mid = monitor(sim, "UpperThreshold", 100)["id"]
+    set_timeout(sim, "150")
+    assert monitor(sim, "UpperThreshold", 200, id=mid)["status"] == "Accepted"
+    got = events(sim)
+    assert [(e["actualValue"], e.get("cleared", False)) for e in got] == [("150", False), ("150", True)]
+
+
+def test_a_high_severity_threshold_is_evaluated_at_the_reconnect_not_offline(tmp_path):
+    sim = Sim(tmp_path)   # OfflineQueuingSeverity 2
+    assert monitor(sim, "UpperThreshold", 100, severity=8)["status"] == "Accepted"
+    sim.disconnect()
+    sim.cp.model.set_internal(VariableKey("TxCtrlr", "EVConnectionTimeOut"), "150")
+    sim.cp.model.set_internal(VariableKey("TxCtrlr", "EVConnectionTimeOut"), "160")
+    sim.connect()
+    assert [(e["actualValue"], e.get("cleared", False)) for e in events(sim)] == [("160", False)]

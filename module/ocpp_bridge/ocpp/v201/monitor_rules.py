@@ -5,16 +5,14 @@ trips one (``ThresholdState`` / ``DeltaState``) and when a periodic one reports 
 (``next_periodic``):
 - UpperThreshold: a value above ``value`` raises an Alerting event, one back at or below it a
   cleared one; LowerThreshold the same below; only numeric variables (integer, decimal). A
-  monitor set on a value already beyond its limit reports that at once; one loaded at a
-  start takes the current side as known (no event).
+  monitor set on a value already beyond its limit reports that at once.
 - Delta: on a numeric variable, a change of at least ``value`` from the value last reported
   (the reference, first the value when the monitor was set or loaded); on any other type,
   every change (``value`` is not used). A negative delta is refused.
 - Periodic: every ``value`` seconds; PeriodicClockAligned: at every multiple of ``value``
   seconds from midnight UTC. ``value`` must be > 0.
-- Refused: a variable that does not support monitoring, or a WriteOnly one (its value must
-  never reach the CSMS): Rejected; a threshold on a non-numeric variable: UnsupportedMonitorType;
-  a threshold outside the variable's minLimit / maxLimit: Rejected; severity outside 0..9:
+- Refused: a variable that does not support monitoring: Rejected; a threshold on a non-numeric
+  variable: UnsupportedMonitorType; a threshold outside the variable's minLimit / maxLimit: Rejected; severity outside 0..9:
   Rejected.
 
 Must never: read the clock (``now`` comes in), store or send anything.
@@ -25,7 +23,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from ocpp_bridge.ocpp.v201.dm_definitions import WO, VariableDef
+from ocpp_bridge.ocpp.v201.dm_definitions import VariableDef
 
 THRESHOLDS = ("UpperThreshold", "LowerThreshold")
 PERIODIC = ("Periodic", "PeriodicClockAligned")
@@ -38,7 +36,7 @@ def refusal(definition: VariableDef, monitor_type: str, value: float, severity: 
     """The SetMonitoringStatus refusing this monitor, or None when it may be set."""
     if monitor_type not in TYPES:
         return "UnsupportedMonitorType"
-    if not definition.supports_monitoring or any(a.mutability == WO for a in definition.attributes):
+    if not definition.supports_monitoring:
         return "Rejected"
     if not 0 <= severity <= 9 or not math.isfinite(value):
         return "Rejected"

@@ -2,7 +2,8 @@
 
 Owns the file ``monitors201.db`` (opened by ``blocks.py`` through the context's databases,
 ``DATABASE_NAME`` / ``MIGRATIONS``): the monitors set by the CSMS (``CustomMonitor``), with
-their id, variable (canonical names), type, value, severity and transaction flag, and the last
+their id, variable (canonical names), type, value, severity, transaction flag and (thresholds)
+whether the value was last reported beyond the limit (N07.FR.14: a clear after a restart), and the last
 eventId reserved for NotifyEvent (reserved in blocks, so ids stay unique across restarts
 without a write per event). Every write is committed
 before the call returns.
@@ -28,6 +29,7 @@ MIGRATIONS = [
                           transaction_only INTEGER NOT NULL, origin TEXT NOT NULL DEFAULT 'CustomMonitor');
     CREATE TABLE monitor_counter (id INTEGER PRIMARY KEY CHECK (id = 1), last_event_id INTEGER NOT NULL);
     """,
+    "ALTER TABLE monitor ADD COLUMN tripped INTEGER NOT NULL DEFAULT 0;",
 ]
 
 
@@ -40,6 +42,7 @@ class Monitor:
     severity: int
     transaction: bool
     origin: str = "CustomMonitor"
+    tripped: bool = False  # a threshold monitor's value is beyond its limit (what the CSMS was told)
 
 
 class MonitorStore:
@@ -53,9 +56,9 @@ class MonitorStore:
     def load(self) -> list[Monitor]:
         rows = self.conn.execute(
             "SELECT id, component, variable, component_instance, variable_instance, evse, connector, type, value, "
-            "severity, transaction_only, origin FROM monitor ORDER BY id").fetchall()
+            "severity, transaction_only, origin, tripped FROM monitor ORDER BY id").fetchall()
         return [Monitor(r[0], VariableKey(r[1], r[2], r[3], r[4], r[5], r[6]), r[7], float(r[8]), int(r[9]),
-                        bool(r[10]), r[11]) for r in rows]
+                        bool(r[10]), r[11], bool(r[12])) for r in rows]
 
     def next_id(self) -> int:
         row = self.conn.execute("SELECT MAX(id) FROM monitor").fetchone()
@@ -66,9 +69,14 @@ class MonitorStore:
         with transaction(self.conn):
             self.conn.execute(
                 "INSERT OR REPLACE INTO monitor (id, component, component_instance, evse, connector, variable, "
-                "variable_instance, type, value, severity, transaction_only, origin) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                "variable_instance, type, value, severity, transaction_only, origin, tripped) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (m.id, k.component, k.component_instance, k.evse, k.connector, k.variable, k.variable_instance,
-                 m.type, m.value, m.severity, int(m.transaction), m.origin))
+                 m.type, m.value, m.severity, int(m.transaction), m.origin, int(m.tripped)))
+
+    def set_tripped(self, monitor_id: int, tripped: bool) -> None:
+        with transaction(self.conn):
+            self.conn.execute("UPDATE monitor SET tripped = ? WHERE id = ?", (int(tripped), monitor_id))
 
     def remove(self, monitor_id: int) -> None:
         with transaction(self.conn):

@@ -17,11 +17,18 @@ Rules:
   any EVSE for a station-level component); the event carries that transactionId.
 - Offline (N07 / N08): an event whose severity <= OfflineQueuingSeverity waits (in memory, at
   most ``WAITING_MAX``, the oldest dropped beyond) for the connection and goes when it is back,
-  ``EVENTS_PER_MESSAGE`` eventData a NotifyEvent (seqNo, tbc); the others are dropped, logged.
+  ``EVENTS_PER_MESSAGE`` eventData a NotifyEvent (seqNo, tbc). A threshold or delta monitor of a
+  higher severity is not evaluated while offline but against the value at the reconnect (the
+  CSMS never gets a clear of an alert it did not hear); a periodic one's reports are dropped.
+- Thresholds remember (in the store) whether the CSMS was told the value is beyond, so a value
+  back within after a restart is reported cleared (N07.FR.14); a replaced threshold monitor is
+  checked against the new limit (N07.FR.11); a removed one sends no clear (N07.FR.12).
+- A monitor on a WriteOnly variable reports an empty actualValue (N07.FR.10).
 - SetVariableMonitoring: over ItemsPerMessage[SetVariableMonitoring] (or a payload, as compact
   JSON, over BytesPerMessage[SetVariableMonitoring]) -> CALLERROR OccurrenceConstraintViolation
-  / FormatViolation; an unknown id -> Rejected; the same variable, type and severity as another
-  monitor -> Duplicate; an id given replaces that monitor. The same limits for
+  / FormatViolation; an id given replaces that monitor, Rejected when there is none, it is of
+  another variable or hard-wired (N04.FR.13/16/18); the same variable, type and severity as
+  another monitor -> Duplicate (N04.FR.10). The same limits for
   ClearVariableMonitoring; an unknown id -> NotFound.
 - SetMonitoringBase: All keeps every monitor; FactoryDefault and HardWiredOnly remove the custom
   ones (this station has no preconfigured or hard-wired monitors); MonitoringBase and
@@ -39,6 +46,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 from typing import Any
 
 from ocpp_bridge.ocpp.context import BlockContext
@@ -48,7 +56,7 @@ from ocpp_bridge.ocpp.timefmt import iso
 from ocpp_bridge.ocpp.v201 import monitor_rules as rules
 from ocpp_bridge.ocpp.v201 import report_query
 from ocpp_bridge.ocpp.v201.device_model import DeviceModel, VariableKey
-from ocpp_bridge.ocpp.v201.dm_definitions import RO
+from ocpp_bridge.ocpp.v201.dm_definitions import RO, WO
 from ocpp_bridge.ocpp.v201.monitor_store import Monitor, MonitorStore
 from ocpp_bridge.ocpp.v201.provisioning import key_from_wire
 from ocpp_bridge.ocpp.v201.transactions import TransactionBlock
@@ -109,7 +117,7 @@ class MonitoringBlock:
         self._waiting: list[dict[str, Any]] = []   # eventData held while offline
         self._event_ids: range = range(0)             # eventIds reserved, not used yet
         for monitor in store.load():
-            self._arm(monitor, announce=False)
+            self._arm(monitor)
         for action, fn in (("SetVariableMonitoring", self._on_set), ("ClearVariableMonitoring", self._on_clear),
                            ("SetMonitoringBase", self._on_base), ("SetMonitoringLevel", self._on_level),
                            ("GetMonitoringReport", self._on_report)):
@@ -125,20 +133,22 @@ class MonitoringBlock:
         return sorted(self._monitors.values(), key=lambda m: m.id)
 
     def _current(self, key: VariableKey) -> str | None:
-        status, value = self.model.get(key)
-        return value if status == "Accepted" else None
+        """The variable's Actual value (WriteOnly ones too: compared here, never reported)."""
+        try:
+            return self.model.value(key.component, key.variable, component_instance=key.component_instance,
+                                    variable_instance=key.variable_instance, evse=key.evse, connector=key.connector)
+        except KeyError:
+            return None
 
-    def _arm(self, monitor: Monitor, *, announce: bool) -> None:
+    def _arm(self, monitor: Monitor) -> None:
+        """Start watching: a threshold monitor is checked against the value now (a set one, or one
+        loaded after a restart whose value went back: N07.FR.11, N07.FR.14)."""
         self._monitors[monitor.id] = monitor
         current = self._current(monitor.key)
         if monitor.type in rules.THRESHOLDS:
-            state = rules.ThresholdState(monitor.type == "UpperThreshold", monitor.value)
-            if announce:
-                self._state[monitor.id] = state
-                self._step(monitor, current)
-                return
-            state.step(current)   # loaded: the side it is on is known already
-            self._state[monitor.id] = state
+            self._state[monitor.id] = rules.ThresholdState(monitor.type == "UpperThreshold", monitor.value,
+                                                           monitor.tripped)
+            self._step(monitor, current)
         elif monitor.type == "Delta":
             _, _, definition = self.model.describe(monitor.key)
             numeric = definition is not None and definition.data_type in rules.NUMERIC
@@ -171,12 +181,22 @@ class MonitoringBlock:
 
     def _step(self, monitor: Monitor, value: str | None) -> None:
         state = self._state.get(monitor.id)
+        if state is None or self._deferred(monitor):
+            return
         if isinstance(state, rules.ThresholdState):
             side = state.step(value)
             if side is not None:
+                self.store.set_tripped(monitor.id, side)
+                self._monitors[monitor.id] = replace(monitor, tripped=side)
                 self._raise(monitor, "Alerting", value, cleared=not side)
-        elif isinstance(state, rules.DeltaState) and state.step(value):
+        elif state.step(value):
             self._raise(monitor, "Delta", value, cleared=None)
+
+    def _deferred(self, monitor: Monitor) -> bool:
+        """Offline, a threshold or delta monitor whose events would not be queued is not evaluated
+        until the connection is back (then against the value of that moment), so the CSMS never
+        gets a clear of an alert it was not told of."""
+        return not self.core.connected and monitor.severity > self.model.read(OFFLINE_QUEUING_SEVERITY)
 
     # ------------------------------------------------------------------ events
     def _transaction_id(self, monitor: Monitor) -> tuple[bool, str | None]:
@@ -198,7 +218,8 @@ class MonitoringBlock:
             return
         data: dict[str, Any] = {
             "eventId": self._event_id(), "timestamp": iso(self.core.now), "trigger": trigger,
-            "actualValue": (value or "")[:2500], "eventNotificationType": monitor.origin,
+            "actualValue": "" if self._write_only(monitor.key) else (value or "")[:2500],
+            "eventNotificationType": monitor.origin,
             "variableMonitoringId": monitor.id, "component": _wire_component(monitor.key),
             "variable": _wire_variable(monitor.key)}
         if cleared:
@@ -220,6 +241,10 @@ class MonitoringBlock:
             return
         self._send([data])
 
+    def _write_only(self, key: VariableKey) -> bool:
+        _, _, definition = self.model.describe(key)
+        return definition is not None and any(a.mutability == WO for a in definition.attributes)
+
     def _event_id(self) -> int:
         if not self._event_ids:
             first = self.store.reserve_event_ids(EVENT_ID_BLOCK)
@@ -234,9 +259,14 @@ class MonitoringBlock:
                                            "tbc": seq_no < len(pages) - 1, "eventData": page})
 
     def _on_connection(self, event: ConnectionChanged) -> None:
-        if event.up and self._waiting:
+        if not event.up:
+            return
+        if self._waiting:
             waiting, self._waiting = self._waiting, []
             self._send(waiting)
+        for monitor in self.monitors():   # what was deferred while offline
+            if monitor.type not in rules.PERIODIC:
+                self._step(monitor, self._current(monitor.key))
 
     # ------------------------------------------------------------------ CSMS requests
     def _limit(self, payload: dict[str, Any], items: int, item_limit: int, byte_limit: int, what: str) -> None:
@@ -262,8 +292,10 @@ class MonitoringBlock:
             status = "Rejected"
         elif key is None or definition is None:
             pass  # UnknownComponent / UnknownVariable
-        elif wanted_id is not None and wanted_id not in self._monitors:
-            status = "Rejected"
+        elif wanted_id is not None and (wanted_id not in self._monitors
+                                        or not _same_variable(self._monitors[wanted_id].key, key)
+                                        or self._monitors[wanted_id].origin == "HardWiredMonitor"):
+            status = "Rejected"   # N04.FR.13 no such monitor, .16 another variable, .18 hard-wired
         else:
             status = rules.refusal(definition, item["type"], float(item["value"]), item["severity"]) or "Accepted"
             if status == "Accepted" and any(
@@ -271,11 +303,13 @@ class MonitoringBlock:
                     and m.severity == item["severity"] for m in self._monitors.values()):
                 status = "Duplicate"
         if status == "Accepted" and key is not None:
+            old = self._monitors.get(wanted_id) if wanted_id is not None else None
             monitor = Monitor(wanted_id if wanted_id is not None else self.store.next_id(), key, item["type"],
-                              float(item["value"]), item["severity"], bool(item.get("transaction", False)))
+                              float(item["value"]), item["severity"], bool(item.get("transaction", False)),
+                              tripped=old is not None and old.type == item["type"] and old.tripped)
             self._disarm(monitor.id)
             self.store.put(monitor)
-            self._arm(monitor, announce=True)
+            self._arm(monitor)
             result["id"] = monitor.id
         log.info("SetVariableMonitoring %s.%s %s %s severity %s -> %s", item["component"].get("name"),
                  item["variable"].get("name"), item["type"], item["value"], item["severity"], status)
