@@ -34,10 +34,8 @@ Rules:
   ones (this station has no preconfigured or hard-wired monitors); MonitoringBase and
   ActiveMonitoringBase show it. SetMonitoringLevel 0..9 (else Rejected) -> MonitoringLevel,
   ActiveMonitoringLevel.
-- GetMonitoringReport: monitors filtered by componentVariable (as GetReport's matching) and
-  monitoringCriteria (ThresholdMonitoring, DeltaMonitoring, PeriodicMonitoring); none ->
-  EmptyResultSet; NotifyMonitoringReport pages of ItemsPerMessage[SetVariableMonitoring]
-  variables.
+- GetMonitoringReport: the monitors ``monitor_report`` selects; none -> EmptyResultSet;
+  NotifyMonitoringReport pages of ItemsPerMessage[SetVariableMonitoring] variables.
 
 Must never: change a monitored value, or read a clock (``core.now`` only).
 """
@@ -53,8 +51,8 @@ from ocpp_bridge.ocpp.context import BlockContext
 from ocpp_bridge.ocpp.errors import FormatViolation, OccurrenceConstraintViolation
 from ocpp_bridge.ocpp.events import ConnectionChanged
 from ocpp_bridge.ocpp.timefmt import iso
+from ocpp_bridge.ocpp.v201 import monitor_report, report_query
 from ocpp_bridge.ocpp.v201 import monitor_rules as rules
-from ocpp_bridge.ocpp.v201 import report_query
 from ocpp_bridge.ocpp.v201.device_model import DeviceModel, VariableKey
 from ocpp_bridge.ocpp.v201.dm_definitions import RO, WO
 from ocpp_bridge.ocpp.v201.monitor_store import Monitor, MonitorStore
@@ -82,23 +80,6 @@ VARIABLES = (MONITORING_ENABLED, ITEMS_SET, ITEMS_CLEAR, BYTES_SET, BYTES_CLEAR,
 EVENT_ID_BLOCK = 100  # eventIds reserved per write of the counter
 WAITING_MAX = 1000    # monitor events kept while offline (the oldest go first beyond it)
 EVENTS_PER_MESSAGE = 50  # eventData per NotifyEvent (seqNo / tbc when more)
-
-CRITERIA_TYPES = {"ThresholdMonitoring": rules.THRESHOLDS, "DeltaMonitoring": ("Delta",),
-                  "PeriodicMonitoring": rules.PERIODIC}
-
-
-def _wire_component(key: VariableKey) -> dict[str, Any]:
-    component: dict[str, Any] = {"name": key.component}
-    if key.component_instance is not None:
-        component["instance"] = key.component_instance
-    if key.evse is not None:
-        component["evse"] = {"id": key.evse, **({"connectorId": key.connector} if key.connector is not None else {})}
-    return component
-
-
-def _wire_variable(key: VariableKey) -> dict[str, Any]:
-    return {"name": key.variable, **({"instance": key.variable_instance} if key.variable_instance else {})}
-
 
 def _same_variable(a: VariableKey, b: VariableKey) -> bool:
     return report_query.component_of(a) == report_query.component_of(b) and \
@@ -220,8 +201,8 @@ class MonitoringBlock:
             "eventId": self._event_id(), "timestamp": iso(self.core.now), "trigger": trigger,
             "actualValue": "" if self._write_only(monitor.key) else (value or "")[:2500],
             "eventNotificationType": monitor.origin,
-            "variableMonitoringId": monitor.id, "component": _wire_component(monitor.key),
-            "variable": _wire_variable(monitor.key)}
+            "variableMonitoringId": monitor.id, "component": monitor_report.wire_component(monitor.key),
+            "variable": monitor_report.wire_variable(monitor.key)}
         if cleared:
             data["cleared"] = True
         if monitor.transaction and transaction_id is not None:
@@ -358,24 +339,12 @@ class MonitoringBlock:
         return {"status": "Accepted"}
 
     def _on_report(self, payload: dict[str, Any]) -> dict[str, Any]:
-        wanted = payload.get("componentVariable") or []
-        criteria = payload.get("monitoringCriteria") or []
-        types = {t for c in criteria for t in CRITERIA_TYPES.get(c, ())}
-        chosen = [m for m in self.monitors()
-                  if (not criteria or m.type in types)
-                  and (not wanted or report_query.select([(m.key, {})], wanted, None))]
-        if not chosen:
+        entries = monitor_report.select(self.monitors(), payload.get("componentVariable") or [],
+                                        payload.get("monitoringCriteria") or [])
+        if not entries:
             return {"status": "EmptyResultSet"}
-        grouped: dict[tuple[Any, ...], dict[str, Any]] = {}
-        for m in chosen:
-            group = grouped.setdefault(
-                (report_query.component_of(m.key), m.key.variable, m.key.variable_instance),
-                {"component": _wire_component(m.key), "variable": _wire_variable(m.key), "variableMonitoring": []})
-            group["variableMonitoring"].append({"id": m.id, "transaction": m.transaction, "value": m.value,
-                                                "type": m.type, "severity": m.severity})
-        pages = list(grouped.values())
         per = self.model.read(ITEMS_SET)
-        chunks = [pages[i:i + per] for i in range(0, len(pages), per)]
+        chunks = [entries[i:i + per] for i in range(0, len(entries), per)]
         for seq_no, chunk in enumerate(chunks):
             self.core.call("NotifyMonitoringReport", {
                 "requestId": payload["requestId"], "tbc": seq_no < len(chunks) - 1, "seqNo": seq_no,
