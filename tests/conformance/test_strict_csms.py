@@ -2,8 +2,9 @@
 ocpp-rpc with ``strictMode: true`` (tests/support/strict_csms), for OCPP 1.6 and 2.0.1.
 
 Every test of test_v16_sessions, test_v201_sessions, test_provisioning, test_connection and
-the two smart-charging files (test_v16/v201_smart_charging_e2e) and the two firmware files
-(test_v16/v201_firmware_e2e) runs here once more, as
+the two smart-charging files (test_v16/v201_smart_charging_e2e), the two firmware files
+(test_v16/v201_firmware_e2e) and 2.0.1 device management (test_v201_device_management_e2e) runs
+here once more, as
 ``test_<module>__<name>``, with the ``csms`` fixture replaced by that peer; each then also
 asserts that ocpp-rpc refused no frame in either direction (the bridge's
 CALLs and CALLRESULTs, and the CSMS's own; frames a test sends raw on purpose are not judged,
@@ -36,13 +37,14 @@ import test_provisioning  # noqa: E402
 import test_v16_firmware_e2e  # noqa: E402
 import test_v16_sessions  # noqa: E402
 import test_v16_smart_charging_e2e  # noqa: E402
+import test_v201_device_management_e2e  # noqa: E402
 import test_v201_firmware_e2e  # noqa: E402
 import test_v201_sessions  # noqa: E402
 import test_v201_smart_charging_e2e  # noqa: E402
 
 FLOW_MODULES = (test_v16_sessions, test_v201_sessions, test_provisioning, test_connection,
                 test_v16_smart_charging_e2e, test_v201_smart_charging_e2e, test_v16_firmware_e2e,
-                test_v201_firmware_e2e)
+                test_v201_firmware_e2e, test_v201_device_management_e2e)
 
 
 # -- the strict peer in place of the `ocpp` package's CSMS -----------------------------------

@@ -76,7 +76,12 @@ EXPECTED = {
                            "CompositeScheduleDefaultLimitWatts", "CompositeScheduleDefaultNumberPhases",
                            "SupplyVoltage", "IgnoredProfilePurposesOffline"},
     "ClockCtrlr": {"DateTime", "TimeSource"},
-    "ChargingStation": {"Available", "AvailabilityState", "SupplyPhases", "AllowNewSessionsPendingFirmwareUpdate"},
+    "ChargingStation": {"Available", "AvailabilityState", "Problem", "SupplyPhases",
+                        "AllowNewSessionsPendingFirmwareUpdate"},
+    "MonitoringCtrlr": {"Enabled", "OfflineQueuingSeverity", "MonitoringBase", "MonitoringLevel",
+                        "ActiveMonitoringBase", "ActiveMonitoringLevel",
+                        *(f"{v}[{i}]" for v in ("ItemsPerMessage", "BytesPerMessage")
+                          for i in ("SetVariableMonitoring", "ClearVariableMonitoring"))},
 }
 
 
@@ -214,6 +219,21 @@ def test_module_sets_runtime_values_checked_by_type(dm):
     assert dm.get(power, "MaxSet") == ("Accepted", "22000")
     with pytest.raises(KeyError):
         dm.set_internal(VariableKey("NoSuchCtrlr", "X"), "1")
+
+
+def test_a_non_persistent_value_lives_in_memory_only(tmp_path):
+    conn = open_database(tmp_path, "dm", MIGRATIONS)
+    first = DeviceModel(conn, components=STANDARD_COMPONENTS)
+    first.ensure_evse(1, [1])
+    power = VariableKey("EVSE", "Power", evse=1)
+    heard = []
+    first.add_listener(lambda key, attribute, value: heard.append(value))
+    first.set_internal(power, "7400")
+    assert first.get(power) == ("Accepted", "7400") and heard == ["7400"]
+    assert conn.execute("SELECT COUNT(*) FROM dm_attribute WHERE source = 'set'").fetchone()[0] == 0
+    again = DeviceModel(conn, components=STANDARD_COMPONENTS)
+    again.ensure_evse(1, [1])
+    assert again.get(power) == ("Accepted", "0")
 
 
 def test_every_default_is_accepted_by_its_own_checks(dm):

@@ -118,7 +118,7 @@ def test_pending_still_answers_csms_calls(tmp_path):
     ("1.6", [2, "x4", "ChangeConfiguration", {"key": 5, "value": "1"}], "TypeConstraintViolation"),
     ("1.6", [2, "x5", "ChangeConfiguration", {"key": "a", "value": "1", "extra": 1}], "FormationViolation"),
     ("2.0.1", [2, "y1", "NoSuchAction", {}], "NotImplemented"),
-    ("2.0.1", [2, "y2", "SetMonitoringLevel", {"severity": 1}], "NotSupported"),
+    ("2.0.1", [2, "y2", "ClearDisplayMessage", {"id": 1}], "NotSupported"),
     ("2.0.1", [2, "y3", "GetVariables", {"getVariableData": "nope"}], "TypeConstraintViolation"),
     ("2.0.1", [2, "y4", "SetVariables", {}], "OccurrenceConstraintViolation"),
     ("2.0.1", [2, "y5", "GetVariables", {"getVariableData": [], "bogus": 1}], "FormatViolation"),

@@ -20,13 +20,16 @@ from ocpp_bridge.ocpp.common.readings import MeterReadings
 from ocpp_bridge.ocpp.context import BlockContext, Later
 from ocpp_bridge.ocpp.v201 import availability as availability_db
 from ocpp_bridge.ocpp.v201 import firmware as firmware_db
+from ocpp_bridge.ocpp.v201 import monitor_store
 from ocpp_bridge.ocpp.v201 import reservation as reservation_db
 from ocpp_bridge.ocpp.v201.authorization import AuthorizationBlock
 from ocpp_bridge.ocpp.v201.availability import AvailabilityBlock
 from ocpp_bridge.ocpp.v201.certificates import CertificatesBlock
+from ocpp_bridge.ocpp.v201.customer_information import CustomerInformationBlock
 from ocpp_bridge.ocpp.v201.device_model import DeviceModel
 from ocpp_bridge.ocpp.v201.firmware import FirmwareBlock
 from ocpp_bridge.ocpp.v201.meter_values import MeterValuesBlock
+from ocpp_bridge.ocpp.v201.monitoring import MonitoringBlock
 from ocpp_bridge.ocpp.v201.provisioning import Provisioning201
 from ocpp_bridge.ocpp.v201.remote_control import RemoteControlBlock
 from ocpp_bridge.ocpp.v201.reservation import ReservationBlock
@@ -47,10 +50,12 @@ class Blocks201:
     smart_charging: SmartChargingBlock
     certificates: CertificatesBlock
     firmware: FirmwareBlock
+    customer_information: CustomerInformationBlock
+    monitoring: MonitoringBlock
 
     def close(self) -> None:
         for store in (self.availability, self.reservation, self.authorization, self.transactions,
-                      self.smart_charging, self.firmware):
+                      self.smart_charging, self.firmware, self.monitoring):
             store.close()
 
 
@@ -75,5 +80,8 @@ def build_blocks(ctx: BlockContext[DeviceModel], provisioning: Provisioning201) 
     certificates = CertificatesBlock(ctx, remote_control)
     firmware = FirmwareBlock(ctx, transactions, remote_control, provisioning, availability,
                              ctx.databases.open(firmware_db.DATABASE_NAME, firmware_db.MIGRATIONS))
+    customer_information = CustomerInformationBlock(ctx.core, authorization.store, transactions)
+    monitoring = MonitoringBlock(ctx, monitor_store.MonitorStore(ctx.databases.open(
+        monitor_store.DATABASE_NAME, monitor_store.MIGRATIONS)), transactions)
     return Blocks201(status, availability, reservation, authorization, meter_values, transactions, remote_control,
-                     charging, certificates, firmware)
+                     charging, certificates, firmware, customer_information, monitoring)

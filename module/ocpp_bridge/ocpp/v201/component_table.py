@@ -3,7 +3,8 @@ blocks' declarations. PURE data.
 
 Owns one list, ``STANDARD_COMPONENTS``: the variables each functional block declares next to
 its code (``VARIABLES`` of ``provisioning``, ``status``, ``authorization``, ``transactions``,
-``meter_values``, ``reservation``, ``remote_control``, ``smart_charging``, ``certificates``) and the station's own
+``meter_values``, ``reservation``, ``remote_control``, ``smart_charging``, ``certificates``,
+``monitoring``) and the station's own
 (``core_variables``), grouped into components in the order GetBaseReport reports them
 (``variables.REPORT_ORDER``). The per-EVSE and per-connector components are templates in
 ``dm_definitions``.
@@ -21,6 +22,7 @@ from ocpp_bridge.ocpp.v201 import (
     certificates,
     core_variables,
     meter_values,
+    monitoring,
     provisioning,
     remote_control,
     reservation,
@@ -32,7 +34,7 @@ from ocpp_bridge.ocpp.v201.dm_definitions import ComponentDef, VariableDef
 from ocpp_bridge.ocpp.v201.variables import REPORT_ORDER, Var
 
 _DECLARING = (core_variables, provisioning, status, authorization, transactions, meter_values, reservation,
-              remote_control, smart_charging, certificates)
+              remote_control, smart_charging, certificates, monitoring)
 
 
 def _label(d: VariableDef) -> str:

@@ -7,7 +7,8 @@ QueueAllMessages: the station core's delivery policy), the connection (network p
 RetryBackOff*, WebSocketPingInterval, SecurityCtrlr's identity and profile), what the station
 supports (FileTransferProtocols), its clock (ClockCtrlr) and the
 ChargingStation component (its Available / AvailabilityState are written by the availability and
-status blocks; AllowNewSessionsPendingFirmwareUpdate is read by the firmware block). Blocks' own
+status blocks, Problem by the status block: true while a connector is Faulted;
+AllowNewSessionsPendingFirmwareUpdate is read by the firmware block). Blocks' own
 variables (SmartChargingCtrlr: ``smart_charging``) are declared in their modules.
 
 Must never: hold a value or logic.
@@ -60,4 +61,5 @@ VARIABLES = (
     option(STATION, "AvailabilityState", "Available", values_list=AVAILABILITY_STATES, mutability=RO),
     fixed(STATION, "SupplyPhases", 3, max_limit=3),
     ALLOW_NEW_SESSIONS_PENDING_FIRMWARE_UPDATE,
+    boolean(STATION, "Problem", False, mutability=RO, persistent=False),
 )

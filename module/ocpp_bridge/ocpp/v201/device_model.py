@@ -2,7 +2,7 @@
 
 Owns: the device model built from the definitions in ``dm_definitions.py`` (the standardized
 components and variables, EVSE/Connector components made by ``ensure_evse``), the answers to
-GetVariables/SetVariables, ReportData for GetBaseReport, and
+GetVariables/SetVariables, ReportData for GetBaseReport / GetReport, and
 the tables ``dm_component``, ``dm_variable``, ``dm_attribute`` of the connection it is given
 (normally ``open_database(DatabasePath, DATABASE_NAME, MIGRATIONS)``; the constructor applies
 ``MIGRATIONS`` itself). Definitions live in code; the tables mirror them so the file explains
@@ -10,7 +10,9 @@ itself, and every attribute value is written through.
 
 Values: an attribute row remembers whether it holds the software default, an integrator
 override, or a run-time change (CSMS or module). Default and override rows follow code and
-override file on every start; a changed row is never touched by them again.
+override file on every start; a changed row is never touched by them again. A variable that is
+not ``persistent`` (EVSE.Power, ChargingStation.Problem, ...) changes in memory only (its rows
+keep the default or override: no disk write per meter reading) and starts from them again.
 
 Overrides (JSON), e.g. ``{"OCPPCommCtrlr": {"HeartbeatInterval": "60",
 "MessageTimeout[Default]": 45}, "EVSE@1": {"Power": {"MaxSet": "11000"}}}``.
@@ -289,15 +291,15 @@ class DeviceModel:
                 wanted = overrides.get((d.name.casefold(), _fold(d.instance)), {})
                 for a in d.attributes:
                     var.mutability[a.type] = a.mutability
-                    var.values[a.type] = self._sync_attribute(var_id, a, wanted.get(a.type))
+                    var.values[a.type] = self._sync_attribute(var_id, a, wanted.get(a.type), d.persistent)
                 variables[(d.name.casefold(), _fold(d.instance))] = var
         self._components[ckey] = variables
 
-    def _sync_attribute(self, var_id: int, a: AttributeDef, override: str | None) -> str | None:
+    def _sync_attribute(self, var_id: int, a: AttributeDef, override: str | None, persistent: bool) -> str | None:
         value, source = (override, "override") if override is not None else (a.default, "default")
         row = self._conn.execute("SELECT value, source FROM dm_attribute WHERE variable_id = ? "
                                  "AND type = ?", (var_id, a.type)).fetchone()
-        if row is not None and row[1] == "set":
+        if row is not None and row[1] == "set" and persistent:
             value, source = row
         self._conn.execute(
             "INSERT INTO dm_attribute (variable_id, type, mutability, value, source) "
@@ -328,6 +330,14 @@ class DeviceModel:
         if var.mutability[attribute] == WO:
             return "Rejected", None
         return "Accepted", var.values[attribute]
+
+    def describe(self, key: VariableKey) -> tuple[str, VariableKey | None, VariableDef | None]:
+        """(GetVariableStatus-like status, the canonical key, the definition) of a variable, for
+        monitors: UnknownComponent / UnknownVariable, or Accepted."""
+        status, var = self._find(key, "Actual")
+        if var is None and status == "NotSupportedAttributeType":
+            return "UnknownVariable", None, None
+        return (status, var.key, var.definition) if var is not None else (status, None, None)
 
     def value(self, component: str, variable: str, *, component_instance: str | None = None,
               variable_instance: str | None = None, evse: int | None = None,
@@ -413,9 +423,10 @@ class DeviceModel:
     def _store(self, var: _Var, attribute: str, value: str) -> None:
         if var.values[attribute] == value:
             return
-        with transaction(self._conn):
-            self._conn.execute("UPDATE dm_attribute SET value = ?, source = 'set' "
-                               "WHERE variable_id = ? AND type = ?", (value, var.row_id, attribute))
+        if var.definition.persistent:
+            with transaction(self._conn):
+                self._conn.execute("UPDATE dm_attribute SET value = ?, source = 'set' "
+                                   "WHERE variable_id = ? AND type = ?", (value, var.row_id, attribute))
         var.values[attribute] = value
         self._listeners.notify(f"{var.key.component}.{var.key.variable} ({attribute})", var.key, attribute, value)
 
@@ -424,6 +435,10 @@ class DeviceModel:
     def report(self) -> list[dict[str, Any]]:
         """Every variable as a 2.0.1 ReportDataType (camelCase), components in creation order."""
         return [_report_data(var) for comp in self._components.values() for var in comp.values()]
+
+    def entries(self) -> list[tuple[VariableKey, dict[str, Any]]]:
+        """``report()`` with each entry's key (canonical names), for selecting a custom report."""
+        return [(var.key, _report_data(var)) for comp in self._components.values() for var in comp.values()]
 
 
 def _some(**fields: Any) -> dict[str, Any]:

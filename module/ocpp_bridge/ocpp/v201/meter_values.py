@@ -12,6 +12,7 @@ skipped), from the latest reading of each EVSE (``ocpp/common/readings.py``):
   message outside one (Measurands, Sample.Clock); at every multiple of TxEndedInterval (aligned
   the same way), a TxEndedMeasurands reading (Sample.Clock) kept for the Ended event.
 - TriggerMessage(MeterValues): AlignedDataCtrlr.Measurands, context Trigger.
+- EVSE.Power (Actual) is the EVSE's latest metered active power (what a CSMS's monitors watch).
 
 ``meter_value`` (the one MeterValueType builder of the 2.0.1 blocks) uses the shared
 ``ocpp/sampled_values.py``; it is stamped with the reading's own time.
@@ -33,7 +34,7 @@ from ocpp_bridge.ocpp.common.sampling import PERIODIC, MeterSampling, Running, S
 from ocpp_bridge.ocpp.context import BlockContext
 from ocpp_bridge.ocpp.sampled_values import V201, sampled_values
 from ocpp_bridge.ocpp.timefmt import iso
-from ocpp_bridge.ocpp.v201.device_model import DeviceModel
+from ocpp_bridge.ocpp.v201.device_model import DeviceModel, VariableKey
 from ocpp_bridge.ocpp.v201.dm_definitions import MEASURANDS
 from ocpp_bridge.ocpp.v201.variables import enabled, integer, member_list
 
@@ -89,6 +90,17 @@ class MeterValuesBlock:
         self.transactions = transactions
         self.readings = readings
         self.sampling = MeterSampling(self.core, self.model, readings, PLAN, self, self.evse_ids)
+        self.core.events.subscribe(E.MeterReading, self._power)
+
+    def _power(self, reading: E.MeterReading) -> None:
+        """EVSE.Power (Actual) follows the EVSE's metered active power, so monitors can watch it."""
+        watts = reading.sample.power_w
+        if watts is None or reading.evse not in self.evse_ids:
+            return
+        try:
+            self.model.set_internal(VariableKey("EVSE", "Power", evse=reading.evse), f"{max(watts, 0.0):g}")
+        except (KeyError, ValueError) as exc:
+            log.warning("cannot record EVSE %d Power: %s", reading.evse, exc)
 
     # ------------------------------------------------------------------ the sampling sink
     def running(self) -> Sequence[Running]:

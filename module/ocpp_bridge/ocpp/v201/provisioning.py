@@ -2,9 +2,10 @@
 
 Owns BootNotification / Heartbeat (through ``Registration``), GetVariables (more items than
 ItemsPerMessageGetVariables: the excess Rejected), SetVariables (more than
-ItemsPerMessageSetVariables: CALLERROR OccurrenceConstraintViolation) and GetBaseReport (with
-its NotifyReport messages). Values live in the SQLite ``DeviceModel``;
-a change from any side takes effect through the model's listener (e.g.
+ItemsPerMessageSetVariables: CALLERROR OccurrenceConstraintViolation), GetBaseReport and
+GetReport (B08; what it selects: ``report_query``), both with their NotifyReport messages
+(ItemsPerMessage[GetReport] entries a page, seqNo from 0, tbc on all but the last). Values
+live in the SQLite ``DeviceModel``; a change from any side takes effect through the model's listener (e.g.
 OCPPCommCtrlr.HeartbeatInterval reschedules the heartbeat).
 
 The Basic-auth password (A01, OCTT TC_A_09): ``basic_auth_password`` is the stored
@@ -16,15 +17,17 @@ SetVariablesResponse is on its way. Its value is never logged (``secrets.shown_v
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
 from ocpp_bridge.ocpp import secrets
-from ocpp_bridge.ocpp.errors import OccurrenceConstraintViolation
+from ocpp_bridge.ocpp.errors import FormatViolation, OccurrenceConstraintViolation
 from ocpp_bridge.ocpp.events import ConfigurationChanged, PasswordChanged
 from ocpp_bridge.ocpp.registration import Registration
 from ocpp_bridge.ocpp.station import StationCore
 from ocpp_bridge.ocpp.timefmt import iso
+from ocpp_bridge.ocpp.v201 import report_query
 from ocpp_bridge.ocpp.v201.device_model import DeviceModel, VariableKey
 from ocpp_bridge.ocpp.v201.dm_definitions import WO
 from ocpp_bridge.ocpp.v201.variables import fixed, integer, string
@@ -38,10 +41,11 @@ BASIC_AUTH_PASSWORD = string("SecurityCtrlr", "BasicAuthPassword", None, mutabil
 ITEMS_PER_MESSAGE_GET_REPORT = fixed(DEVICE_DATA, "ItemsPerMessage", 100, instance="GetReport", min_limit=1)
 ITEMS_PER_MESSAGE_GET_VARIABLES = fixed(DEVICE_DATA, "ItemsPerMessage", 100, instance="GetVariables", min_limit=1)
 ITEMS_PER_MESSAGE_SET_VARIABLES = fixed(DEVICE_DATA, "ItemsPerMessage", 100, instance="SetVariables", min_limit=1)
+BYTES_PER_MESSAGE_GET_REPORT = fixed(DEVICE_DATA, "BytesPerMessage", 65536, instance="GetReport", min_limit=1)
 VARIABLES = (HEARTBEAT_INTERVAL, BASIC_AUTH_PASSWORD, ITEMS_PER_MESSAGE_GET_REPORT, ITEMS_PER_MESSAGE_GET_VARIABLES,
-             ITEMS_PER_MESSAGE_SET_VARIABLES,
+             ITEMS_PER_MESSAGE_SET_VARIABLES, BYTES_PER_MESSAGE_GET_REPORT,
              *(fixed(DEVICE_DATA, "BytesPerMessage", 65536, instance=i, min_limit=1)
-               for i in ("GetReport", "GetVariables", "SetVariables")))
+               for i in ("GetVariables", "SetVariables")))
 
 PASSWORD_TIMER = "basic-auth-password-changed"
 
@@ -75,6 +79,7 @@ class Provisioning201:
         core.handle("GetVariables", self._get_variables)
         core.handle("SetVariables", self._set_variables)
         core.handle("GetBaseReport", self._get_base_report)
+        core.handle("GetReport", self._get_report)
         model.on_change(HEARTBEAT_INTERVAL, self.registration.schedule_heartbeat)
         model.on_change(BASIC_AUTH_PASSWORD, self._password_changed)
 
@@ -154,6 +159,31 @@ class Provisioning201:
         if base == "ConfigurationInventory":
             report = [r for r in report
                       if any(a.get("mutability", "ReadWrite") != "ReadOnly" for a in r.get("variableAttribute", []))]
+        self._send_report(payload["requestId"], report)
+        return {"status": "Accepted"}
+
+    def _get_report(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """B08: the variables ``report_query`` selects, in NotifyReport pages; EmptyResultSet
+        (and no NotifyReport) when none. More componentVariable entries than
+        ItemsPerMessage[GetReport]: CALLERROR OccurrenceConstraintViolation (B08.FR.17); a
+        request (its payload as compact JSON) longer than BytesPerMessage[GetReport]: CALLERROR
+        FormatViolation (B08.FR.18)."""
+        wanted = payload.get("componentVariable") or []
+        items = self.model.read(ITEMS_PER_MESSAGE_GET_REPORT)
+        if len(wanted) > items:
+            log.warning("GetReport: %d componentVariable entries exceed ItemsPerMessage[GetReport]=%d",
+                        len(wanted), items)
+            raise OccurrenceConstraintViolation(
+                f"{len(wanted)} componentVariable entries exceed ItemsPerMessage[GetReport]={items}")
+        size, limit = len(json.dumps(payload, separators=(",", ":")).encode()), \
+            self.model.read(BYTES_PER_MESSAGE_GET_REPORT)
+        if size > limit:
+            log.warning("GetReport: %d bytes exceed BytesPerMessage[GetReport]=%d", size, limit)
+            raise FormatViolation(f"{size} bytes exceed BytesPerMessage[GetReport]={limit}")
+        report = report_query.select(self.model.entries(), wanted, payload.get("componentCriteria"))
+        log.info("GetReport %d: %d variable(s) selected", payload["requestId"], len(report))
+        if not report:
+            return {"status": "EmptyResultSet"}
         self._send_report(payload["requestId"], report)
         return {"status": "Accepted"}
 

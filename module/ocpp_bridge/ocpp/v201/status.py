@@ -3,8 +3,9 @@
 Owns the EVSE/connector layout the other 2.0.1 blocks ask about (``evse_ids``,
 ``connector_ids``; EVSE ids 1..evse_count, connectors from ``EvseReady``), the per-connector
 facts that make up a ConnectorStatus (EV present, reserved, disabled by the EVSE, active
-faults), the StatusNotification messages, and the ``AvailabilityState`` variables of the
-ChargingStation, EVSE and Connector components.
+faults), the StatusNotification messages, the ``AvailabilityState`` variables of the
+ChargingStation, EVSE and Connector components and ChargingStation.Problem (true while a
+connector is Faulted; what GetReport's Problem criterion reads).
 
 Status of a connector (the order libocpp's ComponentStateManager uses):
 1. its EVSE or the station is effectively Inoperative (``availability``)  -> Unavailable
@@ -206,6 +207,7 @@ class StatusBlock:
         station_state = ("Unavailable" if availability is not None and not availability.station_operative()
                          else _aggregate(station))
         self._set_state(VariableKey("ChargingStation", "AvailabilityState"), station_state)
+        self._set_state(VariableKey("ChargingStation", "Problem"), "true" if "Faulted" in station else "false")
 
     def send_one(self, evse: int, connector: int) -> bool:
         """TriggerMessage: send this connector's status now (False if unknown)."""

@@ -47,6 +47,9 @@ record). The info goes to the authorization cache; totalCost / chargingPriority 
 updatedPersonalMessage go to the bus. The latest meter readings are the shared
 ``ocpp/common/readings.py``.
 
+CustomerInformation (N09/N10, ``customer_information.py``) asks which stored transactions hold
+a token (``holding_token``) and clears it from those that already sent it (``forget_token``).
+
 Must never: send a TransactionEvent any other way than ``send_transactional``, reuse a seqNo,
 or read a clock (timestamps come from the events or ``core.now``).
 """
@@ -101,6 +104,11 @@ VARIABLES = (EV_CONNECTION_TIME_OUT, boolean(TX, "StopTxOnEVSideDisconnect", Tru
 INVALID_TOKEN = InvalidTokenSettings(stop=STOP_TX_ON_INVALID_ID, max_energy=MAX_ENERGY_ON_INVALID_ID)
 
 ACTION = "TransactionEvent"
+
+
+def _same_token(held: dict[str, Any] | None, token: dict[str, Any]) -> bool:
+    return (held is not None and held.get("type") == token.get("type")
+            and str(held.get("idToken", "")).casefold() == str(token.get("idToken", "")).casefold())
 
 
 def id_token_201(token: E.IdToken | None) -> dict[str, Any] | None:
@@ -517,6 +525,24 @@ class TransactionBlock:
                 self._event(tx, "Updated", "Trigger", iso(self.core.now), self._info(tx),
                             self._meter(e, None, TX_UPDATED_MEASURANDS, "Trigger"))
         return bool(evses)
+
+    # ------------------------------------------------------------------ customer information (N09/N10)
+    def holding_token(self, token: dict[str, Any]) -> list[Tx]:
+        """The stored transactions (sessions) whose idToken is ``token`` (type and value, the
+        value case-insensitively)."""
+        return [tx for tx in self._by_evse.values() if _same_token(tx.id_token, token)]
+
+    def forget_token(self, token: dict[str, Any]) -> int:
+        """Drop ``token`` from the stored transactions that hold it and have already sent it to the
+        CSMS (one not yet sent still owes the CSMS its idToken and keeps it); how many were cleared."""
+        cleared = 0
+        with self.changes.change():
+            for tx in self.holding_token(token):
+                if tx.id_token_sent:
+                    tx.id_token = None
+                    self.store.save(tx)
+                    cleared += 1
+        return cleared
 
     def close(self) -> None:
         """Nothing of its own to close: its tables are in the outbox's file (closed by the core)."""

@@ -148,5 +148,5 @@ REPORT_ORDER: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("SmartChargingCtrlr", ("Enabled", "Entries[ChargingProfiles]", "ExternalControlSignalsEnabled",
                             "PeriodsPerSchedule", "ProfileStackLevel", "RateUnit")),
     ("ClockCtrlr", ("DateTime", "TimeSource")),
-    ("ChargingStation", ("Available", "AvailabilityState", "SupplyPhases")),
+    ("ChargingStation", ("Available", "AvailabilityState", "Problem", "SupplyPhases")),
 )
