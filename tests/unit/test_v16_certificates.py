@@ -93,3 +93,15 @@ def test_without_a_security_module(tmp_path, root):
     assert rig.request("DeleteCertificate", {"certificateHashData": HASH}) == {"status": "Failed"}
     assert rig.request("CertificateSigned", {"certificateChain": "CHAIN"}) == {"status": "Rejected"}
     assert not rig.cp.blocks.certificates.can_sign()
+
+
+def test_a_certificate_about_to_expire_is_renewed_by_the_charge_point(tmp_path):
+    rig = rig_with(tmp_path, generate_certificate_signing_request={"status": "Accepted", "csr": "CSR-PEM"},
+                   get_leaf_expiry_days_count=7)
+    rig.answers["SignCertificate"] = {"status": "Accepted"}
+    rig.advance(61)
+    assert rig.calls("SignCertificate") == []  # SecurityProfile 0: the certificate is not the connection's
+    rig.cp.keys.set_internal("SecurityProfile", "3")
+    rig.advance(12 * 3600)
+    assert asked(rig, "get_leaf_expiry_days_count") == [{"certificate_type": "CSMS"}]
+    assert rig.calls("SignCertificate") == [{"csr": "CSR-PEM"}]

@@ -133,3 +133,27 @@ def test_a_security_module_that_does_not_answer_gets_the_late_answer(tmp_path, r
     assert sim.request("InstallCertificate", {"certificateType": "CSMSRootCertificate", "certificate": root}) is None
     sim.tick(5.5)
     assert sim.reply_to()[2] == {"status": "Rejected"}
+
+
+# ---------------------------------------------------------------------------- A03
+def test_tc_a_03_a_certificate_about_to_expire_is_renewed_by_the_station(tmp_path):
+    """At security profile 3 the station asks the module how long its certificate lasts, a
+    minute after it starts and then twice a day; 30 days or fewer: SignCertificate."""
+    sim = csr_sim(tmp_path, **{"SecurityCtrlr": {"OrganizationName": "ACME", "Identity": "CP1",
+                                                 "SecurityProfile": 3}})
+    sim.port.security["get_leaf_expiry_days_count"] = 90
+    sim.answers["SignCertificate"] = {"status": "Accepted"}
+    sim.tick(61)
+    assert asked(sim, "get_leaf_expiry_days_count") == [{"certificate_type": "CSMS"}]
+    assert sim.payloads("SignCertificate") == []
+    sim.port.security["get_leaf_expiry_days_count"] = 30
+    sim.tick(12 * 3600)
+    assert len(asked(sim, "get_leaf_expiry_days_count")) == 2
+    assert sim.payloads("SignCertificate") == [{"csr": "CSR-PEM", "certificateType": "ChargingStationCertificate"}]
+
+
+def test_below_security_profile_3_the_certificate_is_not_looked_at(tmp_path):
+    sim = csr_sim(tmp_path)
+    sim.port.security["get_leaf_expiry_days_count"] = 1
+    sim.tick(13 * 3600)
+    assert asked(sim, "get_leaf_expiry_days_count") == [] and sim.payloads("SignCertificate") == []

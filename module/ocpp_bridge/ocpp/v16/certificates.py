@@ -12,7 +12,8 @@ Owns the whitepaper's keys and the 1.6 shapes:
   Accepted with a security module connected, else Rejected) asks
   the security module for a signing request, subject organization CpoName, common name the
   charge point's serial number (ChargePointSerialNumber; without one its ChargePointId, the
-  identity a CSMS compares it with), country ``CSR_COUNTRY``, and sends it.
+  identity a CSMS compares it with), country ``CSR_COUNTRY``, and sends it; it also goes out by
+  itself when the certificate is about to expire (``common/leaf_renewal.py``).
 - CertificateSigned: a chain longer than CertificateSignedMaxChainSize characters is Rejected;
   else the security module installs it as the charge point's certificate: Accepted publishes
   ``LeafCertificateChanged`` (the engine reconnects with it at SecurityProfile 3).
@@ -27,6 +28,7 @@ from typing import Any
 
 from ocpp_bridge.deferred import now_or_later
 from ocpp_bridge.ocpp.common.certificates import TYPE_OF_ID_16, Certificates, as_answer, mapped
+from ocpp_bridge.ocpp.common.leaf_renewal import LeafRenewal
 from ocpp_bridge.ocpp.context import BlockContext
 from ocpp_bridge.ocpp.events import LeafCertificateChanged
 from ocpp_bridge.ocpp.outcome import Failure
@@ -62,6 +64,7 @@ class Certificates16:
                            ("CertificateSigned", self._on_signed)):
             self.core.handle(action, fn)
         extended_trigger.add("SignChargePointCertificate", self._trigger_sign)
+        self.renewal = LeafRenewal(self.core, ctx.evse, lambda: self.keys.read(SECURITY_PROFILE), self.sign)
 
     def _allowed_unsecure(self) -> set[str]:
         return ({"CSMS"} if self.keys.read(ALLOW_CSMS_ROOT_UNSECURE) else set()) | \

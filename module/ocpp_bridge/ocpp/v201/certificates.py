@@ -17,7 +17,8 @@ CertificateSigned, and the station's SignCertificate (A02/A03), with the variabl
   organization SecurityCtrlr.OrganizationName, common name SecurityCtrlr.Identity, country
   ISO15118Ctrlr.CountryName. Once the CSMS accepted it, a CertificateSigned is awaited for
   SecurityCtrlr.CertSigningWaitMinimum seconds; without one the request is sent again, at most
-  CertSigningRepeatTimes times, the wait doubling each time (A02.FR.16-18).
+  CertSigningRepeatTimes times, the wait doubling each time (A02.FR.16-18). The same request goes
+  out by itself when the certificate is about to expire (A03, ``common/leaf_renewal.py``).
 - CertificateSigned: a chain longer than SecurityCtrlr.MaxCertificateChainSize characters is
   Rejected; ChargingStationCertificate (or none) installs the station's TLS certificate, a
   V2GCertificate is Rejected (ISO 15118 is not served); Accepted publishes
@@ -33,6 +34,7 @@ from typing import Any
 
 from ocpp_bridge.deferred import now_or_later
 from ocpp_bridge.ocpp.common.certificates import TYPE_OF_ID_201, Certificates, as_answer, mapped
+from ocpp_bridge.ocpp.common.leaf_renewal import LeafRenewal
 from ocpp_bridge.ocpp.context import BlockContext
 from ocpp_bridge.ocpp.events import LeafCertificateChanged
 from ocpp_bridge.ocpp.outcome import Failure
@@ -69,6 +71,7 @@ class CertificatesBlock:
                            ("CertificateSigned", self._on_signed)):
             self.core.handle(action, fn)
         remote_control.add_trigger("SignChargingStationCertificate", self._trigger_sign)
+        self.renewal = LeafRenewal(self.core, ctx.evse, self._security_profile, self._renew)
 
     def _security_profile(self) -> int:
         return self.model.read(SECURITY_PROFILE)
@@ -109,6 +112,11 @@ class CertificatesBlock:
         self._attempt = 0
         self.sign()
         return "Accepted"
+
+    def _renew(self) -> None:
+        """A03: the certificate is about to expire (``LeafRenewal``)."""
+        self._attempt = 0
+        self.sign()
 
     def sign(self) -> None:
         """Ask the security module for a signing request and send it (SignCertificate)."""
