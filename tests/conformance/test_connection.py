@@ -26,8 +26,7 @@ BOTH = pytest.mark.parametrize("version", ["1.6", "2.0.1"])
     ("1.6", [2, "u5", "GetConfiguration", {"key": ["x" * 51]}], "PropertyConstraintViolation"),
     ("1.6", [2, "u6", "ChangeConfiguration", {"value": "v"}], "OccurenceConstraintViolation"),
     ("2.0.1", [2, "v1", "DoesNotExist", {}], "NotImplemented"),
-    ("2.0.1", [2, "v2", "UpdateFirmware", {"requestId": 1, "firmware": {
-        "location": "http://x", "retrieveDateTime": "2026-01-01T00:00:00Z"}}], "NotSupported"),
+    ("2.0.1", [2, "v2", "ClearDisplayMessage", {"id": 1}], "NotSupported"),  # no display block
     ("2.0.1", [2, "v3", "GetVariables", {"getVariableData": 5}], "TypeConstraintViolation"),
     ("2.0.1", [2, "v4", "GetVariables", {}], "OccurrenceConstraintViolation"),
     ("2.0.1", [2, "v5", "GetBaseReport", {"requestId": 1, "reportBase": "Everything"}],
