@@ -8,6 +8,7 @@ arguments; nothing else.
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
@@ -17,6 +18,8 @@ from ocpp_bridge.config import ConfigError, Settings
 from ocpp_bridge.ocpp.charge_point import ChargePoint
 from ocpp_bridge.ocpp_versions import database_dir
 from ocpp_bridge.store.database import apply_migrations
+
+log = logging.getLogger("ocpp_bridge.engine")
 
 if TYPE_CHECKING:
     from ocpp_bridge.ocpp.v16.charge_point import ChargePoint16
@@ -35,12 +38,27 @@ class StationArgs(TypedDict):
     security_profile: int
 
 
+def firmware_version(settings: Settings) -> str:
+    """The first line of the FirmwareVersionPath file (a firmware update changes it and restarts
+    the charger), else the FirmwareVersion option."""
+    path = str(settings["FirmwareVersionPath"])
+    if path:
+        try:
+            first = Path(path).read_text(encoding="utf-8", errors="replace").strip().splitlines()
+            if first and first[0].strip():
+                return first[0].strip()
+            log.warning("FirmwareVersionPath %s is empty: reporting FirmwareVersion", path)
+        except OSError as exc:
+            log.warning("FirmwareVersionPath %s unreadable (%s): reporting FirmwareVersion", path, exc)
+    return str(settings["FirmwareVersion"])
+
+
 def station_info(settings: Settings) -> dict[str, Any]:
     return {
         "vendor": str(settings["ChargePointVendor"]),
         "model": str(settings["ChargePointModel"]),
         "serial_number": str(settings["ChargePointSerialNumber"]),
-        "firmware_version": str(settings["FirmwareVersion"]),
+        "firmware_version": firmware_version(settings),
         "identity": str(settings["ChargePointId"]),
     }
 

@@ -38,8 +38,13 @@ def soon(seconds: float) -> str:
     return (datetime.now(timezone.utc) + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def test_tc_l_01_secure_firmware_update_installation_successful(charging_station, system_module):
-    st, sim = booted(charging_station, system_module, reboot=True)
+def test_tc_l_01_secure_firmware_update_installation_successful(charging_station, system_module, tmp_path):
+    version_file = tmp_path / "firmware-version"
+    version_file.write_text("1.0.0\n")
+    st, sim = booted(charging_station, system_module, reboot=True, config={"FirmwareVersionPath": str(version_file)},
+                     version_file=str(version_file), installs_version="2.0.0")
+    first_boot = st.csms.entries("BootNotification", cp_id=CP_ID)[-1]["payload"]
+    assert first_boot["chargingStation"]["firmwareVersion"] == "1.0.0"
     mark = st.csms.mark()
     assert st.csms.call(CP_ID, "UpdateFirmware", update()) == {"status": "Accepted"}
     seen = statuses(st, "FirmwareStatusNotification", mark, {"InstallRebooting", "InstallationFailed"})
@@ -52,6 +57,7 @@ def test_tc_l_01_secure_firmware_update_installation_successful(charging_station
     st.restart_bridge()  # the reboot the system module announced
     boot = st.csms.wait_for("BootNotification", after_index=mark, timeout=30)
     assert boot["payload"]["reason"] == "FirmwareUpdate"
+    assert boot["payload"]["chargingStation"]["firmwareVersion"] == "2.0.0"  # the running one now
     installed = st.csms.wait_for("FirmwareStatusNotification", after_index=mark, timeout=30)
     assert installed["payload"] == {"status": "Installed", "requestId": 7}
     assert installed["index"] > boot["index"]

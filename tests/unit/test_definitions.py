@@ -42,6 +42,7 @@ CONFIG_DEFAULTS = {
     "ChargePointModel": "ocpp-bridge",
     "ChargePointSerialNumber": "",
     "FirmwareVersion": "0.1.0",
+    "FirmwareVersionPath": "",
     "SecurityProfile": 0,
     "BasicAuthPassword": "",
     "CsmsCaBundle": "",

@@ -14,7 +14,7 @@ import pytest
 from ocpp_bridge.config import ConfigError, Settings, build_settings
 from ocpp_bridge.engine import Engine
 from ocpp_bridge.everest.definitions import Definitions
-from ocpp_bridge.station_factory import build_station, check_overrides, overrides_for, read_overrides
+from ocpp_bridge.station_factory import build_station, check_overrides, firmware_version, overrides_for, read_overrides
 
 DEFINITIONS = Definitions.load()
 
@@ -105,3 +105,15 @@ def test_an_engine_with_a_bad_override_of_the_other_version_does_not_start(tmp_p
     settings = full_settings(tmp_path, {"OCPPCommCtrlr": {"NoSuchVariable": "1"}}, "auto")
     with pytest.raises(ConfigError, match="OCPP 2.0.1"):
         Engine(settings, DEFINITIONS)
+
+
+def test_the_firmware_version_comes_from_its_file_when_there_is_one(tmp_path):
+    version = tmp_path / "version"
+    version.write_text("2.1.0-rc1\nbuilt somewhere\n")
+    with_file = Settings("cp", options={"FirmwareVersion": "1.0", "FirmwareVersionPath": str(version)})
+    assert firmware_version(with_file) == "2.1.0-rc1"
+    version.write_text("\n")
+    assert firmware_version(with_file) == "1.0"  # an empty file: the option
+    missing = Settings("cp", options={"FirmwareVersion": "1.0", "FirmwareVersionPath": str(tmp_path / "none")})
+    assert firmware_version(missing) == "1.0"
+    assert firmware_version(Settings("cp", options={"FirmwareVersion": "1.0", "FirmwareVersionPath": ""})) == "1.0"

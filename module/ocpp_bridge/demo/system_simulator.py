@@ -12,7 +12,8 @@ System module publishes, in its order:
             [SignatureVerified | InvalidSignature (a signed request)] -- waits for
             allow_firmware_installation -- [InstallScheduled (install time ahead)] Installing
             (InstallRebooting: the next get_boot_reason says FirmwareUpdate | Installed)
-            with DownloadFailed / InstallVerificationFailed / InstallationFailed on failure;
+            with DownloadFailed / InstallVerificationFailed / InstallationFailed on failure
+            (an installation that succeeds writes the new version to ``version_file``);
   logs:     Uploading Uploaded (UploadFailure on failure).
 
 (DownloadPaused, the one status of the enum left, is never published.) A new update while
@@ -61,9 +62,11 @@ def _seconds_until(stamp: str | None) -> float:
 class SystemSimulator:
     def __init__(self, bus: Bus, *, step_s: float = 0.3, fail_at: str | None = None, answer: str = "Accepted",
                  reboot: bool = False, silent: bool = False, boot_reason: str = "PowerUp",
-                 no_reply: object = NO_REPLY) -> None:
+                 no_reply: object = NO_REPLY, version_file: str | None = None,
+                 installs_version: str = "") -> None:
         """``reboot``: an installation ends in InstallRebooting (the caller restarts the bridge);
-        ``no_reply``: what the bus's handler returns to send no reply."""
+        ``no_reply``: what the bus's handler returns to send no reply; ``version_file`` (the
+        bridge's FirmwareVersionPath): a successful installation writes ``installs_version`` there."""
         self.bus = bus
         self.step_s = step_s
         self.fail_at = fail_at
@@ -71,6 +74,8 @@ class SystemSimulator:
         self.reboot = reboot
         self.silent = silent
         self.boot_reason = boot_reason
+        self.version_file = version_file
+        self.installs_version = installs_version
         self._no_reply = no_reply
         self.published: list[tuple[str, str, int]] = []  # (var, status, request_id)
         self.requests: list[tuple[str, dict]] = []
@@ -172,7 +177,11 @@ class SystemSimulator:
         time.sleep(self.step_s)
         if self.fail_at == "install":
             fw("InstallationFailed")
-        elif self.reboot:
+            return
+        if self.version_file:
+            with open(self.version_file, "w", encoding="utf-8") as out:
+                out.write(self.installs_version + "\n")
+        if self.reboot:
             self.boot_reason = "FirmwareUpdate"
             fw("InstallRebooting")
         else:
