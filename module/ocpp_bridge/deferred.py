@@ -48,6 +48,18 @@ class Deferred:
             fn(value, error)
 
 
+def mapped(result: Deferred, fn: Callable[[Any], Any]) -> Deferred:
+    """A Deferred of ``fn(value)`` once ``result`` resolves (an error passes through as it is)."""
+    answer = Deferred()
+    result.then(lambda value, error: answer.fail(error) if error is not None else answer.resolve(fn(value)))
+    return answer
+
+
+def status_answer(status: Deferred) -> Deferred:
+    """A Deferred OCPP status as the Deferred answer ``{"status": ...}``."""
+    return mapped(status, lambda value: {"status": value})
+
+
 def now_or_later(answer: Deferred) -> Any:
     """A CSMS CALL handler's return: the answer itself when it is already in (the other module
     answered at once), else the Deferred the core waits on."""

@@ -209,14 +209,3 @@ class Certificates:
         return self._call("update_leaf_certificate", {"certificate_chain": chain, "certificate_type": LEAF}, read,
                           "Rejected")
 
-
-def mapped(result: Deferred, fn: Callable[[Any], Any]) -> Deferred:
-    """A Deferred of ``fn(value)`` once ``result`` resolves (this module's Deferreds never fail)."""
-    answer = Deferred()
-    result.then(lambda value, error: answer.resolve(fn(value)))
-    return answer
-
-
-def as_answer(status: Deferred) -> Deferred:
-    """A Deferred OCPP status as the Deferred answer ``{"status": ...}``."""
-    return mapped(status, lambda value: {"status": value})

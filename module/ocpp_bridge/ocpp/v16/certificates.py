@@ -26,8 +26,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ocpp_bridge.deferred import now_or_later
-from ocpp_bridge.ocpp.common.certificates import TYPE_OF_ID_16, Certificates, as_answer, mapped
+from ocpp_bridge.deferred import mapped, now_or_later, status_answer
+from ocpp_bridge.ocpp.common.certificates import TYPE_OF_ID_16, Certificates
 from ocpp_bridge.ocpp.common.leaf_renewal import LeafRenewal
 from ocpp_bridge.ocpp.context import BlockContext
 from ocpp_bridge.ocpp.events import LeafCertificateChanged
@@ -71,10 +71,10 @@ class Certificates16:
                ({"MF"} if self.keys.read(ALLOW_MF_ROOT_UNSECURE) else set())
 
     def _on_install(self, payload: dict[str, Any]) -> Any:
-        return now_or_later(as_answer(self.certificates.install(payload["certificateType"], payload["certificate"])))
+        return now_or_later(status_answer(self.certificates.install(payload["certificateType"], payload["certificate"])))
 
     def _on_delete(self, payload: dict[str, Any]) -> Any:
-        return now_or_later(as_answer(self.certificates.delete(payload["certificateHashData"])))
+        return now_or_later(status_answer(self.certificates.delete(payload["certificateHashData"])))
 
     def _on_get_ids(self, payload: dict[str, Any]) -> Any:
         def report(result: tuple[str, list[Any]]) -> dict[str, Any]:
@@ -117,5 +117,5 @@ class Certificates16:
         if len(chain) > self.keys.read(CERTIFICATE_SIGNED_MAX_CHAIN_SIZE):
             log.info("CertificateSigned: Rejected, the chain is longer than CertificateSignedMaxChainSize")
             return {"status": "Rejected"}
-        return now_or_later(as_answer(self.certificates.install_signed(chain)))
+        return now_or_later(status_answer(self.certificates.install_signed(chain)))
 

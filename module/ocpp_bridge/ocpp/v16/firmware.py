@@ -28,7 +28,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ocpp_bridge.deferred import Deferred, now_or_later
+from ocpp_bridge.deferred import Deferred, now_or_later, status_answer
 from ocpp_bridge.ocpp.common.firmware import (
     UNSIGNED,
     FirmwareRequest,
@@ -86,10 +86,7 @@ class Firmware16:
         if not self.port.system_present():
             log.warning("SignedUpdateFirmware: %s: Rejected", NO_SYSTEM)
             return {"status": "Rejected"}
-        answer = Deferred()
-        self.updates.request(FirmwareRequest.signed(payload)).then(
-            lambda status, error: answer.resolve({"status": status}))
-        return now_or_later(answer)
+        return now_or_later(status_answer(self.updates.request(FirmwareRequest.signed(payload))))
 
     def _get_diagnostics(self, payload: Payload) -> Any:
         if not self.port.system_present():

@@ -32,8 +32,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ocpp_bridge.deferred import now_or_later
-from ocpp_bridge.ocpp.common.certificates import TYPE_OF_ID_201, Certificates, as_answer, mapped
+from ocpp_bridge.deferred import mapped, now_or_later, status_answer
+from ocpp_bridge.ocpp.common.certificates import TYPE_OF_ID_201, Certificates
 from ocpp_bridge.ocpp.common.leaf_renewal import LeafRenewal
 from ocpp_bridge.ocpp.context import BlockContext
 from ocpp_bridge.ocpp.events import LeafCertificateChanged
@@ -87,10 +87,10 @@ class CertificatesBlock:
         if refusal is not None:
             log.info("InstallCertificate %s: Rejected, %s", kind, refusal)
             return {"status": "Rejected", "statusInfo": {"reasonCode": "Unspecified", "additionalInfo": refusal[:512]}}
-        return now_or_later(as_answer(self.certificates.install(kind, pem)))
+        return now_or_later(status_answer(self.certificates.install(kind, pem)))
 
     def _on_delete(self, payload: dict[str, Any]) -> Any:
-        return now_or_later(as_answer(self.certificates.delete(payload["certificateHashData"])))
+        return now_or_later(status_answer(self.certificates.delete(payload["certificateHashData"])))
 
     def _on_get_ids(self, payload: dict[str, Any]) -> Any:
         def report(result: tuple[str, list[Any]]) -> dict[str, Any]:
@@ -154,5 +154,5 @@ class CertificatesBlock:
             return {"status": "Rejected", "statusInfo": {"reasonCode": "UnsupportedRequest",
                                                          "additionalInfo": "ISO 15118 certificates are not served"}}
         self.core.timers.cancel(SIGN_TIMER)
-        return now_or_later(as_answer(self.certificates.install_signed(chain)))
+        return now_or_later(status_answer(self.certificates.install_signed(chain)))
 

@@ -31,7 +31,7 @@ import logging
 import sqlite3
 from typing import Any
 
-from ocpp_bridge.deferred import Deferred, now_or_later
+from ocpp_bridge.deferred import Deferred, now_or_later, status_answer
 from ocpp_bridge.ocpp.common.firmware import FirmwareRequest, FirmwareUpdates, LogRequest, LogUploads, Process
 from ocpp_bridge.ocpp.context import BlockContext
 from ocpp_bridge.ocpp.events import Registered
@@ -82,10 +82,7 @@ class FirmwareBlock:
         if not self.port.system_present():
             log.warning("UpdateFirmware: no system module is connected: Rejected")
             return {"status": "Rejected"}
-        answer = Deferred()
-        self.updates.request(FirmwareRequest.signed(payload)).then(
-            lambda status, error: answer.resolve({"status": status}))
-        return now_or_later(answer)
+        return now_or_later(status_answer(self.updates.request(FirmwareRequest.signed(payload))))
 
     def _get_log(self, payload: Payload) -> Any:
         if not self.port.system_present():
