@@ -157,3 +157,15 @@ def test_below_security_profile_3_the_certificate_is_not_looked_at(tmp_path):
     sim.port.security["get_leaf_expiry_days_count"] = 1
     sim.tick(13 * 3600)
     assert asked(sim, "get_leaf_expiry_days_count") == [] and sim.payloads("SignCertificate") == []
+
+
+def test_the_new_certificate_is_announced_only_after_the_answer_went_out(tmp_path):
+    from ocpp_bridge.ocpp.events import LeafCertificateChanged
+
+    sim = csr_sim(tmp_path)
+    heard = []
+    sim.cp.core.events.subscribe(LeafCertificateChanged, lambda e: heard.append(len(sim.sent)))
+    assert sim.request("CertificateSigned", {"certificateChain": "PEM"}) == {"status": "Accepted"}
+    sim.tick(0)
+    answered = next(i for i, f in enumerate(sim.sent) if f[0] == 3 and f[2] == {"status": "Accepted"})
+    assert heard == [len(sim.sent)] and answered < heard[0]  # once, and after the CALLRESULT was written

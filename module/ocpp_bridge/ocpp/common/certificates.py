@@ -32,10 +32,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ocpp_bridge.deferred import Deferred
 from ocpp_bridge.ocpp.common.x509_root import pem_is_root
+from ocpp_bridge.ocpp.events import LeafCertificateChanged
+
+if TYPE_CHECKING:
+    from ocpp_bridge.ocpp.station import StationCore
 
 log = logging.getLogger("ocpp_bridge.ocpp.certificates")
 
@@ -75,6 +79,15 @@ class SecurityModule(Protocol):
     def security_present(self) -> bool: ...
 
     def security_call(self, cmd: str, args: dict[str, Any], done: Done) -> None: ...
+
+
+LEAF_TIMER = "leaf-certificate-changed"
+
+
+def announce_new_leaf(core: StationCore) -> None:
+    """``LeafCertificateChanged``, once our CertificateSigned answer has gone out (a timer due
+    now runs after this step): the engine may reconnect with the new certificate then."""
+    core.timers.set(LEAF_TIMER, core.now, lambda: core.events.publish(LeafCertificateChanged()))
 
 
 def hash_data_to_everest(camel: dict[str, Any]) -> dict[str, Any]:

@@ -27,10 +27,9 @@ import logging
 from typing import Any
 
 from ocpp_bridge.deferred import mapped, now_or_later, status_answer
-from ocpp_bridge.ocpp.common.certificates import TYPE_OF_ID_16, Certificates
+from ocpp_bridge.ocpp.common.certificates import TYPE_OF_ID_16, Certificates, announce_new_leaf
 from ocpp_bridge.ocpp.common.leaf_renewal import LeafRenewal
 from ocpp_bridge.ocpp.context import BlockContext
-from ocpp_bridge.ocpp.events import LeafCertificateChanged
 from ocpp_bridge.ocpp.outcome import Failure
 from ocpp_bridge.ocpp.v16.configuration import ConfigurationKeys
 from ocpp_bridge.ocpp.v16.core_keys import SECURITY_PROFILE
@@ -58,7 +57,7 @@ class Certificates16:
         self.serial_number = serial_number
         self.module = ctx.evse
         self.certificates = Certificates(ctx.evse, lambda: self.keys.read(SECURITY_PROFILE), self._allowed_unsecure,
-                                         lambda: self.core.events.publish(LeafCertificateChanged()))
+                                         lambda: announce_new_leaf(self.core))
         for action, fn in (("InstallCertificate", self._on_install), ("DeleteCertificate", self._on_delete),
                            ("GetInstalledCertificateIds", self._on_get_ids),
                            ("CertificateSigned", self._on_signed)):

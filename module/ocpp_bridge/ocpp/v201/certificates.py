@@ -33,10 +33,9 @@ import logging
 from typing import Any
 
 from ocpp_bridge.deferred import mapped, now_or_later, status_answer
-from ocpp_bridge.ocpp.common.certificates import TYPE_OF_ID_201, Certificates
+from ocpp_bridge.ocpp.common.certificates import TYPE_OF_ID_201, Certificates, announce_new_leaf
 from ocpp_bridge.ocpp.common.leaf_renewal import LeafRenewal
 from ocpp_bridge.ocpp.context import BlockContext
-from ocpp_bridge.ocpp.events import LeafCertificateChanged
 from ocpp_bridge.ocpp.outcome import Failure
 from ocpp_bridge.ocpp.v201.core_variables import IDENTITY, ORGANIZATION_NAME, SECURITY_PROFILE
 from ocpp_bridge.ocpp.v201.device_model import DeviceModel
@@ -64,7 +63,7 @@ class CertificatesBlock:
         self.model = ctx.config
         self.module = ctx.evse
         self.certificates = Certificates(ctx.evse, self._security_profile, self._allowed_unsecure,
-                                         lambda: self.core.events.publish(LeafCertificateChanged()))
+                                         lambda: announce_new_leaf(self.core))
         self._attempt = 0
         for action, fn in (("InstallCertificate", self._on_install), ("DeleteCertificate", self._on_delete),
                            ("GetInstalledCertificateIds", self._on_get_ids),
