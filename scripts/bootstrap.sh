@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Makes .venv hold what a user installs: builds the sdist and, from it, the wheel
-# (dist/), and installs that wheel, NOT editable, into .venv. With --mosquitto, also makes
-# sure a mosquitto binary is on the machine (Debian package). Prints what it does.
+# (dist/), and installs that wheel, NOT editable, into .venv. With --mosquitto (the test
+# command), also makes sure the mosquitto and openssl binaries the tests use are on the machine
+# (Debian packages). Prints what it does.
 #
 # Dependencies (and the build tools) are installed once per version of the packaging
 # files (a stamp in .venv); the wheel is rebuilt and reinstalled on every run, so a stale
@@ -12,11 +13,17 @@ cd "$(dirname "$0")/.."
 want_mosquitto=0
 for arg in "$@"; do [ "$arg" = "--mosquitto" ] && want_mosquitto=1; done
 
-if [ "$want_mosquitto" = 1 ] && ! command -v mosquitto >/dev/null 2>&1 && [ ! -x /usr/sbin/mosquitto ]; then
-  echo "bootstrap: installing mosquitto (Debian package)"
+missing=""
+if [ "$want_mosquitto" = 1 ]; then
+  command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing="mosquitto"
+  command -v openssl >/dev/null 2>&1 || missing="$missing openssl"
+fi
+if [ -n "$missing" ]; then
+  echo "bootstrap: installing ${missing# } (Debian packages)"
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq mosquitto >/dev/null
+  # shellcheck disable=SC2086
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq ${missing} >/dev/null
 fi
 
 PY=${PYTHON:-python3}

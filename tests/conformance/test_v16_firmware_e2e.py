@@ -7,31 +7,18 @@ covers the case."""
 import pytest
 
 from ocpp_bridge.demo.csms import CallErrorReceived
+from support import firmware_flows
+from support.firmware_flows import LOG_URL, PAST, statuses
 from support.station import CP_ID
 
-SYSTEM = {"connections": {"system": [("system_module", "main")]}}
-PAST = "2020-01-01T00:00:00Z"
 FW_URL = "https://firmware.example/cp-2.0.bin"
-LOG_URL = "https://logs.example/upload"
 SIGNED = {"requestId": 42, "retries": 2, "retryInterval": 10,
           "firmware": {"location": FW_URL, "retrieveDateTime": PAST, "signingCertificate": "-----BEGIN CERT-----",
                        "signature": "c2lnbmF0dXJl"}}
 
 
-def booted(charging_station, system_module, *, system: bool = True, config: dict | None = None, **sim):
-    system_sim = system_module(**sim) if system else None
-    st = charging_station(version="1.6", bridge_kwargs=SYSTEM if system else None, config=config)
-    st.csms.wait_for(lambda e: e["action"] == "StatusNotification" and e["payload"]["connectorId"] == 1
-                     and e["payload"]["status"] == "Available", timeout=10)
-    return st, system_sim
-
-
-def statuses(st, action: str, after: int, last: set[str], timeout: float = 30) -> list[dict]:
-    """Every ``action`` payload since ``after`` up to the first one whose status is in ``last``."""
-    st.csms.wait_for(lambda e: e["action"] == action and e["payload"]["status"] in last, after_index=after,
-                     timeout=timeout)
-    return [e["payload"] for e in st.csms.entries(action, cp_id=CP_ID)
-            if e["index"] >= after]
+def booted(charging_station, system_module, **kwargs):
+    return firmware_flows.booted("1.6", charging_station, system_module, **kwargs)
 
 
 def test_tc_044_1_firmware_update_download_and_install(charging_station, system_module):

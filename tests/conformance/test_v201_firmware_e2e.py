@@ -5,13 +5,12 @@ where the id is known, else after the use case."""
 
 from datetime import datetime, timedelta, timezone
 
+from support import firmware_flows
+from support.firmware_flows import LOG_URL, PAST, statuses
 from support.station import CP_ID
 
-SYSTEM = {"connections": {"system": [("system_module", "main")]}}
 V = "2.0.1"
-PAST = "2020-01-01T00:00:00Z"
 FW_URL = "https://firmware.example/cs-2.0.bin"
-LOG_URL = "https://logs.example/upload"
 
 
 def update(request_id: int = 7, **firmware) -> dict:
@@ -20,18 +19,8 @@ def update(request_id: int = 7, **firmware) -> dict:
                          "signature": "c2lnbmF0dXJl", **firmware}}
 
 
-def booted(charging_station, system_module, *, system: bool = True, config: dict | None = None, **sim):
-    system_sim = system_module(**sim) if system else None
-    st = charging_station(version=V, bridge_kwargs=SYSTEM if system else None, config=config)
-    st.csms.wait_for(lambda e: e["action"] == "StatusNotification" and e["payload"]["evseId"] == 1
-                     and e["payload"]["connectorStatus"] == "Available", timeout=10)
-    return st, system_sim
-
-
-def statuses(st, action: str, after: int, last: set[str], timeout: float = 30) -> list[dict]:
-    st.csms.wait_for(lambda e: e["action"] == action and e["payload"]["status"] in last, after_index=after,
-                     timeout=timeout)
-    return [e["payload"] for e in st.csms.entries(action, cp_id=CP_ID) if e["index"] >= after]
+def booted(charging_station, system_module, **kwargs):
+    return firmware_flows.booted(V, charging_station, system_module, **kwargs)
 
 
 def soon(seconds: float) -> str:

@@ -26,7 +26,7 @@ from ocpp_strategies import _for_generation, _snap_to_multiples
 
 from ocpp_bridge.ocpp import schemas as S
 
-pytestmark = pytest.mark.skipif(S._fastjsonschema is None, reason="fastjsonschema is not installed")
+assert S._fastjsonschema is not None, "fastjsonschema is a dependency of the package: it must be installed"
 
 
 def every_key() -> list[tuple[str, str, str]]:

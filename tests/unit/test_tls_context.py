@@ -172,8 +172,6 @@ def test_a_directory_of_hashed_roots_serves_too(pki, tmp_path):
     folder = tmp_path / "roots"
     folder.mkdir()
     shutil.copy(pki.ca_file, folder / "csms_ca.pem")
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl not on this machine to hash the folder")
     subject_hash = subprocess.run(["openssl", "x509", "-hash", "-noout", "-in", pki.ca_file],
                                   capture_output=True, text=True, check=True).stdout.strip()
     (folder / f"{subject_hash}.0").symlink_to(folder / "csms_ca.pem")

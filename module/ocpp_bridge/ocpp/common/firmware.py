@@ -36,7 +36,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from ocpp_bridge.deferred import Deferred
+from ocpp_bridge.deferred import Deferred, mapped
 from ocpp_bridge.ocpp.evse_events import EvsePort, FirmwareStatusChanged, LogStatusChanged
 from ocpp_bridge.ocpp.station import StationCore
 
@@ -244,6 +244,14 @@ class LogUploads:
             answer.resolve((status, name if isinstance(name, str) else None))
         self.port.upload_logs(request.to_everest(), done)
         return answer
+
+    def get_log(self, payload: dict[str, Any]) -> Deferred:
+        """GetLog (1.6 security extension and 2.0.1 N01 answer alike): resolves to
+        ``{"status", "filename"?}``, the file name only when the upload was not Rejected."""
+        def answer(result: tuple[str, str | None]) -> dict[str, Any]:
+            status, name = result
+            return {"status": status, **({"filename": name} if name and status != "Rejected" else {})}
+        return mapped(self.request(LogRequest.get_log(payload)), answer)
 
     def _on_status(self, event: LogStatusChanged) -> None:
         self.process.note(event.status, event.request_id)

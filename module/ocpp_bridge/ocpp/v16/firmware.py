@@ -108,13 +108,7 @@ class Firmware16:
         if not self.port.system_present():
             log.warning("GetLog: %s: Rejected", NO_SYSTEM)
             return {"status": "Rejected"}
-        answer = Deferred()
-
-        def answered(result: Any, error: str | None) -> None:
-            status, name = result
-            answer.resolve({"status": status, **({"filename": name} if name and status != "Rejected" else {})})
-        self.logs.request(LogRequest.get_log(payload)).then(answered)
-        return now_or_later(answer)
+        return now_or_later(self.logs.get_log(payload))
 
     # ------------------------------------------------------------------ statuses
     def _firmware_status(self, status: str, request_id: int) -> None:

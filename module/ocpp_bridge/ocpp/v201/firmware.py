@@ -31,8 +31,8 @@ import logging
 import sqlite3
 from typing import Any
 
-from ocpp_bridge.deferred import Deferred, now_or_later, status_answer
-from ocpp_bridge.ocpp.common.firmware import FirmwareRequest, FirmwareUpdates, LogRequest, LogUploads, Process
+from ocpp_bridge.deferred import now_or_later, status_answer
+from ocpp_bridge.ocpp.common.firmware import FirmwareRequest, FirmwareUpdates, LogUploads, Process
 from ocpp_bridge.ocpp.context import BlockContext
 from ocpp_bridge.ocpp.events import Registered
 from ocpp_bridge.ocpp.v201.availability import AvailabilityBlock
@@ -88,13 +88,7 @@ class FirmwareBlock:
         if not self.port.system_present():
             log.warning("GetLog: no system module is connected: Rejected")
             return {"status": "Rejected"}
-        answer = Deferred()
-
-        def answered(result: Any, error: str | None) -> None:
-            status, name = result
-            answer.resolve({"status": status, **({"filename": name} if name and status != "Rejected" else {})})
-        self.logs.request(LogRequest.get_log(payload)).then(answered)
-        return now_or_later(answer)
+        return now_or_later(self.logs.get_log(payload))
 
     def close(self) -> None:
         self.db.close()
